@@ -1,0 +1,287 @@
+"""Loading: files → validation → store, as one transaction per call.
+
+Each file is streamed into a temporary staging table, typed and checked in the engine
+(:mod:`supportkpi.validate`), and its good rows are kept in a per-table staging table; rows that
+break a rule go to a staging quarantine with their line, column, reason and raw record. Only
+then, in one transaction, are the tables merged (upsert by key) and the quarantine rows of the
+loaded files replaced. A failure anywhere before the commit leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from supportkpi import schema, validate
+from supportkpi.sources.files import LINE, Malformed, SourceError, SourceFile, open_source
+from supportkpi.sources.mapping import Mapping
+from supportkpi.store import MergeCounts, Store
+from supportkpi.validate import lit, q
+
+FileProgress = Callable[[str, int, int], None]
+"""Called with (file name, done, total) while a file is read."""
+
+_REJECTS = "__rejects"
+_REJECT_COLUMNS = ("source", "line", "table_name", "column_name", "rule", "reason", "raw")
+
+
+class LoadError(ValueError):
+    """A load that cannot proceed; nothing was written."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    name: str
+    table: str
+    rows: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadSummary:
+    """What one load did: per file, per table, per quarantine rule."""
+
+    files: list[FileResult]
+    tables: dict[str, MergeCounts]
+
+    @property
+    def quarantined(self) -> Counter[str]:
+        """Rejected rows per rule, over all files."""
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.quarantined)
+        return total
+
+
+def load(store: Store, paths: Sequence[str | Path], *, table: str | None = None,
+         mapping: Mapping | None = None, progress: FileProgress | None = None) -> LoadSummary:
+    """Validate and load files into the store in one transaction; see the module doc."""
+    try:
+        sources = [open_source(p, mapping, table) for p in paths]
+    except (SourceError, KeyError) as exc:
+        raise LoadError(str(exc).strip('"')) from None
+    order = {name: i for i, name in enumerate(schema.LOAD_ORDER)}
+    sources.sort(key=lambda s: order[s.table])
+    return _Load(store, progress).run(sources)
+
+
+class _Load:
+    """The staging tables and counts of one load call."""
+
+    def __init__(self, store: Store, progress: FileProgress | None) -> None:
+        self.store = store
+        self.progress = progress
+        self.raw_tables: dict[int, str] = {}
+        self.clean: dict[str, str] = {}
+        self.provided: dict[str, set[str]] = {}
+        self.results: list[FileResult] = []
+
+    def run(self, sources: list[SourceFile]) -> LoadSummary:
+        try:
+            self._create_rejects()
+            for index, src in enumerate(sources):
+                self.results.append(self._stage_file(index, src))
+            for name in list(self.clean):
+                self._cross_check(name, sources)
+            merged = self._commit(sources)
+            self._count_rejects()
+            return LoadSummary(self.results, merged)
+        finally:
+            self._drop_temps()
+
+    def _create_rejects(self) -> None:
+        self.store.drop_temp(_REJECTS)
+        self.store.execute(
+            f"CREATE TEMP TABLE {_REJECTS} (source VARCHAR, line BIGINT, table_name VARCHAR, "
+            "column_name VARCHAR, rule VARCHAR, reason VARCHAR, raw VARCHAR, __file INTEGER)")
+
+    # ------------------------------------------------------------ one file
+
+    def _stage_file(self, index: int, src: SourceFile) -> FileResult:
+        result = FileResult(src.name, src.table)
+        raw = self.store.temp_name("raw")
+        report = self.progress or (lambda name, done, total: None)
+        try:
+            for batch in src.batches(lambda done, total: report(src.name, done, total)):
+                result.rows += batch.num_rows
+                self.store.stage(raw, batch)
+        except SourceError as exc:
+            raise LoadError(str(exc)) from None
+        self._reject_malformed(index, src)
+        result.rows += len(src.malformed)
+        if not self.store.exists(raw):
+            return result
+        self.raw_tables[index] = raw
+        raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
+        self._require_columns(src, raw_types)
+        result.ignored_columns = self._ignored(src, raw_types)
+        if src.malformed and src.format == "csv":
+            self._shift_lines(raw, src.malformed)
+        self._check_rows(index, src, raw, raw_types)
+        return result
+
+    def _require_columns(self, src: SourceFile, raw_types: dict[str, str]) -> None:
+        spec = schema.table(src.table)
+        for name in spec.required:
+            source = src.mapping.source_name(name)
+            if name not in src.mapping.constants and source not in raw_types:
+                named = f"'{source}' (mapped to {name})" if source != name else f"'{name}'"
+                raise LoadError(
+                    f"{src.name}: no column {named}, which {spec.name} requires; the file has: "
+                    f"{', '.join(raw_types)}. Rename it, or map yours with --mapping.")
+
+    def _ignored(self, src: SourceFile, raw_types: dict[str, str]) -> list[str]:
+        used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
+        return [c for c in raw_types if c not in used]
+
+    def _shift_lines(self, raw: str, malformed: list[Malformed]) -> None:
+        """Push records below each skipped malformed line one line down."""
+        skipped = sorted(m.line for m in malformed if m.line is not None)
+        thresholds = pa.table({"t": [line - i for i, line in enumerate(skipped)]})
+        self.store.raw.register("__skipped", thresholds)
+        try:
+            self.store.execute(f"UPDATE {q(raw)} SET {LINE} = {LINE} + (SELECT count(*) FROM "
+                               f"__skipped WHERE t <= {q(raw)}.{LINE})")
+        finally:
+            self.store.raw.unregister("__skipped")
+
+    def _reject_malformed(self, index: int, src: SourceFile) -> None:
+        if not src.malformed:
+            return
+        rows = [(src.name, m.line, src.table, None, "malformed_row", m.reason,
+                 json.dumps({"text": m.text}, ensure_ascii=False), index)
+                for m in src.malformed]
+        self.store.raw.executemany(f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                   rows)
+
+    def _raw_json(self, raw: str, alias: str) -> str:
+        cols = [c for c in self.store.columns(raw) if c != LINE]
+        return "to_json({" + ", ".join(f"{lit(c)}: {alias}.{q(c)}" for c in cols) + "})"
+
+    def _check_rows(self, index: int, src: SourceFile, raw: str,
+                    raw_types: dict[str, str]) -> None:
+        spec = schema.table(src.table)
+        plan = validate.plan(spec, raw, raw_types, src.mapping)
+        checked = self.store.temp_name("checked")
+        self.store.execute(f"CREATE TEMP TABLE {q(checked)} AS {plan.sql}")
+        self.store.execute(
+            f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, c.{LINE}, {lit(spec.name)}, "
+            f"c.col, c.rule, c.msg, {self._raw_json(raw, 'r')}, {index} FROM "
+            f"(SELECT {LINE}, {plan.column_case()} AS col, {plan.rule_case()} AS rule, "
+            f"{plan.message_case()} AS msg FROM {q(checked)} WHERE __check > 0) c "
+            f"JOIN {q(raw)} r USING ({LINE})")
+        self._keep_first_of_each_key(index, src, plan, checked, raw)
+        self.store.drop_temp(checked)
+        self.provided.setdefault(spec.name, set()).update(plan.provided)
+
+    def _keep_first_of_each_key(self, index: int, src: SourceFile, plan: validate.Plan,
+                                checked: str, raw: str) -> None:
+        spec = plan.table
+        key = ", ".join(q(k) for k in spec.key)
+        ranked = self.store.temp_name("ranked")
+        self.store.execute(
+            f"CREATE TEMP TABLE {q(ranked)} AS SELECT *, row_number() OVER w AS __rn, "
+            f"min({LINE}) OVER w AS __first FROM {q(checked)} WHERE __check = 0 "
+            f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE})")
+        shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
+        self.store.execute(
+            f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, k.{LINE}, {lit(spec.name)}, "
+            f"{lit(plan.source_names.get(spec.key[0], spec.key[0]))}, 'duplicate_key', "
+            f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || "
+            f"' (first seen on line ' || k.__first || ')', "
+            f"{self._raw_json(raw, 'r')}, {index} FROM {q(ranked)} k "
+            f"JOIN {q(raw)} r USING ({LINE}) WHERE k.__rn > 1")
+        cols = ", ".join(q(c) for c in spec.column_names)
+        clean = self.clean.get(spec.name)
+        if clean is None:
+            clean = self.clean[spec.name] = self.store.temp_name(f"clean_{spec.name}")
+            self.store.execute(f"CREATE TEMP TABLE {q(clean)} AS SELECT {cols}, "
+                               f"{index} AS __file, {LINE} FROM {q(ranked)} WHERE false")
+        else:  # a later file in the same load replaces an earlier one's rows
+            match = " AND ".join(f"{q(clean)}.{q(k)} = r.{q(k)}" for k in spec.key)
+            self.store.execute(f"DELETE FROM {q(clean)} USING {q(ranked)} r WHERE {match}")
+        self.store.execute(f"INSERT INTO {q(clean)} SELECT {cols}, {index}, {LINE} "
+                           f"FROM {q(ranked)} WHERE __rn = 1")
+        self.store.drop_temp(ranked)
+
+    # ------------------------------------------------------------ across tables
+
+    def _conversations_sql(self) -> str:
+        """Conversations as they will be after this load: staged ones override stored ones."""
+        staged = self.clean.get("conversations")
+        if staged is None:
+            return "SELECT conversation_id, created_at FROM conversations"
+        return (f"SELECT conversation_id, created_at FROM {q(staged)} UNION ALL "
+                f"SELECT t.conversation_id, t.created_at FROM conversations t "
+                f"ANTI JOIN {q(staged)} s USING (conversation_id)")
+
+    def _cross_check(self, name: str, sources: list[SourceFile]) -> None:
+        checks = validate.cross_checks(schema.table(name))
+        if not checks:
+            return
+        clean = self.clean[name]
+        ref = q(schema.table(name).references[0].column)
+        case = " ".join(f"WHEN {c.fails} THEN {i}" for i, c in enumerate(checks, start=1))
+        failed = self.store.temp_name("failed")
+        self.store.execute(
+            f"CREATE TEMP TABLE {q(failed)} AS SELECT s.*, CASE {case} ELSE 0 END AS __check, "
+            f"c.created_at AS __conv_created FROM {q(clean)} s LEFT JOIN "
+            f"({self._conversations_sql()}) c ON s.{ref} = c.conversation_id")
+        self.store.execute(f"DELETE FROM {q(failed)} WHERE __check = 0")
+        for index, raw in self.raw_tables.items():
+            if sources[index].table != name:
+                continue
+            self._reject_cross(index, sources[index], checks, failed, raw)
+        self.store.execute(f"DELETE FROM {q(clean)} USING {q(failed)} f "
+                           f"WHERE {q(clean)}.__file = f.__file AND {q(clean)}.{LINE} = f.{LINE}")
+        self.store.drop_temp(failed)
+
+    def _reject_cross(self, index: int, src: SourceFile, checks: list[validate.CrossCheck],
+                      failed: str, raw: str) -> None:
+        names = src.mapping
+        col_case = " ".join(f"WHEN {i} THEN {lit(names.source_name(c.column))}"
+                            for i, c in enumerate(checks, start=1))
+        rule_case = " ".join(f"WHEN {i} THEN {lit(c.rule)}" for i, c in enumerate(checks, 1))
+        msg_case = " ".join(
+            f"WHEN {i} THEN {c.message.replace('c.created_at', 's.__conv_created')}"
+            for i, c in enumerate(checks, start=1))
+        self.store.execute(
+            f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, s.{LINE}, {lit(src.table)}, "
+            f"CASE s.__check {col_case} END, CASE s.__check {rule_case} END, "
+            f"CASE s.__check {msg_case} END, {self._raw_json(raw, 'r')}, {index} "
+            f"FROM {q(failed)} s JOIN {q(raw)} r USING ({LINE}) WHERE s.__file = {index}")
+
+    # ------------------------------------------------------------ the transaction
+
+    def _commit(self, sources: list[SourceFile]) -> dict[str, MergeCounts]:
+        merged: dict[str, MergeCounts] = {}
+        names = sorted({s.name for s in sources})
+        with self.store.transaction():
+            for name in schema.LOAD_ORDER:
+                if name in self.clean:
+                    merged[name] = self.store.merge(name, self.clean[name], self.provided[name])
+            if names:
+                placeholders = ", ".join("?" for _ in names)
+                self.store.execute(f"DELETE FROM quarantine WHERE source IN ({placeholders})",
+                                   list(names))
+            cols = ", ".join(_REJECT_COLUMNS)
+            self.store.execute(f"INSERT INTO quarantine ({cols}, quarantined_at) "
+                               f"SELECT {cols}, now() FROM {_REJECTS}")
+        return merged
+
+    def _count_rejects(self) -> None:
+        rows = self.store.execute(f"SELECT __file, rule, count(*) FROM {_REJECTS} GROUP BY ALL")
+        for index, rule, n in rows:
+            self.results[index].quarantined[rule] = n
+
+    def _drop_temps(self) -> None:
+        for name in [*self.raw_tables.values(), *self.clean.values(), _REJECTS]:
+            self.store.drop_temp(name)

@@ -1,0 +1,1 @@
+"""Input formats: files (CSV, JSON Lines, JSON, Parquet, Excel) and column mappings."""

@@ -1,0 +1,390 @@
+"""Read CSV, JSON Lines, JSON arrays, Parquet and Excel files (gzip too) as Arrow batches.
+
+A source knows nothing of validation or the store: it streams the file's records in bounded
+batches, each with a ``__line`` column saying where the record stands in the file (line for
+CSV, JSON Lines and Excel; record number for JSON arrays and Parquet), and it collects the
+records it could not parse at all as :class:`Malformed` rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from supportkpi import schema
+from supportkpi.sources.mapping import Mapping
+
+LINE = "__line"
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
+_SUFFIXES = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx",
+}
+_BATCH_ROWS = 50_000
+_CSV_BLOCK = 4 << 20
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) in the source's own units (bytes or rows)."""
+
+
+class SourceError(ValueError):
+    """A file that cannot be read at all; nothing of it is loaded."""
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A record that could not be parsed into columns."""
+
+    line: int | None
+    text: str
+    reason: str
+
+
+@dataclass
+class SourceFile:
+    """One input file, ready to stream as Arrow batches."""
+
+    path: Path
+    format: str
+    table: str
+    mapping: Mapping
+    malformed: list[Malformed] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """How the file is named in summaries and in the quarantine."""
+        return str(self.path.resolve())
+
+    def batches(self, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream the file's records; each batch carries a ``__line`` column."""
+        reader = _READERS[self.format]
+        yield from reader(self, progress or (lambda done, total: None))
+
+
+def open_source(path: str | Path, mapping: Mapping | None = None,
+                table: str | None = None) -> SourceFile:
+    """Recognise a file's format and target table, or fail with one clear message."""
+    path = Path(path)
+    mapping = mapping or Mapping()
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    fmt = mapping.format or _format_from_name(path)
+    target = table or mapping.table or _table_from_name(path)
+    schema.table(target)
+    return SourceFile(path=path, format=fmt, table=target, mapping=mapping)
+
+
+def _format_from_name(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".gzip")]
+    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise SourceError(f"{path}: cannot tell the format from the name; use one of "
+                          ".csv .tsv .jsonl .json .parquet .xlsx (optionally .gz) or set "
+                          "`format` in the mapping")
+    return fmt
+
+
+def _table_from_name(path: Path) -> str:
+    stem = path.name.split(".")[0].lower()
+    for name in sorted(schema.LOAD_ORDER, key=len, reverse=True):
+        if stem == name or re.match(rf"{name}[-_]", stem):
+            return name
+    raise SourceError(f"{path}: cannot tell which table the file feeds; name it after the "
+                      f"table (e.g. conversations.csv) or pass --table "
+                      f"({', '.join(schema.LOAD_ORDER)})")
+
+
+def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """(raw file, decompressed stream); the raw file's position measures progress."""
+    raw = path.open("rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return raw, gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    return raw, raw
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _csv_header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
+    raw, stream = _open_binary(path)
+    with raw:
+        try:
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            first = text.readline()
+        except (UnicodeDecodeError, OSError, EOFError) as exc:
+            raise SourceError(f"{path}: not a readable UTF-8 text file ({exc})") from None
+    if not first.strip():
+        raise SourceError(f"{path}: the file is empty (no header line)")
+    delimiter = mapping.delimiter or _sniff_delimiter(path, first)
+    names = next(csv.reader([first], delimiter=delimiter))
+    return _unique_names(names), delimiter
+
+
+def _sniff_delimiter(path: Path, header: str) -> str:
+    if any(s.lower() == ".tsv" for s in path.suffixes):
+        return "\t"
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Blank headers become column_N; a repeated header gets _2, _3… (as spreadsheets do)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(names, start=1):
+        name = name.strip() or f"column_{i}"
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    names, delimiter = _csv_header(src.path, src.mapping)
+    bad: list[tuple[int, int, str]] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append((row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    total = src.path.stat().st_size
+    raw, stream = _open_binary(src.path)
+    with raw:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                           block_size=_CSV_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=["", *src.mapping.null_values], strings_can_be_null=True,
+                quoted_strings_can_be_null=False),
+        )
+        seen = 0
+        try:
+            for batch in reader:
+                lines = pa.array(range(seen + 2, seen + 2 + batch.num_rows), pa.int64())
+                seen += batch.num_rows
+                yield batch.append_column(LINE, lines)
+                progress(min(raw.tell(), total), total)
+        except (pa.ArrowInvalid, OSError, EOFError) as exc:
+            raise SourceError(f"{src.path}: cannot read as CSV: {exc}") from None
+    src.malformed.extend(_locate_malformed(src.path, bad))
+
+
+def _locate_malformed(path: Path, bad: list[tuple[int, int, str]]) -> list[Malformed]:
+    """Find the line of each row that had the wrong number of fields (only when there are any).
+
+    Arrow's reader does not report line numbers when values may span lines, so the file is
+    scanned once more for the rows' texts, in order.
+    """
+    if not bad:
+        return []
+    wanted = [text for _, _, text in bad]
+    found: list[int | None] = [None] * len(wanted)
+    raw, stream = _open_binary(path)
+    with raw:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        pending = 0
+        for number, line in enumerate(text, start=1):
+            if pending < len(wanted) and line.rstrip("\r\n") == wanted[pending]:
+                found[pending] = number
+                pending += 1
+    return [
+        Malformed(line, text, f"the row has {actual} fields but the header has {expected}")
+        for line, (expected, actual, text) in zip(found, bad, strict=True)
+    ]
+
+
+def malformed_line_shift(malformed: list[Malformed]) -> Callable[[int], int]:
+    """Map a record's provisional line (records counted from 2) to its real line.
+
+    Every skipped malformed line before a record pushes it one line down.
+    """
+    skipped = sorted(m.line for m in malformed if m.line is not None)
+    # t_i: where skipped line i would sit if the skipped lines before it were not there.
+    thresholds = [line - i for i, line in enumerate(skipped)]
+    return lambda provisional: provisional + bisect.bisect_right(thresholds, provisional)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _records_to_batch(records: list[dict[str, Any]], lines: list[int],
+                      nulls: set[str]) -> pa.RecordBatch:
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    columns = {
+        name: pa.array([_null_if(_as_text(r.get(name)), nulls) for r in records], pa.string())
+        for name in names
+    }
+    columns[LINE] = pa.array(lines, pa.int64())
+    return pa.RecordBatch.from_pydict(columns)
+
+
+def _null_if(value: str | None, nulls: set[str]) -> str | None:
+    return None if value is None or value in nulls else value
+
+
+def _read_jsonl(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    total = src.path.stat().st_size
+    nulls = set(src.mapping.null_values)
+    raw, stream = _open_binary(src.path)
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    with raw:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig")
+        try:
+            for number, line in enumerate(text, start=1):
+                record = _parse_json_line(src, number, line)
+                if record is not None:
+                    records.append(record)
+                    lines.append(number)
+                if len(records) >= _BATCH_ROWS:
+                    yield _records_to_batch(records, lines, nulls)
+                    progress(raw.tell(), total)
+                    records, lines = [], []
+        except (UnicodeDecodeError, OSError, EOFError) as exc:
+            raise SourceError(f"{src.path}: not a readable UTF-8 text file ({exc})") from None
+    if records:
+        yield _records_to_batch(records, lines, nulls)
+    progress(total, total)
+
+
+def _parse_json_line(src: SourceFile, number: int, line: str) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        src.malformed.append(Malformed(number, line.rstrip("\n"), f"not valid JSON: {exc.msg}"))
+        return None
+    if not isinstance(record, dict):
+        src.malformed.append(Malformed(number, line.rstrip("\n"), "not a JSON object"))
+        return None
+    return record
+
+
+def _read_json(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    raw, stream = _open_binary(src.path)
+    with raw:
+        head = stream.read(4096).lstrip()
+    if not head.startswith(b"["):
+        yield from _read_jsonl(src, progress)
+        return
+    raw, stream = _open_binary(src.path)
+    with raw:
+        try:
+            data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SourceError(f"{src.path}: not valid JSON: {exc}") from None
+    nulls = set(src.mapping.null_values)
+    for start in range(0, len(data), _BATCH_ROWS):
+        chunk = data[start:start + _BATCH_ROWS]
+        records, lines = [], []
+        for number, item in enumerate(chunk, start=start + 1):
+            if isinstance(item, dict):
+                records.append(item)
+                lines.append(number)
+            else:
+                src.malformed.append(Malformed(number, json.dumps(item), "not a JSON object"))
+        if records:
+            yield _records_to_batch(records, lines, nulls)
+        progress(start + len(chunk), len(data))
+
+
+# ---------------------------------------------------------------- Parquet and Excel
+
+
+def _read_parquet(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    try:
+        file = pq.ParquetFile(src.path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError(f"{src.path}: not a Parquet file ({exc})") from None
+    total, seen = file.metadata.num_rows, 0
+    for batch in file.iter_batches(batch_size=_BATCH_ROWS * 4):
+        lines = pa.array(range(seen + 1, seen + 1 + batch.num_rows), pa.int64())
+        seen += batch.num_rows
+        yield batch.append_column(LINE, lines)
+        progress(seen, total)
+
+
+def _cell_text(value: Any) -> str | None:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _as_text(value)
+
+
+def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise SourceError(f"{src.path}: not an Excel .xlsx workbook ({exc})") from None
+    try:
+        sheet = book[src.mapping.sheet] if src.mapping.sheet else book.worksheets[0]
+    except KeyError:
+        raise SourceError(f"{src.path}: no sheet named {src.mapping.sheet!r}; "
+                          f"sheets: {', '.join(book.sheetnames)}") from None
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise SourceError(f"{src.path}: the sheet is empty (no header row)")
+    names = _unique_names(["" if h is None else str(h) for h in header])
+    nulls = set(src.mapping.null_values)
+    total = sheet.max_row or 0
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for number, row in enumerate(rows, start=2):
+        if all(v is None for v in row):
+            continue
+        records.append({n: _cell_text(v) for n, v in zip(names, row, strict=False)})
+        lines.append(number)
+        if len(records) >= _BATCH_ROWS:
+            yield _records_to_batch(records, lines, nulls)
+            progress(number, total)
+            records, lines = [], []
+    if records:
+        yield _records_to_batch(records, lines, nulls)
+    book.close()
+    progress(total, total)
+
+
+_READERS: dict[str, Callable[[SourceFile, Progress], Iterator[pa.RecordBatch]]] = {
+    "csv": _read_csv,
+    "jsonl": _read_jsonl,
+    "json": _read_json,
+    "parquet": _read_parquet,
+    "xlsx": _read_xlsx,
+}

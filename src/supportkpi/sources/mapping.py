@@ -1,0 +1,117 @@
+"""Mapping files: how a user's columns and values land on the canonical tables.
+
+A mapping is a small TOML file::
+
+    table = "conversations"              # which canonical table the file feeds
+    timezone = "Europe/Berlin"           # zone of timestamps written without an offset
+    timestamp_format = "%d/%m/%Y %H:%M"  # strptime format, when not ISO 8601
+    null_values = ["?", "N/A"]           # extra spellings of "no value"
+    delimiter = ";"                      # CSV only; sniffed when absent
+
+    [columns]                            # canonical column = the file's column
+    conversation_id = "Ticket ID"
+    created_at = "Created"
+
+    [values.channel]                     # value maps, per canonical column
+    "Web Widget" = "chat"
+
+    [constants]                          # columns the file lacks, one value for every row
+    vendor = "in-house"
+
+    [timestamp_formats]                  # a format for one column only
+    resolved_at = "%Y%m%d%H%M%S"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from supportkpi import schema
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used, with the key at fault in the message."""
+
+
+class Mapping(BaseModel):
+    """How one input format's columns and values map onto a canonical table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str | None = None
+    format: str | None = None
+    timezone: str = "UTC"
+    timestamp_format: str | None = None
+    timestamp_formats: dict[str, str] = {}
+    null_values: list[str] = []
+    delimiter: str | None = None
+    sheet: str | None = None
+    columns: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    constants: dict[str, str | int | float | bool] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "'Europe/Berlin')") from None
+        return value
+
+    @field_validator("table")
+    @classmethod
+    def _known_table(cls, value: str | None) -> str | None:
+        if value is not None and value not in schema.LOAD_ORDER:
+            raise ValueError(f"unknown table {value!r}; one of {', '.join(schema.LOAD_ORDER)}")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError("the delimiter is one character, e.g. ';' or '\\t'")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> Mapping:
+        if self.table is None:
+            return self
+        known = set(schema.table(self.table).column_names)
+        for section in ("columns", "values", "constants", "timestamp_formats"):
+            for name in getattr(self, section):
+                if name not in known:
+                    raise ValueError(f"[{section}] names {name!r}, which is not a column of "
+                                     f"{self.table}; its columns are: {', '.join(sorted(known))}")
+        return self
+
+    def source_name(self, canonical: str) -> str:
+        """The file's name for a canonical column (itself when not renamed)."""
+        return self.columns.get(canonical, canonical)
+
+    def format_for(self, canonical: str) -> str | None:
+        """The strptime format for a timestamp column, or None for ISO 8601."""
+        return self.timestamp_formats.get(canonical, self.timestamp_format)
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; errors name the file, the key and the problem."""
+    path = Path(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MappingError(f"mapping file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
+    try:
+        return Mapping.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise MappingError(f"mapping file {path}: {key}: {first['msg']}") from None

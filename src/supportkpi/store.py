@@ -1,0 +1,214 @@
+"""The store: a database holding the canonical tables, opened by URL.
+
+The default is an embedded DuckDB file (``duckdb:///supportkpi.duckdb``, or a plain path).
+Loads are staged in temporary tables and land in one transaction: whole or not at all.
+Merging is an upsert by key that counts what was new, what changed and what was already there,
+so loading the same records twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from supportkpi import schema
+
+DEFAULT_DB = "supportkpi.duckdb"
+ENV_DB = "SUPPORTKPI_DB"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used as asked."""
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What one merge did to a table."""
+
+    new: int
+    updated: int
+    unchanged: int
+
+
+def default_url() -> str:
+    """The store to use when none is named: $SUPPORTKPI_DB, else ./supportkpi.duckdb."""
+    return os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+def _duckdb_path(url: str) -> str:
+    """File path of a DuckDB URL: ``duckdb:///rel.duckdb``, ``duckdb:////abs.duckdb``, a path."""
+    if url in ("", ":memory:", "duckdb://", "duckdb:///:memory:"):
+        return ":memory:"
+    if url.startswith("duckdb:///"):
+        return url.removeprefix("duckdb:///")
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise StoreError(f"store URL scheme {scheme!r} is not supported yet; "
+                         "use duckdb:///path.duckdb or a plain file path")
+    return url
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Store:
+    """A connection to the store, with the canonical tables created."""
+
+    def __init__(self, con: DuckDBBackend, url: str) -> None:
+        self.con = con
+        self.url = url
+        self._temp_counter = 0
+
+    @classmethod
+    def open(cls, url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+        """Open (and create when new) the store at ``url``; see :func:`default_url`."""
+        url = str(url) if url is not None else default_url()
+        path = _duckdb_path(url)
+        if path != ":memory:":
+            if read_only and not Path(path).exists():
+                raise StoreError(f"no store at {path}; load data first (supportkpi load …)")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = ibis.duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        con.raw_sql("SET TimeZone = 'UTC'")
+        store = cls(con, url)
+        if not read_only:
+            store._create_tables()
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.disconnect()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection underneath, for staging and merging."""
+        return self.con.con
+
+    def _create_tables(self) -> None:
+        existing = set(self.con.list_tables())
+        for spec in schema.TABLES.values():
+            if spec.name not in existing:
+                self.con.create_table(spec.name, schema=spec.ibis_schema)
+
+    def table(self, name: str) -> ibis.Table:
+        """The canonical table ``name`` as an Ibis table expression."""
+        return self.con.table(schema.table(name).name)
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every canonical table."""
+        sql = " UNION ALL ".join(
+            f"SELECT '{name}' AS t, count(*) AS n FROM {_q(name)}" for name in schema.TABLES
+        )
+        return dict(self.raw.execute(sql).fetchall())  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ staging
+
+    def temp_name(self, prefix: str) -> str:
+        """A fresh name for a temporary staging table."""
+        self._temp_counter += 1
+        return f"__{prefix}_{self._temp_counter}"
+
+    def stage(self, name: str, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append ``batch`` to temporary table ``name``, creating it and any new columns."""
+        view = f"{name}__batch"
+        self.raw.register(view, batch)
+        try:
+            if not self.exists(name):
+                self.raw.execute(f"CREATE TEMP TABLE {_q(name)} AS SELECT * FROM {_q(view)}")
+                return
+            have = set(self.columns(name))
+            for col in batch.schema.names:
+                if col not in have:
+                    ctype = self.raw.execute(
+                        f"SELECT typeof({_q(col)}) FROM {_q(view)} LIMIT 1").fetchone()
+                    sql_type = ctype[0] if ctype and ctype[0] != "NULL" else "VARCHAR"
+                    self.raw.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(col)} {sql_type}")
+            self.raw.execute(f"INSERT INTO {_q(name)} BY NAME SELECT * FROM {_q(view)}")
+        finally:
+            self.raw.unregister(view)
+
+    def exists(self, name: str) -> bool:
+        """Whether a table (temporary or not) called ``name`` exists."""
+        row = self.raw.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+        return bool(row and row[0])
+
+    def columns(self, name: str) -> dict[str, str]:
+        """Column name → DuckDB type of a table."""
+        rows = self.raw.execute(f"DESCRIBE {_q(name)}").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one SQL statement and return its rows."""
+        return self.raw.execute(sql, params or []).fetchall()
+
+    def drop_temp(self, name: str) -> None:
+        """Drop a temporary staging table if it exists."""
+        self.raw.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")
+
+    # ------------------------------------------------------------ transactions and merges
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside lands together or not at all."""
+        self.raw.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def merge(self, table: str, staged: str, provided: set[str]) -> MergeCounts:
+        """Upsert the rows of ``staged`` into ``table`` by key.
+
+        Columns in ``provided`` are taken from the staged rows (an empty value clears);
+        the others keep what the store already had, so a file carrying a few columns updates
+        those and nothing else. Call inside :meth:`transaction`.
+        """
+        spec = schema.table(table)
+        key = spec.key
+        on = " AND ".join(f"s.{_q(k)} = t.{_q(k)}" for k in key)
+        compared = [c for c in spec.column_names if c in provided and c not in key]
+        changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)
+        picks = ", ".join(
+            f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names)
+        delta = self.temp_name("delta")
+        self.raw.execute(
+            f"CREATE TEMP TABLE {_q(delta)} AS SELECT {picks}, t.__present IS NOT NULL AS __old "
+            f"FROM {_q(staged)} s LEFT JOIN (SELECT *, true AS __present FROM {_q(table)}) t "
+            f"ON {on} WHERE t.__present IS NULL" + (f" OR {changed}" if changed else ""))
+        try:
+            new, updated = self.raw.execute(
+                f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) "
+                f"FROM {_q(delta)}").fetchone() or (0, 0)
+            total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
+            if updated:
+                match = " AND ".join(f"{_q(table)}.{_q(k)} = d.{_q(k)}" for k in key)
+                self.raw.execute(f"DELETE FROM {_q(table)} USING {_q(delta)} d "
+                                 f"WHERE d.__old AND {match}")
+            cols = ", ".join(_q(c) for c in spec.column_names)
+            self.raw.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(delta)}")
+        finally:
+            self.drop_temp(delta)
+        assert total is not None
+        return MergeCounts(new=new, updated=updated, unchanged=total[0] - new - updated)
