@@ -268,12 +268,13 @@ def _scale_checks(table: Table) -> list[Check]:
     if table.name != "surveys":
         return []
     lo, hi, score = q("scale_min"), q("scale_max"), q("score")
+    shown = {name: f"printf('%g', {name})" for name in (lo, hi, score)}
     return [
         Check("out_of_range", "scale_max", f"{lo} >= {hi}",
-              f"'the scale ' || {lo} || '–' || {hi} || ' is empty or reversed'"),
+              f"'the scale ' || {shown[lo]} || '–' || {shown[hi]} || ' is empty or reversed'"),
         Check("out_of_range", "score", f"{score} < {lo} OR {score} > {hi}",
-              f"'score ' || {score} || ' is outside the ' || kind || ' scale ' || {lo} "
-              f"|| '–' || {hi}"),
+              f"'score ' || {shown[score]} || ' is outside the ' || kind || ' scale ' || "
+              f"{shown[lo]} || '–' || {shown[hi]}"),
     ]
 
 

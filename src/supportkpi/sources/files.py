@@ -8,12 +8,12 @@ records it could not parse at all as :class:`Malformed` rows.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import gzip
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -124,15 +124,26 @@ def _csv_header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
     raw, stream = _open_binary(path)
     with raw:
         try:
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            text = io.TextIOWrapper(stream, encoding=_encoding(mapping), newline="")
             first = text.readline()
         except (UnicodeDecodeError, OSError, EOFError) as exc:
-            raise SourceError(f"{path}: not a readable UTF-8 text file ({exc})") from None
+            raise SourceError(_not_text(path, mapping, exc)) from None
     if not first.strip():
         raise SourceError(f"{path}: the file is empty (no header line)")
     delimiter = mapping.delimiter or _sniff_delimiter(path, first)
     names = next(csv.reader([first], delimiter=delimiter))
     return _unique_names(names), delimiter
+
+
+def _encoding(mapping: Mapping) -> str:
+    """The codec to read text with; a UTF-8 byte-order mark is skipped."""
+    return "utf-8-sig" if mapping.encoding.lower().replace("_", "-") in ("utf-8", "utf8") \
+        else mapping.encoding
+
+
+def _not_text(path: Path, mapping: Mapping, exc: Exception) -> str:
+    return (f"{path}: not readable as {mapping.encoding} text ({exc}); if the file uses "
+            "another encoding, set e.g. encoding = \"latin-1\" in a mapping file")
 
 
 def _sniff_delimiter(path: Path, header: str) -> str:
@@ -168,7 +179,8 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
-                                           block_size=_CSV_BLOCK),
+                                           block_size=_CSV_BLOCK,
+                                           encoding=_encoding(src.mapping)),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -184,11 +196,14 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
                 yield batch.append_column(LINE, lines)
                 progress(min(raw.tell(), total), total)
         except (pa.ArrowInvalid, OSError, EOFError) as exc:
+            if "UTF8" in str(exc):
+                raise SourceError(_not_text(src.path, src.mapping, exc)) from None
             raise SourceError(f"{src.path}: cannot read as CSV: {exc}") from None
-    src.malformed.extend(_locate_malformed(src.path, bad))
+    src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
 
 
-def _locate_malformed(path: Path, bad: list[tuple[int, int, str]]) -> list[Malformed]:
+def _locate_malformed(path: Path, bad: list[tuple[int, int, str]],
+                      src_mapping: Mapping) -> list[Malformed]:
     """Find the line of each row that had the wrong number of fields (only when there are any).
 
     Arrow's reader does not report line numbers when values may span lines, so the file is
@@ -200,7 +215,7 @@ def _locate_malformed(path: Path, bad: list[tuple[int, int, str]]) -> list[Malfo
     found: list[int | None] = [None] * len(wanted)
     raw, stream = _open_binary(path)
     with raw:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        text = io.TextIOWrapper(stream, encoding=_encoding(src_mapping), newline="")
         pending = 0
         for number, line in enumerate(text, start=1):
             if pending < len(wanted) and line.rstrip("\r\n") == wanted[pending]:
@@ -210,17 +225,6 @@ def _locate_malformed(path: Path, bad: list[tuple[int, int, str]]) -> list[Malfo
         Malformed(line, text, f"the row has {actual} fields but the header has {expected}")
         for line, (expected, actual, text) in zip(found, bad, strict=True)
     ]
-
-
-def malformed_line_shift(malformed: list[Malformed]) -> Callable[[int], int]:
-    """Map a record's provisional line (records counted from 2) to its real line.
-
-    Every skipped malformed line before a record pushes it one line down.
-    """
-    skipped = sorted(m.line for m in malformed if m.line is not None)
-    # t_i: where skipped line i would sit if the skipped lines before it were not there.
-    thresholds = [line - i for i, line in enumerate(skipped)]
-    return lambda provisional: provisional + bisect.bisect_right(thresholds, provisional)
 
 
 # ---------------------------------------------------------------- JSON
@@ -260,7 +264,7 @@ def _read_jsonl(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     with raw:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig")
+        text = io.TextIOWrapper(stream, encoding=_encoding(src.mapping))
         try:
             for number, line in enumerate(text, start=1):
                 record = _parse_json_line(src, number, line)
@@ -272,7 +276,7 @@ def _read_jsonl(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]
                     progress(raw.tell(), total)
                     records, lines = [], []
         except (UnicodeDecodeError, OSError, EOFError) as exc:
-            raise SourceError(f"{src.path}: not a readable UTF-8 text file ({exc})") from None
+            raise SourceError(_not_text(src.path, src.mapping, exc)) from None
     if records:
         yield _records_to_batch(records, lines, nulls)
     progress(total, total)
@@ -302,7 +306,7 @@ def _read_json(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     raw, stream = _open_binary(src.path)
     with raw:
         try:
-            data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+            data = json.load(io.TextIOWrapper(stream, encoding=_encoding(src.mapping)))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SourceError(f"{src.path}: not valid JSON: {exc}") from None
     nulls = set(src.mapping.null_values)
@@ -350,7 +354,7 @@ def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
 
     try:
         book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise SourceError(f"{src.path}: not an Excel .xlsx workbook ({exc})") from None
     try:
         sheet = book[src.mapping.sheet] if src.mapping.sheet else book.worksheets[0]

@@ -7,6 +7,7 @@ A mapping is a small TOML file::
     timestamp_format = "%d/%m/%Y %H:%M"  # strptime format, when not ISO 8601
     null_values = ["?", "N/A"]           # extra spellings of "no value"
     delimiter = ";"                      # CSV only; sniffed when absent
+    encoding = "latin-1"                 # text files not in UTF-8
 
     [columns]                            # canonical column = the file's column
     conversation_id = "Ticket ID"
@@ -24,6 +25,7 @@ A mapping is a small TOML file::
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ class Mapping(BaseModel):
     timestamp_formats: dict[str, str] = {}
     null_values: list[str] = []
     delimiter: str | None = None
+    encoding: str = "utf-8"
     sheet: str | None = None
     columns: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
@@ -77,6 +80,16 @@ class Mapping(BaseModel):
     def _one_char(cls, value: str | None) -> str | None:
         if value is not None and len(value) != 1:
             raise ValueError("the delimiter is one character, e.g. ';' or '\\t'")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. 'utf-8', 'latin-1', "
+                             "'cp1252')") from None
         return value
 
     @model_validator(mode="after")

@@ -1,0 +1,112 @@
+"""Per-conversation facts derived from messages, for the KPIs to read.
+
+:func:`conversation_facts` returns one row per conversation: every stored column, with
+``first_response_at`` and ``follow_up_of`` filled in from messages and neighbouring
+conversations only where the conversation row leaves them empty, plus these facts:
+
+==========================  ===============================================================
+column                      meaning
+==========================  ===============================================================
+first_customer_message_at   the customer's first message
+first_agent_message_at      the first agent message (bots, system messages and private
+                            notes never count as agent replies)
+last_message_at             the last public message of any author
+agent_messages              number of agent replies (public, by a human agent)
+customer_messages           number of customer messages
+response_start              when the clock for the first response starts: the first
+                            customer message, or ``created_at`` when the customer wrote
+                            nothing before the first agent message
+handled                     the conversation got an agent reply (or carries
+                            ``first_response_at``)
+abandoned                   not handled, and ended by the customer or a timeout (an empty
+                            ``ended_by`` counts as the customer leaving)
+left_at                     when an abandoned customer left: ``closed_at``, else the last
+                            message, else ``created_at``
+ended_at                    ``resolved_at``, else ``closed_at``, else ``created_at``
+followed_up                 the same customer opened another conversation within the
+                            follow-up window after this one ended (or one names this as its
+                            ``follow_up_of``)
+==========================  ===============================================================
+
+A conversation B follows up A when it is the same customer's next conversation and begins
+within the window (default 7 days) after A ended (``ended_at``). Everything is an Ibis
+expression: it runs on whichever backend the store is on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+DEFAULT_FOLLOW_UP_WINDOW = timedelta(days=7)
+
+
+def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    """Seconds from ``earlier`` to ``later``, the same on every backend (millisecond steps)."""
+    return later.delta(earlier, unit="millisecond").cast("float64") / 1000.0
+
+
+def message_facts(messages: ir.Table) -> ir.Table:
+    """One row per conversation that has messages: first/last times and reply counts."""
+    m = messages
+    public = ~m.private.fill_null(False)
+    by_agent = (m.author_role == "agent") & public
+    by_customer = m.author_role == "customer"
+    return m.group_by("conversation_id").aggregate(
+        first_customer_message_at=m.sent_at.min(where=by_customer),
+        first_agent_message_at=m.sent_at.min(where=by_agent),
+        last_message_at=m.sent_at.max(where=public),
+        agent_messages=by_agent.cast("int64").sum(),
+        customer_messages=by_customer.cast("int64").sum(),
+    )
+
+
+def conversation_facts(conversations: ir.Table, messages: ir.Table,
+                       follow_up_window: timedelta = DEFAULT_FOLLOW_UP_WINDOW) -> ir.Table:
+    """Every conversation with the facts of the module doc filled in."""
+    facts = message_facts(messages)
+    c = conversations.left_join(facts, "conversation_id").select(
+        *conversations.columns,
+        *(col for col in facts.columns if col != "conversation_id"),
+    )
+    c = c.mutate(
+        agent_messages=c.agent_messages.fill_null(0),
+        customer_messages=c.customer_messages.fill_null(0),
+        first_response_at=c.first_response_at.fill_null(c.first_agent_message_at),
+    )
+    c = c.mutate(
+        response_start=ibis.ifelse(
+            c.first_customer_message_at.notnull()
+            & (c.first_agent_message_at.isnull()
+               | (c.first_customer_message_at <= c.first_agent_message_at)),
+            c.first_customer_message_at, c.created_at),
+        handled=c.first_response_at.notnull(),
+        ended_at=ibis.coalesce(c.resolved_at, c.closed_at, c.created_at),
+    )
+    c = c.mutate(
+        abandoned=~c.handled & c.ended_by.fill_null("customer").isin(["customer", "timeout"]),
+        left_at=ibis.coalesce(c.closed_at, c.last_message_at, c.created_at),
+    )
+    return _follow_ups(c, follow_up_window)
+
+
+def _follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
+    limit = window.total_seconds()
+    w = ibis.window(group_by=c.customer_id, order_by=[c.created_at, c.conversation_id])
+    c = c.mutate(
+        __prev_id=c.conversation_id.lag().over(w),
+        __prev_end=c.ended_at.lag().over(w),
+        __next_start=c.created_at.lead().over(w),
+    )
+    known = c.customer_id.notnull()
+    derived_of = ibis.ifelse(
+        known & (seconds_between(c.created_at, c.__prev_end) <= limit), c.__prev_id, None)
+    named = c.select(named=c.follow_up_of).filter(ibis._.named.notnull()).distinct()
+    c = c.mutate(
+        follow_up_of=c.follow_up_of.fill_null(derived_of),
+        followed_up=(known & (seconds_between(c.__next_start, c.ended_at) <= limit))
+        .fill_null(False) | c.conversation_id.isin(named.named),
+    )
+    return c.drop("__prev_id", "__prev_end", "__next_start")

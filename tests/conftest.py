@@ -1,0 +1,51 @@
+"""Shared fixtures: a fresh store per test, fixture files, and the real public data."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from supportkpi.store import Store
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A new, empty DuckDB file store."""
+    s = Store.open(tmp_path / "test.duckdb")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a dedented text fixture file under the test's directory; return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
+
+
+def shared_data(relative: str) -> Path:
+    """A file of ../shared/data: in CI its absence fails the test, elsewhere it skips."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        message = f"the public data file {path} is not here (../shared beside the checkout)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def quarantine(store: Store) -> list[tuple]:
+    """(line, column_name, rule) of every quarantined row, in file order."""
+    return store.execute(
+        "SELECT line, column_name, rule FROM quarantine ORDER BY source, line")
