@@ -28,6 +28,7 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
     def _write(name: str, text: str) -> Path:
         path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
 

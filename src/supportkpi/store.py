@@ -24,6 +24,9 @@ from supportkpi import schema
 
 DEFAULT_DB = "supportkpi.duckdb"
 ENV_DB = "SUPPORTKPI_DB"
+ENV_MEMORY = "SUPPORTKPI_MEMORY_LIMIT"
+# The engine spills to disk beyond this, so a load's memory does not grow with the file.
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class StoreError(RuntimeError):
@@ -70,8 +73,13 @@ class Store:
         self._temp_counter = 0
 
     @classmethod
-    def open(cls, url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
-        """Open (and create when new) the store at ``url``; see :func:`default_url`."""
+    def open(cls, url: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+             memory_limit: str | None = None) -> Store:
+        """Open (and create when new) the store at ``url``; see :func:`default_url`.
+
+        ``memory_limit`` (e.g. ``"512MB"``; default ``$SUPPORTKPI_MEMORY_LIMIT`` or 1GB) caps
+        the engine's memory; larger work spills to a temporary directory beside the store.
+        """
         url = str(url) if url is not None else default_url()
         path = _duckdb_path(url)
         if path != ":memory:":
@@ -82,7 +90,14 @@ class Store:
             con = ibis.duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
-        con.raw_sql("SET TimeZone = 'UTC'")
+        limit = memory_limit or os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY_LIMIT
+        try:
+            quoted = limit.replace("'", "''")
+            con.raw_sql(f"SET TimeZone = 'UTC'; SET memory_limit = '{quoted}'; "
+                        "SET preserve_insertion_order = false; SET enable_progress_bar = false")
+        except duckdb.Error as exc:
+            con.disconnect()
+            raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
         store = cls(con, url)
         if not read_only:
             store._create_tables()
