@@ -48,6 +48,18 @@ def test_loading_twice_changes_nothing(store, write):
     assert store.counts()["quarantine"] == 1
 
 
+def test_keys_with_an_empty_part_still_match(store, write):
+    costs = write("costs.csv", """
+        vendor,period_start,period_end,amount,kind
+        acme,2024-05-01,2024-06-01,100,
+        acme,2024-05-01,2024-06-01,40,tooling
+        """)
+    load(store, [costs])
+    summary = load(store, [costs])
+    assert summary.tables["costs"].unchanged == 2
+    assert store.counts()["costs"] == 2
+
+
 def test_changed_rows_are_updated_and_counted(store, write):
     load(store, [write("conversations.csv", CONVERSATIONS)])
     changed = CONVERSATIONS.replace("c2,email,2024-05-01 11:00:00,returns,1",

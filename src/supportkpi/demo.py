@@ -179,7 +179,7 @@ def _attributes(rng: np.random.Generator, conv: dict[str, np.ndarray]) -> dict[s
     resolved = ~abandoned & (rng.random(n) < _per_vendor(vendor, "resolve"))
     conv.update(
         vendor=vendor, agent_no=agent_no, frt=frt, abandoned=abandoned, resolved=resolved,
-        exchanges=np.where(chat, 1 + rng.poisson(2.2, n), 1 + rng.poisson(0.8, n)),
+        exchanges=np.where(chat, 1 + rng.poisson(2.8, n), 1 + rng.poisson(1.0, n)),
         escalated=~abandoned & (rng.random(n) < _per_vendor(vendor, "escalate")),
         reopened=resolved & (rng.random(n) < _per_vendor(vendor, "reopen")),
         transfers=np.where(abandoned, 0, rng.poisson(0.15, n)),

@@ -187,16 +187,18 @@ class _Load:
         spec = plan.table
         key = ", ".join(q(k) for k in spec.key)
         ranked = self.store.temp_name("ranked")
+        last = src.mapping.keep == "last"
         self.store.execute(
             f"CREATE TEMP TABLE {q(ranked)} AS SELECT *, row_number() OVER w AS __rn, "
-            f"min({LINE}) OVER w AS __first FROM {q(checked)} WHERE __check = 0 "
-            f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE})")
+            f"first_value({LINE}) OVER w AS __kept FROM {q(checked)} WHERE __check = 0 "
+            f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})")
         shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
+        why = "' (line ' || k.__kept || ' supersedes it)'" if last else \
+            "' (first seen on line ' || k.__kept || ')'"
         self.store.execute(
             f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, k.{LINE}, {lit(spec.name)}, "
             f"{lit(plan.source_names.get(spec.key[0], spec.key[0]))}, 'duplicate_key', "
-            f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || "
-            f"' (first seen on line ' || k.__first || ')', "
+            f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || {why}, "
             f"{self._raw_json(raw, 'r')}, {index} FROM {q(ranked)} k "
             f"JOIN {q(raw)} r USING ({LINE}) WHERE k.__rn > 1")
         cols = ", ".join(q(c) for c in spec.column_names)
@@ -206,7 +208,8 @@ class _Load:
             self.store.execute(f"CREATE TEMP TABLE {q(clean)} AS SELECT {cols}, "
                                f"{index} AS __file, {LINE} FROM {q(ranked)} WHERE false")
         else:  # a later file in the same load replaces an earlier one's rows
-            match = " AND ".join(f"{q(clean)}.{q(k)} = r.{q(k)}" for k in spec.key)
+            match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM r.{q(k)}"
+                                 for k in spec.key)
             self.store.execute(f"DELETE FROM {q(clean)} USING {q(ranked)} r WHERE {match}")
         self.store.execute(f"INSERT INTO {q(clean)} SELECT {cols}, {index}, {LINE} "
                            f"FROM {q(ranked)} WHERE __rn = 1")

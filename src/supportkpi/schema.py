@@ -281,3 +281,21 @@ def table(name: str) -> Table:
     except KeyError:
         known = ", ".join(LOAD_ORDER)
         raise KeyError(f"unknown table {name!r}; the tables are: {known}") from None
+
+
+def markdown() -> str:
+    """The canonical tables as Markdown (docs/schema.md is this, kept in sync by a test)."""
+    lines = ["# The canonical tables", "",
+             "Generated from `src/supportkpi/schema.py`; every timestamp is stored in UTC.", ""]
+    for spec in TABLES.values():
+        lines += [f"## `{spec.name}`", "", spec.doc, "",
+                  f"Key: {', '.join(f'`{k}`' for k in spec.key)}."
+                  + (" Loaded from files and the API." if spec.loadable else
+                     " Written by the loader, never loaded."), "",
+                  "| column | type | required | meaning |", "|---|---|---|---|"]
+        for col in spec.columns:
+            allowed = f" One of: {', '.join(col.choices)}." if col.choices else ""
+            lines.append(f"| `{col.name}` | {col.kind} | {'yes' if col.required else ''} | "
+                         f"{col.doc}{allowed} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -202,7 +202,7 @@ class Store:
         """
         spec = schema.table(table)
         key = spec.key
-        on = " AND ".join(f"s.{_q(k)} = t.{_q(k)}" for k in key)
+        on = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in key)
         compared = [c for c in spec.column_names if c in provided and c not in key]
         changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)
         picks = ", ".join(
@@ -218,7 +218,8 @@ class Store:
                 f"FROM {_q(delta)}").fetchone() or (0, 0)
             total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
             if updated:
-                match = " AND ".join(f"{_q(table)}.{_q(k)} = d.{_q(k)}" for k in key)
+                match = " AND ".join(f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}"
+                                     for k in key)
                 self.raw.execute(f"DELETE FROM {_q(table)} USING {_q(delta)} d "
                                  f"WHERE d.__old AND {match}")
             cols = ", ".join(_q(c) for c in spec.column_names)

@@ -15,7 +15,7 @@ bad_timestamp  a timestamp does not parse (ISO 8601, or the mapping's format)
 unknown_value  a value outside its enumeration (channel, author_role, survey kind…)
 out_of_range   a number below its minimum or above its maximum (a score outside its scale)
 bad_order      a timestamp before the one it must follow (resolved before created…)
-duplicate_key  a key seen earlier in the same file (the first one is kept)
+duplicate_key  a key seen before in the same file (the first is kept; the last with keep = "last")
 unknown_ref    a row naming a conversation that is neither stored nor in this load
 before_start   a message sent before its conversation began
 malformed_row  a record that could not be split into columns or parsed at all

@@ -8,6 +8,8 @@ A mapping is a small TOML file::
     null_values = ["?", "N/A"]           # extra spellings of "no value"
     delimiter = ";"                      # CSV only; sniffed when absent
     encoding = "latin-1"                 # text files not in UTF-8
+    keep = "last"                        # of rows repeating a key: "first" (default) or
+                                         # "last", for event logs whose last row is final
 
     [columns]                            # canonical column = the file's column
     conversation_id = "Ticket ID"
@@ -28,7 +30,7 @@ from __future__ import annotations
 import codecs
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -53,6 +55,7 @@ class Mapping(BaseModel):
     null_values: list[str] = []
     delimiter: str | None = None
     encoding: str = "utf-8"
+    keep: Literal["first", "last"] = "first"
     sheet: str | None = None
     columns: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}

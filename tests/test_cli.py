@@ -1,0 +1,97 @@
+"""The command line, as a user runs it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from supportkpi.cli import app
+
+runner = CliRunner()
+
+CONVERSATIONS = """
+    conversation_id,channel,created_at
+    c1,chat,2024-05-01 10:00:00
+    c2,pigeon,2024-05-01 10:00:00
+    c3,email,tomorrow
+    """
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("supportkpi", path=str(Path(sys.executable).parent))
+    assert exe, "the supportkpi console script is not installed beside the interpreter"
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
+    for command in ("demo", "load", "quarantine", "tables"):
+        assert command in proc.stdout
+
+
+def test_load_prints_a_summary_and_quarantine_lists_the_rejects(tmp_path, write):
+    db = str(tmp_path / "cli.duckdb")
+    path = write("conversations.csv", CONVERSATIONS)
+    result = runner.invoke(app, ["load", str(path), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "conversations" in result.output and "Quarantined: 2 rows" in result.output
+    assert "unknown_value" in result.output and "bad_timestamp" in result.output
+    again = runner.invoke(app, ["load", str(path), "--db", db])
+    assert "│ conversations │   0 │       0 │         1 │" in again.output
+    listed = runner.invoke(app, ["quarantine", "--db", db], env={"COLUMNS": "200"})
+    assert "conversations.csv" in listed.output and '"pigeon" is not a valid channel' \
+        in listed.output
+    only = runner.invoke(app, ["quarantine", "--db", db, "--reason", "bad_timestamp"],
+                         env={"COLUMNS": "200"})
+    assert "tomorrow" in only.output and "pigeon" not in only.output
+    tables = runner.invoke(app, ["tables", "--db", db])
+    assert "conversations" in tables.output and "quarantine" in tables.output
+
+
+def test_the_db_comes_from_the_environment(tmp_path, write, monkeypatch):
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("SUPPORTKPI_DB", str(db))
+    result = runner.invoke(app, ["load", str(write("conversations.csv", CONVERSATIONS))])
+    assert result.exit_code == 0
+    assert db.exists()
+
+
+def test_user_mistakes_are_one_line_without_traceback(tmp_path, write):
+    db = str(tmp_path / "cli.duckdb")
+    cases = [
+        (["load", str(tmp_path / "missing.csv"), "--db", db], "no such file"),
+        (["load", str(write("x.csv", "a\n1\n")), "--db", db], "cannot tell which table"),
+        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db],
+         "no column 'conversation_id'"),
+        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db, "--mapping",
+          str(write("m.toml", "timezone = 'Nowhere/Land'"))], "unknown time zone"),
+        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db, "--table", "nope"],
+         "unknown table 'nope'"),
+        (["tables", "--db", str(tmp_path / "absent.duckdb")], "no store at"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_demo_writes_files_and_loads_them(tmp_path):
+    db = str(tmp_path / "demo.duckdb")
+    out = tmp_path / "files"
+    result = runner.invoke(app, ["demo", "--db", db, "--out", str(out), "--days", "14",
+                                 "--volume", "60"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "agent_activity.csv", "conversations.csv", "costs.csv", "messages.parquet",
+        "qa_reviews.csv", "revenue_events.csv", "surveys.csv"]
+    assert "Quarantined: 5 rows" in result.output
+
+
+def test_every_command_is_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in
+             app.registered_commands]
+    assert names
+    for name in names:
+        assert f"supportkpi {name}" in readme, f"`supportkpi {name}` is not in the README"

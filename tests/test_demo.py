@@ -1,0 +1,104 @@
+"""The demo operation: reproducible, loadable, and showing the ground truth it was drawn from."""
+
+from __future__ import annotations
+
+import pyarrow.compute as pc
+import pytest
+
+from supportkpi import demo
+from supportkpi.derive import conversation_facts
+from supportkpi.ingest import load
+
+
+@pytest.fixture(scope="module")
+def demo_set():
+    return demo.generate()
+
+
+@pytest.fixture(scope="module")
+def loaded(demo_set, tmp_path_factory):
+    from supportkpi.store import Store
+
+    directory = tmp_path_factory.mktemp("demo")
+    store = Store.open(directory / "demo.duckdb")
+    summary = load(store, demo_set.write(directory / "files"))
+    yield store, summary
+    store.close()
+
+
+def test_same_seed_same_data_other_seed_other_data(demo_set):
+    again = demo.generate()
+    assert all(demo_set.tables[n].equals(again.tables[n]) for n in demo_set.tables)
+    other = demo.generate(seed=8)
+    assert not other.tables["conversations"].equals(demo_set.tables["conversations"])
+
+
+def test_shape_of_the_operation(demo_set):
+    conv = demo_set.tables["conversations"]
+    assert 35_000 < conv.num_rows < 60_000
+    assert set(conv["channel"].to_pylist()) == {"chat", "email"}
+    assert set(conv["vendor"].to_pylist()) == {"in-house", "northwind", "atlas"}
+    activity = demo_set.tables["agent_activity"]
+    assert len(set(activity["agent_id"].to_pylist())) == 60
+    assert len({v.timezone for v in demo.VENDORS}) == 3
+    assert 6.5 < demo_set.tables["messages"].num_rows / conv.num_rows < 9
+    kinds = set(demo_set.tables["surveys"]["kind"].to_pylist())
+    assert kinds == {"csat", "nps", "ces"}
+
+
+def test_only_the_planted_bad_rows_are_quarantined(loaded):
+    store, summary = loaded
+    assert summary.quarantined == {"out_of_range": 3, "unknown_ref": 2}
+    assert store.execute("SELECT DISTINCT table_name FROM quarantine ORDER BY 1") == [
+        ("messages",), ("surveys",)]
+
+
+def test_spike_days_stand_out(demo_set):
+    days = pc.floor_temporal(demo_set.tables["conversations"]["created_at"], unit="day")
+    per_day = {c["values"]: c["counts"] for c in pc.value_counts(days).to_pylist()}
+    ordered = sorted(per_day)
+    assert len(demo_set.spike_days) == 3
+    for spike in demo_set.spike_days:
+        day = ordered[spike]
+        same_weekday = sorted(n for d, n in per_day.items()
+                              if d.weekday() == day.weekday() and d != day)
+        assert per_day[day] > 1.8 * same_weekday[len(same_weekday) // 2]
+
+
+def _by_vendor(store, sql):
+    return dict(store.execute(sql))
+
+
+def test_ground_truth_is_visible_in_the_data(loaded):
+    store, _ = loaded
+    facts = conversation_facts(store.table("conversations"), store.table("messages"))
+    store.raw.register("demo_facts", facts.to_pyarrow())
+    median_frt = _by_vendor(store, """
+        SELECT vendor, median(date_diff('second', response_start, first_response_at))
+        FROM demo_facts WHERE handled AND channel = 'chat' GROUP BY 1""")
+    assert median_frt["atlas"] < median_frt["in-house"] < median_frt["northwind"]
+    follow_up = _by_vendor(store, "SELECT vendor, avg(followed_up::int) FROM demo_facts "
+                                  "GROUP BY 1")
+    assert follow_up["northwind"] > follow_up["in-house"]
+    cost_per_handled = _by_vendor(store, """
+        SELECT c.vendor, sum(c.amount) / any_value(h.n) FROM costs c
+        JOIN (SELECT vendor, count(*) n FROM demo_facts WHERE handled GROUP BY 1) h
+        USING (vendor) GROUP BY 1""")
+    assert cost_per_handled["northwind"] == min(cost_per_handled.values())
+    csat_scales = _by_vendor(store, """
+        SELECT c.vendor, max(s.scale_max) FROM surveys s JOIN conversations c
+        USING (conversation_id) WHERE kind = 'csat' GROUP BY 1""")
+    assert csat_scales == {"in-house": 5.0, "northwind": 5.0, "atlas": 10.0}
+    bot_or_private = store.execute(
+        "SELECT count(*) FROM messages WHERE author_role = 'bot' OR private")[0][0]
+    assert bot_or_private > 1000
+
+
+def test_invoices_straddle_the_period(demo_set):
+    costs = demo_set.tables["costs"].to_pylist()
+    assert len(costs) == 9
+    first = min(r["period_start"] for r in costs)
+    last = max(r["period_end"] for r in costs)
+    created = demo_set.tables["conversations"]["created_at"]
+    assert first <= pc.min(created).as_py() and last > pc.max(created).as_py()
+    assert last.day == 1 and (last - pc.max(created).as_py()).days >= 1
