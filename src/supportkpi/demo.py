@@ -14,6 +14,7 @@ the 100k-to-10M-conversation benchmark sets. :data:`VENDORS` is the ground truth
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,22 +106,27 @@ def _with_iso_times(table: pa.Table) -> pa.Table:
 
 
 def generate(days: int = 90, daily_volume: float = 450, seed: int = 7,
-             broken_rows: bool = True) -> DemoSet:
-    """Draw a demo operation of ``days`` days at about ``daily_volume`` conversations a day."""
+             broken_rows: bool = True, include: Collection[str] | None = None) -> DemoSet:
+    """Draw a demo operation of ``days`` days at about ``daily_volume`` conversations a day.
+
+    ``include`` limits the tables drawn (e.g. only ``{"conversations"}`` for a benchmark);
+    the broken rows are planted only when every table is drawn.
+    """
     rng = np.random.default_rng(seed)
     conv, spikes = _conversations(rng, days, daily_volume)
     conv = _add_follow_ups(rng, conv, days)
-    messages = _messages(rng, conv)
-    tables = {
-        "conversations": _conversation_table(conv),
-        "messages": messages,
-        "surveys": _surveys(rng, conv),
-        "agent_activity": _agent_activity(rng, days),
-        "qa_reviews": _qa_reviews(rng, conv),
-        "costs": _costs(days),
-        "revenue_events": _revenue(rng, conv, days),
+    makers: dict[str, Callable[[], pa.Table]] = {
+        "conversations": lambda: _conversation_table(conv),
+        "messages": lambda: _messages(rng, conv),
+        "surveys": lambda: _surveys(rng, conv),
+        "agent_activity": lambda: _agent_activity(rng, days),
+        "qa_reviews": lambda: _qa_reviews(rng, conv),
+        "costs": lambda: _costs(days),
+        "revenue_events": lambda: _revenue(rng, conv, days),
     }
-    if broken_rows:
+    tables = {name: make() for name, make in makers.items()
+              if include is None or name in include}
+    if broken_rows and include is None:
         tables = _break_some_rows(tables)
     return DemoSet(tables, tuple(int(d) for d in spikes))
 

@@ -184,14 +184,19 @@ class _Load:
 
     def _keep_first_of_each_key(self, index: int, src: SourceFile, plan: validate.Plan,
                                 checked: str, raw: str) -> None:
+        """Quarantine repeated keys (all but the kept row), then stage the good rows."""
         spec = plan.table
         key = ", ".join(q(k) for k in spec.key)
         ranked = self.store.temp_name("ranked")
         last = src.mapping.keep == "last"
+        # Only rows whose key repeats are ranked: usually none, and ranking all is slow.
         self.store.execute(
-            f"CREATE TEMP TABLE {q(ranked)} AS SELECT *, row_number() OVER w AS __rn, "
-            f"first_value({LINE}) OVER w AS __kept FROM {q(checked)} WHERE __check = 0 "
+            f"CREATE TEMP TABLE {q(ranked)} AS SELECT {key}, {LINE}, "
+            f"row_number() OVER w AS __rn, first_value({LINE}) OVER w AS __kept "
+            f"FROM {q(checked)} SEMI JOIN (SELECT {key} FROM {q(checked)} WHERE __check = 0 "
+            f"GROUP BY ALL HAVING count(*) > 1) USING ({key}) WHERE __check = 0 "
             f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})")
+        self.store.execute(f"DELETE FROM {q(ranked)} WHERE __rn = 1")
         shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
         why = "' (line ' || k.__kept || ' supersedes it)'" if last else \
             "' (first seen on line ' || k.__kept || ')'"
@@ -200,20 +205,24 @@ class _Load:
             f"{lit(plan.source_names.get(spec.key[0], spec.key[0]))}, 'duplicate_key', "
             f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || {why}, "
             f"{self._raw_json(raw, 'r')}, {index} FROM {q(ranked)} k "
-            f"JOIN {q(raw)} r USING ({LINE}) WHERE k.__rn > 1")
+            f"JOIN {q(raw)} r USING ({LINE})")
+        self._stage_clean(index, spec, checked, ranked)
+        self.store.drop_temp(ranked)
+
+    def _stage_clean(self, index: int, spec: schema.Table, checked: str, repeated: str) -> None:
         cols = ", ".join(q(c) for c in spec.column_names)
+        good = (f"SELECT {cols}, {index} AS __file, {LINE} FROM {q(checked)} "
+                f"ANTI JOIN {q(repeated)} USING ({LINE}) WHERE __check = 0")
         clean = self.clean.get(spec.name)
         if clean is None:
-            clean = self.clean[spec.name] = self.store.temp_name(f"clean_{spec.name}")
-            self.store.execute(f"CREATE TEMP TABLE {q(clean)} AS SELECT {cols}, "
-                               f"{index} AS __file, {LINE} FROM {q(ranked)} WHERE false")
-        else:  # a later file in the same load replaces an earlier one's rows
-            match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM r.{q(k)}"
-                                 for k in spec.key)
-            self.store.execute(f"DELETE FROM {q(clean)} USING {q(ranked)} r WHERE {match}")
-        self.store.execute(f"INSERT INTO {q(clean)} SELECT {cols}, {index}, {LINE} "
-                           f"FROM {q(ranked)} WHERE __rn = 1")
-        self.store.drop_temp(ranked)
+            self.clean[spec.name] = self.store.temp_name(f"clean_{spec.name}")
+            self.store.execute(f"CREATE TEMP TABLE {q(self.clean[spec.name])} AS {good}")
+            return
+        # a later file in the same load replaces an earlier one's rows
+        match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM g.{q(k)}"
+                             for k in spec.key)
+        self.store.execute(f"DELETE FROM {q(clean)} USING ({good}) g WHERE {match}")
+        self.store.execute(f"INSERT INTO {q(clean)} {good}")
 
     # ------------------------------------------------------------ across tables
 
