@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
+    TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -58,13 +58,15 @@ def _store(db: str | None, read_only: bool = False) -> Iterator[Store]:
 
 @contextmanager
 def _progress() -> Iterator[FileProgress]:
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                    TimeRemainingColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
     tasks: dict[str, int] = {}
 
     def update(name: str, done: int, total: int) -> None:
         if name not in tasks:
+            for task in tasks.values():  # a new file or step: the previous one is over
+                bar.update(task, visible=False)
             tasks[name] = bar.add_task(Path(name).name, total=total or None)
         bar.update(tasks[name], completed=done, total=total or None)
 

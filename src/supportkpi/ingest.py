@@ -24,7 +24,8 @@ from supportkpi.store import MergeCounts, Store
 from supportkpi.validate import lit, q
 
 FileProgress = Callable[[str, int, int], None]
-"""Called with (file name, done, total) while a file is read."""
+"""Called with (file name, done, total) while a file is read, and with (step, 0, 0) when a
+step whose length is unknown begins (checking a file, merging into the store)."""
 
 _REJECTS = "__rejects"
 _REJECT_COLUMNS = ("source", "line", "table_name", "column_name", "rule", "reason", "raw")
@@ -78,7 +79,7 @@ class _Load:
 
     def __init__(self, store: Store, progress: FileProgress | None) -> None:
         self.store = store
-        self.progress = progress
+        self.progress: FileProgress = progress or (lambda name, done, total: None)
         self.raw_tables: dict[int, str] = {}
         self.clean: dict[str, str] = {}
         self.provided: dict[str, set[str]] = {}
@@ -108,9 +109,8 @@ class _Load:
     def _stage_file(self, index: int, src: SourceFile) -> FileResult:
         result = FileResult(src.name, src.table)
         raw = self.store.temp_name("raw")
-        report = self.progress or (lambda name, done, total: None)
         try:
-            for batch in src.batches(lambda done, total: report(src.name, done, total)):
+            for batch in src.batches(lambda done, total: self.progress(src.name, done, total)):
                 result.rows += batch.num_rows
                 self.store.stage(raw, batch)
         except SourceError as exc:
@@ -125,6 +125,7 @@ class _Load:
         result.ignored_columns = self._ignored(src, raw_types)
         if src.malformed and src.format == "csv":
             self._shift_lines(raw, src.malformed)
+        self.progress(f"checking {src.path.name}", 0, 0)
         self._check_rows(index, src, raw, raw_types)
         return result
 
@@ -276,6 +277,7 @@ class _Load:
     def _commit(self, sources: list[SourceFile]) -> dict[str, MergeCounts]:
         merged: dict[str, MergeCounts] = {}
         names = sorted({s.name for s in sources})
+        self.progress("merging into the store", 0, 0)
         with self.store.transaction():
             for name in schema.LOAD_ORDER:
                 if name in self.clean:
