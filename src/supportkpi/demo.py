@@ -150,8 +150,8 @@ def _conversations(rng: np.random.Generator, days: int,
     order = np.argsort(offset, kind="stable")
     offset, day = offset[order], day[order]
     channel = np.where(rng.random(n) < 0.65, "chat", "email")
-    customers = max(int(n / 3), 10)
-    customer = rng.zipf(1.6, n) % customers
+    # a large pool: repeat contacts by chance are rare, follow-ups come from _add_follow_ups
+    customer = rng.integers(0, max(n * 4, 10), n)
     conv = {"offset": offset, "day": day, "channel": channel,
             "customer": customer, "spike": np.isin(day, spikes)}
     return _attributes(rng, conv), np.sort(spikes)

@@ -15,7 +15,7 @@ agent_messages              number of agent replies (public, by a human agent)
 customer_messages           number of customer messages
 response_start              when the clock for the first response starts: the first
                             customer message, or ``created_at`` when the customer wrote
-                            nothing before the first agent message
+                            nothing before the first response
 handled                     the conversation got an agent reply (or carries
                             ``first_response_at``)
 abandoned                   not handled, and ended by the customer or a timeout (an empty
@@ -79,8 +79,8 @@ def conversation_facts(conversations: ir.Table, messages: ir.Table,
     c = c.mutate(
         response_start=ibis.ifelse(
             c.first_customer_message_at.notnull()
-            & (c.first_agent_message_at.isnull()
-               | (c.first_customer_message_at <= c.first_agent_message_at)),
+            & (c.first_response_at.isnull()
+               | (c.first_customer_message_at <= c.first_response_at)),
             c.first_customer_message_at, c.created_at),
         handled=c.first_response_at.notnull(),
         ended_at=ibis.coalesce(c.resolved_at, c.closed_at, c.created_at),

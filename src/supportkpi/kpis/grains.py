@@ -1,0 +1,274 @@
+"""The fact tables ("grains") that KPIs aggregate over, built for one report.
+
+A grain has one row per thing counted (a conversation, an agent reply, a survey answer, an
+agent, an agent's shift, a day) and carries the report's group columns. Attribution follows
+KPIS.md: everything measured on a conversation belongs to the conversation's vendor, team and
+agent and to the period in which it was created (in the report's time zone); agent activity
+belongs to the period in which the state began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from supportkpi import calendar
+from supportkpi.config import Config
+from supportkpi.derive import conversation_facts, seconds_between
+
+DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
+CONVERSATION_ONLY = ("channel", "queue", "topic")
+PERIODS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+# Per-conversation clocks that business hours apply to: (name, start column, end column).
+CLOCKS = (
+    ("frt", "response_start", "first_response_at"),
+    ("resolution", "created_at", "resolved_at"),
+    ("abandon", "created_at", "left_at"),
+    ("active", "first_agent_message_at", "last_message_at"),
+)
+
+
+class Unavailable(Exception):
+    """A grain cannot be built for this report; the message says why."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything a grain needs: the stored tables, settings, grouping and filters."""
+
+    tables: Mapping[str, ir.Table]
+    config: Config
+    by: tuple[str, ...] = ()
+    period: str | None = None
+    offsets: list[tuple[datetime, int]] = field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    spans: ir.Table | None = None
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """The group columns of the report, period last."""
+        return self.by + ((self.period,) if self.period else ())
+
+    def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
+        """Wall-clock time in the report's zone."""
+        return calendar.local_time(ts, self.offsets)
+
+    def select(self, table: ir.Table, ts: str, available: tuple[str, ...]) -> ir.Table:
+        """Filter ``table`` by the report's dates and filters, add the period column."""
+        wanted = set(self.by) | set(self.filters)
+        missing = sorted(wanted - set(available))
+        if missing:
+            raise Unavailable(f"{', '.join(missing)} is not known for this data")
+        local = self.local(table[ts])
+        conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
+        if self.start:
+            conditions.append(local >= ibis.timestamp(datetime.combine(self.start,
+                                                                       datetime.min.time())))
+        if self.end:
+            day_after = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+            conditions.append(local < ibis.timestamp(day_after))
+        if conditions:
+            table = table.filter(*conditions)
+        if self.period:
+            table = table.mutate(**{self.period: self.local(table[ts])
+                                    .truncate(PERIODS[self.period])})
+        return table
+
+
+def _threshold(config: Config, channel: ir.StringValue) -> ir.FloatingValue:
+    cases = [(channel == name, float(v)) for name, v in config.service_level.items()]
+    return ibis.cases(*cases, else_=float(config.service_level_default))
+
+
+def conversations(frame: Frame) -> ir.Table:
+    """One row per conversation: the facts of :mod:`supportkpi.derive`, durations, dims."""
+    f = conversation_facts(frame.tables["conversations"], frame.tables["messages"],
+                           timedelta(days=frame.config.follow_up_days))
+    counts = frame.tables["surveys"].group_by("conversation_id").aggregate(
+        __surveys=ibis._.count())
+    f = f.left_join(counts, "conversation_id").drop("conversation_id_right")
+    f = f.mutate(agent=f.agent_id, surveys_answered=f.__surveys.fill_null(0)).drop("__surveys")
+    active = seconds_between(f.last_message_at, f.first_agent_message_at)
+    f = f.mutate(
+        frt_seconds=ibis.ifelse(f.handled, seconds_between(f.first_response_at,
+                                                           f.response_start), None),
+        resolution_seconds=seconds_between(f.resolved_at, f.created_at),
+        abandon_seconds=ibis.ifelse(f.abandoned, seconds_between(f.left_at, f.created_at),
+                                    None),
+        aht_seconds=_handle_time(f, active),
+        threshold=_threshold(frame.config, f.channel),
+    )
+    if frame.spans is not None:
+        f = _business_clocks(f, frame)
+    return frame.select(f, "created_at", DIMENSIONS)
+
+
+def _handle_time(f: ir.Table, active: ir.FloatingValue) -> ir.FloatingValue:
+    """Supplied active time + hold + wrap; else first agent message → last message + hold."""
+    supplied = f.handle_seconds + f.hold_seconds.fill_null(0) + f.wrap_seconds.fill_null(0)
+    derived = active + f.hold_seconds.fill_null(0)
+    return ibis.ifelse(f.handled, ibis.coalesce(supplied, derived), None)
+
+
+def _business_clocks(f: ir.Table, frame: Frame) -> ir.Table:
+    assert frame.spans is not None
+    f = f.mutate(__calendar=calendar.calendar_key(f, frame.config.business_hours))
+    columns = sorted({c for _, a, b in CLOCKS for c in (a, b)})
+    f = calendar.with_business_clock(f, columns, frame.spans)
+    bh = {name: f[f"__bh_{end}"] - f[f"__bh_{start}"] for name, start, end in CLOCKS}
+    supplied = f.handle_seconds + f.hold_seconds.fill_null(0) + f.wrap_seconds.fill_null(0)
+    return f.mutate(
+        frt_bh_seconds=ibis.ifelse(f.handled, bh["frt"], None),
+        resolution_bh_seconds=bh["resolution"],
+        abandon_bh_seconds=ibis.ifelse(f.abandoned, bh["abandon"], None),
+        aht_bh_seconds=ibis.ifelse(f.handled, ibis.coalesce(
+            supplied, bh["active"] + f.hold_seconds.fill_null(0)), None),
+    ).drop(*(f"__bh_{c}" for c in columns))
+
+
+def _conversation_dims(frame: Frame) -> ir.Table:
+    c = conversations(frame)
+    keep = ["conversation_id", *frame.group, "frt_seconds", "handled", "created_at"]
+    if frame.spans is not None:
+        keep.append("__calendar")
+    return c.select(*dict.fromkeys(keep))
+
+
+def responses(frame: Frame) -> ir.Table:
+    """One row per agent reply that answers a customer: the reply time − the earliest
+    customer message not yet answered (bots, system messages and private notes skipped)."""
+    m = frame.tables["messages"]
+    public_agent = (m.author_role == "agent") & ~m.private.fill_null(False)
+    m = m.filter((m.author_role == "customer") | public_agent)
+    is_agent = (m.author_role == "agent").cast("int64")
+    w = ibis.cumulative_window(group_by=m.conversation_id,
+                               order_by=[m.sent_at, is_agent, m.message_id])
+    m = m.mutate(__turn=is_agent.sum().over(w) - is_agent, __agent=is_agent)
+    asked = m.filter(m.__agent == 0).group_by("conversation_id", "__turn").aggregate(
+        asked_at=ibis._.sent_at.min())
+    replied = m.filter(m.__agent == 1).group_by("conversation_id", "__turn").aggregate(
+        replied_at=ibis._.sent_at.min())
+    pairs = replied.join(asked, ["conversation_id", "__turn"])
+    r = pairs.join(_conversation_dims(frame), "conversation_id")
+    r = r.mutate(response_seconds=seconds_between(r.replied_at, r.asked_at))
+    if frame.spans is not None:
+        r = calendar.with_business_clock(r, ["asked_at", "replied_at"], frame.spans)
+        r = r.mutate(response_bh_seconds=r.__bh_replied_at - r.__bh_asked_at)
+    return r
+
+
+def surveys(frame: Frame) -> ir.Table:
+    """One row per survey answer on a conversation in the report, scores normalised:
+    CSAT to 1–5, NPS to 0–10, CES to 1–7."""
+    s = frame.tables["surveys"]
+    s = s.join(_conversation_dims(frame), "conversation_id")
+    span = s.scale_max - s.scale_min
+    return s.mutate(
+        csat_score=ibis.ifelse(s.kind == "csat", 1 + (s.score - s.scale_min) * 4 / span, None),
+        nps_score=ibis.ifelse(s.kind == "nps", (s.score - s.scale_min) * 10 / span, None),
+        ces_score=ibis.ifelse(s.kind == "ces", 1 + (s.score - s.scale_min) * 6 / span, None),
+    )
+
+
+def qa_reviews(frame: Frame) -> ir.Table:
+    """One row per QA review of a conversation in the report."""
+    return frame.tables["qa_reviews"].join(_conversation_dims(frame), "conversation_id")
+
+
+def _activity(frame: Frame) -> ir.Table:
+    a = frame.tables["agent_activity"]
+    a = a.mutate(agent=a.agent_id, __seconds=seconds_between(a.ended_at, a.started_at))
+    return frame.select(a, "started_at", ("vendor", "team", "agent"))
+
+
+def agents(frame: Frame) -> ir.Table:
+    """One row per agent (within each group): logged-in, busy and idle seconds."""
+    a = _activity(frame)
+    keys = list(dict.fromkeys([*frame.group, "agent"]))
+    logged = a.__seconds.sum(where=a.state != "offline")
+    busy = a.__seconds.sum(where=a.state == "busy")
+    out = a.group_by(keys).aggregate(logged_in_seconds=logged, busy_seconds=busy.fill_null(0))
+    return out.mutate(idle_seconds=out.logged_in_seconds - out.busy_seconds)
+
+
+def shifts(frame: Frame) -> ir.Table:
+    """One row per agent shift (an agent's logged-in span on one local day), with the
+    conversations that agent handled that day."""
+    a = _activity(frame)
+    a = a.filter(a.state != "offline").mutate(__day=frame.local(a.started_at).truncate("D"))
+    keys = list(dict.fromkeys([*frame.group, "agent", "__day"]))
+    shift_rows = a.group_by(keys).aggregate(__n=ibis._.count())
+    c = conversations(frame)
+    c = c.filter(c.handled).mutate(__day=frame.local(c.created_at).truncate("D"))
+    handled = c.group_by("agent", "__day").aggregate(handled=ibis._.count())
+    joined = shift_rows.left_join(handled, ["agent", "__day"])
+    return joined.mutate(handled=joined.handled.fill_null(0))
+
+
+def agent_load(frame: Frame) -> ir.Table:
+    """One row per chat agent: total chat time and the time with at least one chat open
+    (the union of the agent's chat intervals, first agent reply → last message)."""
+    c = conversations(frame)
+    c = c.filter((c.channel == "chat") & c.handled & c.agent.notnull()
+                 & (c.last_message_at > c.first_agent_message_at))
+    keys = list(dict.fromkeys([*frame.group, "agent"]))
+    c = c.select(*keys, s=c.first_agent_message_at, e=c.last_message_at)
+    ordered = ibis.window(group_by=[c[k] for k in keys], order_by=[c.s, c.e])
+    running = ibis.cumulative_window(group_by=[c[k] for k in keys], order_by=[c.s, c.e])
+    # the furthest end of the chats before this one: a start past it opens a new island
+    c = c.mutate(__reach=c.e.max().over(running))
+    c = c.mutate(__before=c.__reach.lag().over(ordered))
+    c = c.mutate(__new=(c.__before.isnull() | (c.s > c.__before)).cast("int64"))
+    c = c.mutate(__island=c.__new.sum().over(running))
+    islands = c.group_by([*keys, "__island"]).aggregate(
+        busy=seconds_between(ibis._.e.max(), ibis._.s.min()),
+        chat=seconds_between(ibis._.e, ibis._.s).sum())
+    return islands.group_by(keys).aggregate(chat_seconds=islands.chat.sum(),
+                                            busy_seconds=islands.busy.sum())
+
+
+def days(frame: Frame) -> ir.Table:
+    """One row per local day with conversations, with its trailing 28-day median volume and
+    median absolute deviation, and whether it was a spike (needs 7 days of history)."""
+    c = conversations(frame)
+    dims = list(frame.by)
+    c = c.mutate(__day=frame.local(c.created_at).truncate("D"))
+    daily = c.group_by([*dims, "__day"]).aggregate(volume=ibis._.count())
+    if frame.period:
+        daily = daily.mutate(**{frame.period: daily.__day.truncate(PERIODS[frame.period])})
+    past = daily.select(*(daily[d].name(f"__p_{d}") for d in dims),
+                        __p_day=daily.__day, __p_volume=daily.volume)
+    same = [(daily[d] == past[f"__p_{d}"]) | (daily[d].isnull() & past[f"__p_{d}"].isnull())
+            for d in dims]
+    window = [past.__p_day < daily.__day,
+              past.__p_day >= daily.__day - ibis.interval(days=28)]
+    pairs = daily.join(past, [*same, *window])
+    keys = [*frame.group, *dims, "__day", "volume"]
+    keys = list(dict.fromkeys(keys))
+    med = pairs.group_by(keys).aggregate(trailing_median=pairs.__p_volume.median(),
+                                         history=ibis._.count())
+    pairs = pairs.join(med, keys)
+    mad = pairs.group_by(keys).aggregate(
+        mad=(pairs.__p_volume - pairs.trailing_median).abs().median(),
+        trailing_median=pairs.trailing_median.max(), history=pairs.history.max())
+    flagged = daily.left_join(mad, keys).select(daily, "trailing_median", "mad", "history")
+    return flagged.mutate(spike=(flagged.history >= 7) & (
+        flagged.volume > flagged.trailing_median + 3 * flagged.mad))
+
+
+GRAINS: dict[str, Callable[[Frame], ir.Table]] = {
+    "conversations": conversations,
+    "responses": responses,
+    "surveys": surveys,
+    "qa_reviews": qa_reviews,
+    "agents": agents,
+    "shifts": shifts,
+    "agent_load": agent_load,
+    "days": days,
+}

@@ -1,0 +1,261 @@
+"""The query service: every interface asks it for KPIs.
+
+:func:`report` returns one row per group: the group columns first, then each KPI's columns
+(duration KPIs also ``<name>_median`` and ``<name>_p90``). The KPIs of one grain are aggregated
+together, the grains' results are stacked and regrouped, and the whole report runs as one engine
+query. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from supportkpi import calendar
+from supportkpi.config import Config
+from supportkpi.kpis import REGISTRY, Family, Kpi, Unit, all_kpis
+from supportkpi.kpis.grains import (
+    CONVERSATION_ONLY,
+    DIMENSIONS,
+    GRAINS,
+    PERIODS,
+    Frame,
+    Unavailable,
+)
+from supportkpi.store import Store
+
+
+class QueryError(ValueError):
+    """A report that cannot be asked as given (unknown KPI, dimension, period…)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A computed report: the Arrow table and what it is made of."""
+
+    table: pa.Table
+    kpis: tuple[Kpi, ...]
+    group: tuple[str, ...]
+    missing: dict[str, str] = field(default_factory=dict)
+    sql: str = ""
+
+    def units(self) -> dict[str, Unit]:
+        """Unit of every KPI column."""
+        return {o.column: o.unit for k in self.kpis for o in k.outputs}
+
+    def to_pandas(self) -> Any:
+        """The table as a pandas DataFrame (needs pandas)."""
+        return self.table.to_pandas()
+
+    def to_polars(self) -> Any:
+        """The table as a Polars DataFrame (needs polars)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_polars() needs Polars: pip install polars") from None
+        return pl.from_arrow(self.table)
+
+
+def select_kpis(names: Iterable[str] | None = None, family: str | None = None,
+                business_hours: bool = False) -> list[Kpi]:
+    """KPIs by name (in the order given) or by family; default: all, ``_bh`` twins only when
+    business hours are configured."""
+    if names:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise QueryError(f"unknown KPI {', '.join(unknown)}; `supportkpi kpis` lists them")
+        return [REGISTRY[n] for n in dict.fromkeys(names)]
+    chosen = all_kpis()
+    if family:
+        if family not in {f.value for f in Family}:
+            raise QueryError(f"unknown family {family!r}; one of "
+                             f"{', '.join(f.value for f in Family)}")
+        chosen = [k for k in chosen if k.family == family]
+    return [k for k in chosen if business_hours or not k.business_hours]
+
+
+def split_by(by: Sequence[str], period: str | None) -> tuple[tuple[str, ...], str | None]:
+    """Separate dimensions from a period named among them (``vendor,month``)."""
+    dims = [b for b in by if b not in PERIODS]
+    periods = [b for b in by if b in PERIODS] + ([period] if period else [])
+    unknown = [d for d in dims if d not in DIMENSIONS]
+    if unknown:
+        raise QueryError(f"cannot group by {', '.join(unknown)}; group by "
+                         f"{', '.join(DIMENSIONS)} and a period ({', '.join(PERIODS)})")
+    if len(set(periods)) > 1:
+        raise QueryError(f"one period at a time, not {', '.join(periods)}")
+    return tuple(dict.fromkeys(dims)), (periods[0] if periods else None)
+
+
+def report(store: Store, kpis: Iterable[str] | None = None, by: Sequence[str] = ("vendor",),
+           period: str | None = None, start: date | None = None, end: date | None = None,
+           filters: Mapping[str, Sequence[str]] | None = None, tz: str | None = None,
+           config: Config | None = None, family: str | None = None) -> Report:
+    """KPIs per group over the store's data; see the module doc."""
+    config = config or Config()
+    chosen = select_kpis(kpis, family, config.business_hours.configured)
+    frame = _frame(store, config, by, period, start, end, filters, tz,
+                   any(k.business_hours for k in chosen))
+    counts = store.counts()
+    missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
+    parts, grain_missing = _aggregate(frame, [k for k in chosen if k.name not in missing],
+                                      chosen)
+    missing |= grain_missing
+    expr = _combine(parts, frame.group, chosen, frame)
+    table = _finish(expr.to_pyarrow(), chosen, missing)
+    return Report(table, tuple(chosen), frame.group, missing, ibis.to_sql(expr))
+
+
+def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
+           start: date | None, end: date | None,
+           filters: Mapping[str, Sequence[str]] | None, tz: str | None,
+           business_hours: bool) -> Frame:
+    dims, period = split_by(by, period)
+    filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
+    unknown = [f for f in filters if f not in DIMENSIONS]
+    if unknown:
+        raise QueryError(f"cannot filter by {', '.join(unknown)}; filter by "
+                         f"{', '.join(DIMENSIONS)}")
+    if start and end and end < start:
+        raise QueryError(f"the period ends ({end}) before it starts ({start})")
+    if tz:
+        config = config.model_copy(update={"timezone": Config(timezone=tz).timezone})
+    first, last = _data_range(store)
+    spans = None
+    if business_hours and config.business_hours.configured:
+        spans = ibis.memtable(calendar.span_table(config.business_hours, first, last))
+    tables = {name: store.table(name) for name in
+              ("conversations", "messages", "surveys", "agent_activity", "qa_reviews")}
+    return Frame(tables, config, dims, period, calendar.utc_offsets(config.timezone, first, last),
+                 start, end, filters, spans)
+
+
+def _data_range(store: Store) -> tuple[date, date]:
+    """The local days the data can touch, with a margin for zones and late resolutions."""
+    row = store.execute(
+        "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
+        "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
+        "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
+        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)")[0]
+    if row[0] is None:
+        today = date.today()
+        return today, today
+    return row[0].date() - timedelta(days=2), row[1].date() + timedelta(days=2)
+
+
+def _why_missing(kpi: Kpi, counts: dict[str, int], config: Config) -> str | None:
+    empty = [t for t in kpi.needs if not counts.get(t)]
+    if empty:
+        return f"no {' or '.join(t.replace('_', ' ') for t in empty)} loaded"
+    if kpi.business_hours and not config.business_hours.configured:
+        return "no business hours configured ([business_hours] in supportkpi.toml)"
+    return None
+
+
+def _aggregate(frame: Frame, computable: list[Kpi],
+               chosen: list[Kpi]) -> tuple[list[ir.Table], dict[str, str]]:
+    """One aggregate per grain over the report's groups; reasons for grains that can't be."""
+    parts, missing = [], {}
+    by_grain: dict[str, list[Kpi]] = {}
+    for kpi in computable:
+        by_grain.setdefault(kpi.grain, []).append(kpi)
+    for grain, kpis in by_grain.items():
+        try:
+            rows = GRAINS[grain](frame)
+        except Unavailable as exc:
+            missing |= {k.name: f"{exc} (agent activity has no "
+                                f"{'/'.join(CONVERSATION_ONLY)})" for k in kpis}
+            continue
+        measures = {col: expr.cast(_dtype(kpi, col)) for kpi in kpis
+                    for col, expr in kpi.measure(rows).items()}
+        out = rows.group_by(list(frame.group)).aggregate(**measures) if frame.group \
+            else rows.aggregate(**measures)
+        parts.append(_pad(out, frame.group, chosen))
+    return parts, missing
+
+
+def _dtype(kpi: Kpi, column: str) -> str:
+    unit = next(o.unit for o in kpi.outputs if o.column == column)
+    return "int64" if unit is Unit.COUNT and kpi.grain not in ("shifts",) and \
+        column != "follow_up_contacts_per_issue" else "float64"
+
+
+def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table:
+    cols: dict[str, ir.Value] = {g: table[g] for g in group}
+    for kpi in chosen:
+        for out in kpi.outputs:
+            cols[out.column] = table[out.column] if out.column in table.columns else \
+                ibis.null().cast(_dtype(kpi, out.column))
+    return table.select(**cols)
+
+
+def _combine(parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi],
+             frame: Frame) -> ir.Table:
+    columns = [o.column for k in chosen for o in k.outputs]
+    if not parts:
+        empty = frame.tables["conversations"].limit(0)
+        parts = [_pad(empty.select(*(ibis.null().cast("string").name(g) for g in group))
+                      if group else empty.select(), group, chosen)]
+    stacked = parts[0]
+    for part in parts[1:]:
+        stacked = stacked.union(part)
+    merged = {c: stacked[c].max() for c in columns}
+    if not group:
+        return stacked.aggregate(**merged)
+    return stacked.group_by(list(group)).aggregate(**merged).order_by(list(group))
+
+
+def _finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.Table:
+    """Counts of computed KPIs are 0 where a group had none; a KPI null in every group is
+    missing for want of the rows it is measured over; units and reasons go in metadata."""
+    for kpi in chosen:
+        if kpi.name in missing:
+            continue
+        if all(table[c].null_count == table.num_rows for c in kpi.columns):
+            missing[kpi.name] = f"no {kpi.over} in the data" if table.num_rows else \
+                "no conversations match the report's filters"
+            continue
+        for out in kpi.outputs:
+            if out.unit is Unit.COUNT and pa.types.is_integer(table[out.column].type):
+                index = table.schema.get_field_index(out.column)
+                filled = table[out.column].fill_null(0)
+                table = table.set_column(index, out.column, filled)
+    meta = {"units": {o.column: o.unit.value for k in chosen for o in k.outputs},
+            "missing": missing}
+    return table.replace_schema_metadata({"supportkpi": _json(meta)})
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def escalation_reasons(store: Store, by: Sequence[str] = ("vendor",), period: str | None = None,
+                       start: date | None = None, end: date | None = None,
+                       filters: Mapping[str, Sequence[str]] | None = None,
+                       tz: str | None = None, config: Config | None = None) -> pa.Table:
+    """Escalations per group and reason: count, share of the group's escalations, and rate
+    (escalations for that reason ÷ handled conversations of the group)."""
+    frame = _frame(store, config or Config(), by, period, start, end, filters, tz, False)
+    rows = GRAINS["conversations"](frame)
+    group = list(frame.group)
+    handled = rows.group_by(group).aggregate(__handled=rows.handled.cast("int64").sum()) \
+        if group else rows.aggregate(__handled=rows.handled.cast("int64").sum())
+    esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
+    esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
+    counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
+    totals = counts.group_by(group).aggregate(__total=counts.escalations.sum()) if group \
+        else counts.aggregate(__total=counts.escalations.sum())
+    joined = counts.cross_join(totals).cross_join(handled) if not group else \
+        counts.join(totals, group).join(handled, group)
+    out = joined.select(*group, "escalation_reason", "escalations",
+                        share_of_escalations=joined.escalations / joined.__total,
+                        rate=joined.escalations / joined.__handled.nullif(0))
+    return out.order_by([*group, ibis.desc("escalations")]).to_pyarrow()
