@@ -3,34 +3,40 @@
 The public Python API::
 
     import supportkpi
-    store = supportkpi.connect("supportkpi.duckdb")
-    summary = supportkpi.load(store, ["conversations.csv", "messages.parquet"])
+
+    con = supportkpi.connect("supportkpi.duckdb")
+    con.load(["conversations.csv", "messages.parquet"])
+    scorecard = con.report(by=["vendor", "month"])       # an Arrow table in .table
+    scorecard.to_pandas()
+    supportkpi.kpis()                                    # the registry
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from supportkpi.client import Connection, connect, kpis
+from supportkpi.config import Config, ConfigError, load_config
 from supportkpi.ingest import LoadError, LoadSummary, load
+from supportkpi.query import QueryError, Report
 from supportkpi.sources.mapping import Mapping, MappingError, load_mapping
 from supportkpi.store import Store, StoreError
 
 __version__ = "0.1.0"
 __all__ = [
+    "Config",
+    "ConfigError",
+    "Connection",
     "LoadError",
     "LoadSummary",
     "Mapping",
     "MappingError",
+    "QueryError",
+    "Report",
     "Store",
     "StoreError",
     "__version__",
     "connect",
+    "kpis",
     "load",
+    "load_config",
     "load_mapping",
 ]
-
-
-def connect(db: str | Path | None = None, *, read_only: bool = False) -> Store:
-    """Open the store at ``db`` (a DuckDB file or ``duckdb:///`` URL; default
-    ``$SUPPORTKPI_DB`` or ``./supportkpi.duckdb``), creating its tables when new."""
-    return Store.open(db, read_only=read_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,12 @@ from rich.progress import (
 from rich.table import Table
 
 from supportkpi import demo as demo_data
+from supportkpi import render
+from supportkpi.config import Config, ConfigError, load_config
 from supportkpi.ingest import FileProgress, LoadError, LoadSummary, load
+from supportkpi.kpis import Family, all_kpis
+from supportkpi.kpis.grains import DIMENSIONS, PERIODS
+from supportkpi.query import QueryError, Report, report
 from supportkpi.sources.mapping import MappingError, load_mapping
 from supportkpi.store import ENV_DB, Store, StoreError, default_url
 from supportkpi.validate import RULES
@@ -37,6 +43,22 @@ err = Console(stderr=True)
 DbOption = Annotated[str | None, typer.Option(
     "--db", help=f"Store: a DuckDB file or duckdb:/// URL [default: ${ENV_DB} or "
                  "./supportkpi.duckdb]", show_default=False)]
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Settings file [default: $SUPPORTKPI_CONFIG or ./supportkpi.toml]",
+    show_default=False)]
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _csv_list(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -188,7 +210,101 @@ def demo_command(
         except LoadError as exc:
             raise _fail(str(exc)) from None
     print_summary(summary)
-    out.print(f"Store: [bold]{store.url}[/]")
+    with _store(db, read_only=True) as store:
+        print_report(report(store, config=Config()), "Scorecard by vendor (all KPIs, all data)")
+    out.print(f"Store: [bold]{store.url}[/]. Next: `supportkpi report --by vendor,month "
+              f"--db {store.url}`", highlight=False)
+
+
+def print_report(result: Report, title: str) -> None:
+    """The humanised scorecard, then why any KPI could not be computed."""
+    out.print(render.scorecard(result, title))
+    for name, why in result.missing.items():
+        out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
+
+
+@app.command("report")
+def report_command(
+    db: DbOption = None,
+    kpi: Annotated[str | None, typer.Option(help="KPIs to compute, comma-separated.")] = None,
+    family: Annotated[str | None, typer.Option(
+        help=f"Only one family: {', '.join(f.value for f in Family)}.")] = None,
+    by: Annotated[str, typer.Option(
+        help=f"Group by, comma-separated: {', '.join(DIMENSIONS)} and one period "
+             f"({', '.join(PERIODS)}).")] = "vendor",
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="First day (YYYY-MM-DD, in the report's time zone).")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="Report time zone [default: from the config, else UTC].")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only these teams.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only these agents.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Only these queues.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only these topics.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or parquet.")]
+    = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    explain: Annotated[bool, typer.Option(help="Also print the SQL the report ran.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """KPIs per vendor, team, agent, channel, queue, topic and period."""
+    if fmt not in render.FORMATS:
+        raise _fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
+    if fmt == "parquet" and out_file is None:
+        raise _fail("--format parquet needs --out FILE")
+    filters = {"channel": channel, "vendor": vendor, "team": team, "agent": agent,
+               "queue": queue, "topic": topic}
+    settings = _config(config)
+    with _store(db, read_only=True) as store:
+        try:
+            result = report(store, _csv_list(kpi), _csv_list(by), None, _date(from_),
+                            _date(to), {k: _csv_list(v) for k, v in filters.items()}, tz,
+                            settings, family)
+        except (QueryError, ConfigError) as exc:
+            raise _fail(str(exc)) from None
+    _emit(result, fmt, out_file)
+    if explain:
+        err.print(result.sql, highlight=False, markup=False)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
+    if fmt == "table":
+        print_report(result, "Scorecard")
+        return
+    if fmt == "parquet":
+        assert out_file is not None
+        render.to_parquet(result, out_file)
+    else:
+        text = render.to_json(result) if fmt == "json" else render.to_csv(result)
+        if out_file:
+            out_file.write_text(text + ("\n" if fmt == "json" else ""), encoding="utf-8")
+        else:
+            sys.stdout.write(text + ("\n" if fmt == "json" else ""))
+    for name, why in result.missing.items():
+        err.print(f"{name}: not computed: {why}", highlight=False, markup=False)
+
+
+@app.command("kpis")
+def kpis_command() -> None:
+    """List every KPI with its definition, unit, direction and default target."""
+    table = Table(title="KPIs", title_justify="left", show_lines=True)
+    for col in ("name", "family", "unit", "better", "target", "definition"):
+        table.add_column(col, overflow="fold")
+    for k in all_kpis():
+        table.add_row(k.name, k.family.value, k.unit.value, k.direction.value,
+                      k.target or "", k.description)
+    out.print(table)
 
 
 def main() -> None:

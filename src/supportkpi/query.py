@@ -169,8 +169,7 @@ def _aggregate(frame: Frame, computable: list[Kpi],
         try:
             rows = GRAINS[grain](frame)
         except Unavailable as exc:
-            missing |= {k.name: f"{exc} (agent activity has no "
-                                f"{'/'.join(CONVERSATION_ONLY)})" for k in kpis}
+            missing |= {k.name: str(exc) for k in kpis}
             continue
         measures = {col: expr.cast(_dtype(kpi, col)) for kpi in kpis
                     for col, expr in kpi.measure(rows).items()}

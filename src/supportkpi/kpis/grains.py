@@ -64,7 +64,7 @@ class Frame:
         wanted = set(self.by) | set(self.filters)
         missing = sorted(wanted - set(available))
         if missing:
-            raise Unavailable(f"{', '.join(missing)} is not known for this data")
+            raise Unavailable(f"agent activity is not split by {' or '.join(missing)}")
         local = self.local(table[ts])
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
         if self.start:

@@ -1,0 +1,106 @@
+"""Report output: JSON records, CSV, Parquet and the humanised terminal scorecard.
+
+The JSON shape is the contract shared by the CLI and the HTTP API: an array with one object per
+group, keys exactly the Arrow columns, durations in seconds, rates as fractions, periods as ISO
+dates (ISO date-times for hours), missing values as null.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.table import Table
+
+from supportkpi.kpis.grains import PERIODS
+from supportkpi.kpis.registry import humanise
+from supportkpi.query import Report
+
+FORMATS = ("table", "json", "csv", "parquet")
+
+
+def period_label(value: datetime | date | None, period: str) -> str | None:
+    """A period's start as ISO text: a date, or a date-time for hours."""
+    if value is None:
+        return None
+    if period == "hour" and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:00")
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+def records(report: Report) -> list[dict[str, Any]]:
+    """The report as JSON-ready objects, one per group."""
+    rows = report.table.to_pylist()
+    periods = [g for g in report.group if g in PERIODS]
+    for row in rows:
+        for p in periods:
+            row[p] = period_label(row[p], p)
+        for key, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                row[key] = None
+    return rows
+
+
+def to_json(report: Report) -> str:
+    """The report as a JSON array."""
+    return json.dumps(records(report), ensure_ascii=False, indent=1)
+
+
+def to_csv(report: Report) -> str:
+    """The report as CSV text (periods as ISO dates)."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(_labelled(report), buffer)
+    return buffer.getvalue().decode()
+
+
+def to_parquet(report: Report, path: Path) -> None:
+    """The report as a Parquet file, with its units and reasons in the file's metadata."""
+    pq.write_table(report.table, path)
+
+
+def _labelled(report: Report) -> pa.Table:
+    table = report.table
+    for p in (g for g in report.group if g in PERIODS):
+        index = table.schema.get_field_index(p)
+        labels = [period_label(v, p) for v in table[p].to_pylist()]
+        table = table.set_column(index, p, pa.array(labels, pa.string()))
+    return table
+
+
+def scorecard(report: Report, title: str = "Scorecard") -> Table:
+    """A Rich table with humanised values: KPIs down the side when there are few groups."""
+    rows = records(report)
+    units = report.units()
+    labels = {o.column: (k.label if o.column == k.name else f"  {o.meaning}")
+              for k in report.kpis for o in k.outputs}
+    group = list(report.group)
+    if len(rows) > 12 or not rows:
+        return _wide(rows, group, units, title)
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    names = [" · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
+             for r in rows]
+    for name in names:
+        table.add_column(name, justify="right")
+    for column, unit in units.items():
+        table.add_row(labels[column], *(humanise(r[column], unit) for r in rows))
+    return table
+
+
+def _wide(rows: list[dict[str, Any]], group: list[str], units: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for g in group:
+        table.add_column(g)
+    for column in units:
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(*(str(r[g]) if r[g] is not None else "(none)" for g in group),
+                      *(humanise(r[c], u) for c, u in units.items()))
+    return table
