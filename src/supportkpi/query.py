@@ -21,7 +21,6 @@ from supportkpi import calendar
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Family, Kpi, Unit, all_kpis
 from supportkpi.kpis.grains import (
-    CONVERSATION_ONLY,
     DIMENSIONS,
     GRAINS,
     PERIODS,
