@@ -102,3 +102,71 @@ def test_invoices_straddle_the_period(demo_set):
     created = demo_set.tables["conversations"]["created_at"]
     assert first <= pc.min(created).as_py() and last > pc.max(created).as_py()
     assert last.day == 1 and (last - pc.max(created).as_py()).days >= 1
+
+
+INDEPENDENT_SQL = """
+WITH m AS (
+    SELECT conversation_id,
+           min(sent_at) FILTER (WHERE author_role = 'customer') AS first_customer,
+           min(sent_at) FILTER (WHERE author_role = 'agent' AND NOT coalesce(private, false))
+               AS first_agent
+    FROM messages GROUP BY conversation_id
+), c AS (
+    SELECT c.*, coalesce(c.first_response_at, m.first_agent) AS responded,
+           m.first_customer
+    FROM conversations c LEFT JOIN m USING (conversation_id)
+), d AS (
+    SELECT *, epoch(responded) - epoch(CASE WHEN first_customer <= responded
+                                            THEN first_customer ELSE created_at END) AS frt
+    FROM c
+), s AS (
+    SELECT c.vendor,
+           avg(CASE WHEN 1 + (s.score - s.scale_min) * 4 / (s.scale_max - s.scale_min) >= 4
+                    THEN 1.0 ELSE 0.0 END) AS csat
+    FROM surveys s JOIN conversations c USING (conversation_id)
+    WHERE s.kind = 'csat' GROUP BY c.vendor
+)
+SELECT d.vendor, count(*) AS chat_volume,
+       avg(frt) FILTER (WHERE responded IS NOT NULL) AS first_response_time,
+       quantile_cont(frt, 0.5) FILTER (WHERE responded IS NOT NULL) AS frt_median,
+       quantile_cont(frt, 0.9) FILTER (WHERE responded IS NOT NULL) AS frt_p90,
+       avg(CASE WHEN responded IS NULL AND coalesce(ended_by, 'customer')
+                     IN ('customer', 'timeout') THEN 1.0 ELSE 0.0 END) AS abandonment_rate,
+       avg(CASE WHEN resolved_at IS NOT NULL THEN 1.0 ELSE 0.0 END)
+           FILTER (WHERE responded IS NOT NULL) AS resolution_rate,
+       any_value(s.csat) AS csat
+FROM d LEFT JOIN s USING (vendor)
+GROUP BY d.vendor ORDER BY d.vendor
+"""
+
+
+def test_registry_agrees_with_independent_sql(loaded):
+    from supportkpi.query import report
+
+    store, _ = loaded
+    ours = report(store, ["chat_volume", "first_response_time", "abandonment_rate",
+                          "resolution_rate", "csat"], by=["vendor"]).table.to_pylist()
+    theirs = store.execute(INDEPENDENT_SQL)
+    assert len(ours) == len(theirs) == 3
+    for mine, (vendor, volume, frt, median, p90, abandonment, resolution, csat) in zip(
+            ours, theirs, strict=True):
+        assert mine["vendor"] == vendor
+        assert mine["chat_volume"] == volume
+        assert mine["first_response_time"] == pytest.approx(frt, rel=1e-12)
+        assert mine["first_response_time_median"] == pytest.approx(median, rel=1e-12)
+        assert mine["first_response_time_p90"] == pytest.approx(p90, rel=1e-12)
+        assert mine["abandonment_rate"] == pytest.approx(float(abandonment), rel=1e-12)
+        assert mine["resolution_rate"] == pytest.approx(float(resolution), rel=1e-12)
+        assert mine["csat"] == pytest.approx(float(csat), rel=1e-12)
+
+
+def test_demo_ground_truth_in_the_scorecard(loaded):
+    from supportkpi.query import report
+
+    store, _ = loaded
+    rows = {r["vendor"]: r for r in report(store, by=["vendor"]).table.to_pylist()}
+    northwind, inhouse = rows["northwind"], rows["in-house"]
+    assert northwind["csat"] < inhouse["csat"]
+    assert northwind["first_contact_resolution"] < inhouse["first_contact_resolution"]
+    assert northwind["abandonment_rate"] > inhouse["abandonment_rate"]
+    assert northwind["agent_utilization"] > inhouse["agent_utilization"]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.types as ir
@@ -124,7 +125,12 @@ def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
     if start and end and end < start:
         raise QueryError(f"the period ends ({end}) before it starts ({start})")
     if tz:
-        config = config.model_copy(update={"timezone": Config(timezone=tz).timezone})
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise QueryError(f"unknown time zone {tz!r} (use an IANA name such as "
+                             "'Europe/Berlin')") from None
+        config = config.model_copy(update={"timezone": tz})
     first, last = _data_range(store)
     spans = None
     if business_hours and config.business_hours.configured:

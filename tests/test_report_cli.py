@@ -1,0 +1,117 @@
+"""`supportkpi report` and `supportkpi kpis` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from supportkpi.cli import app
+from supportkpi.ingest import load
+from supportkpi.kpis import all_kpis
+from supportkpi.kpis.docs import markdown
+from supportkpi.store import Store
+from tests.test_kpis import CONVERSATIONS, MESSAGES, SURVEYS
+
+runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames \
+    else CliRunner()
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "kpis.md"
+
+
+@pytest.fixture
+def db(tmp_path, write):
+    path = tmp_path / "r.duckdb"
+    with Store.open(path) as store:
+        load(store, [write("conversations.csv", CONVERSATIONS),
+                     write("messages.csv", MESSAGES), write("surveys.csv", SURVEYS)])
+    return str(path)
+
+
+def test_json_keys_are_the_arrow_columns(db):
+    result = runner.invoke(app, ["report", "--db", db, "--kpi", "first_response_time,csat",
+                                 "--by", "vendor,day", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert list(rows[0]) == ["vendor", "day", "first_response_time",
+                             "first_response_time_median", "first_response_time_p90", "csat"]
+    assert rows[0] == {"vendor": "acme", "day": "2024-05-07", "first_response_time": 1845.0,
+                       "first_response_time_median": 1845.0,
+                       "first_response_time_p90": pytest.approx(3249.0), "csat": 1.0}
+
+
+def test_csv_and_parquet(db, tmp_path):
+    result = runner.invoke(app, ["report", "--db", db, "--kpi", "chat_volume", "--by",
+                                 "channel", "--format", "csv"])
+    assert result.stdout.splitlines() == [
+        '"channel","chat_volume","chat_volume_handled","chat_volume_resolved"',
+        '"chat",5,3,2', '"email",2,2,2']
+    out = tmp_path / "r.parquet"
+    result = runner.invoke(app, ["report", "--db", db, "--format", "parquet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.column_names[0] == "vendor" and "csat" in table.column_names
+
+
+def test_default_scorecard_is_humanised_and_says_what_is_missing(db):
+    result = runner.invoke(app, ["report", "--db", db], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "First response time" in text and "61m" not in text
+    assert "30m 45s" in text  # acme's mean first response, 1845 s
+    assert "qa_score: not computed: no qa reviews loaded" in text
+    assert "agent_utilization: not computed: no agent activity loaded" in text
+
+
+def test_filters_dates_and_explain(db):
+    result = runner.invoke(app, ["report", "--db", db, "--kpi", "chat_volume", "--by", "day",
+                                 "--tz", "Europe/Berlin", "--from", "2024-05-08", "--to",
+                                 "2024-05-08", "--channel", "chat", "--format", "json",
+                                 "--explain"])
+    assert json.loads(result.stdout) == [{"day": "2024-05-08", "chat_volume": 2,
+                                          "chat_volume_handled": 1, "chat_volume_resolved": 1}]
+    assert "SELECT" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--kpi", "speed"], "unknown KPI speed"),
+    (["--by", "weekday"], "cannot group by weekday"),
+    (["--by", "day,month"], "one period at a time"),
+    (["--from", "May 1"], "is not a date"),
+    (["--from", "2024-05-09", "--to", "2024-05-01"], "ends (2024-05-01) before it starts"),
+    (["--tz", "Moon/Base"], "unknown time zone"),
+    (["--format", "xml"], "unknown format"),
+    (["--format", "parquet"], "needs --out"),
+    (["--family", "speed"], "unknown family"),
+])
+def test_report_mistakes(db, args, message):
+    result = runner.invoke(app, ["report", "--db", db, *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert message in result.output + (result.stderr or "")
+
+
+def test_kpis_lists_the_registry():
+    result = runner.invoke(app, ["kpis"], env={"COLUMNS": "250"})
+    for kpi in all_kpis():
+        assert kpi.name in result.stdout
+
+
+def test_kpi_docs_are_generated_from_the_registry():
+    assert DOCS.read_text() == markdown(), (
+        "docs/kpis.md is stale: python -c \"from supportkpi.kpis.docs import markdown; "
+        "open('docs/kpis.md','w').write(markdown())\"")
+
+
+def test_every_kpi_of_the_contract_is_declared():
+    contract = Path(__file__).resolve().parents[2] / "shared" / "KPIS.md"
+    if not contract.exists():
+        pytest.skip("../shared/KPIS.md is not beside the checkout")
+    text = contract.read_text()
+    sections = text.split("## Cost and value")[0]
+    import re
+
+    names = set(re.findall(r"^\| `([a-z_]+)`", sections, flags=re.MULTILINE))
+    declared = {k.name for k in all_kpis()}
+    assert names and names <= declared, names - declared
