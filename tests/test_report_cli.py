@@ -115,3 +115,12 @@ def test_every_kpi_of_the_contract_is_declared():
     names = set(re.findall(r"^\| `([a-z_]+)`", sections, flags=re.MULTILINE))
     declared = {k.name for k in all_kpis()}
     assert names and names <= declared, names - declared
+
+
+def test_escalations_by_reason(db):
+    # in-house: c4 escalated for billing, 1 of 3 handled; acme: none
+    result = runner.invoke(app, ["escalations", "--db", db], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    line = next(li for li in result.stdout.splitlines() if "billing" in li)
+    assert "in-house" in line and "100.0 %" in line and "33.3 %" in line
+    assert "acme" not in result.stdout

@@ -25,8 +25,7 @@ from supportkpi import render
 from supportkpi.config import Config, ConfigError, load_config
 from supportkpi.ingest import FileProgress, LoadError, LoadSummary, load
 from supportkpi.kpis import Family, all_kpis
-from supportkpi.kpis.grains import DIMENSIONS, PERIODS
-from supportkpi.query import QueryError, Report, report
+from supportkpi.query import DIMENSIONS, PERIODS, QueryError, Report, escalation_reasons, report
 from supportkpi.sources.mapping import MappingError, load_mapping
 from supportkpi.store import ENV_DB, Store, StoreError, default_url
 from supportkpi.validate import RULES
@@ -155,15 +154,7 @@ def quarantine_command(
 ) -> None:
     """List the rows that were rejected, with file, line, column and reason."""
     with _store(db, read_only=True) as store:
-        where, params = "", []
-        if reason:
-            where = "WHERE rule = ? OR reason ILIKE ?"
-            params = [reason, f"%{reason}%"]
-        total = store.execute(f"SELECT count(*) FROM quarantine {where}", params)[0][0]
-        rows = store.execute(
-            f"SELECT source, line, table_name, column_name, rule, reason FROM quarantine "
-            f"{where} ORDER BY source, line" + (f" LIMIT {int(limit)}" if limit else ""),
-            params)
+        total, rows = store.quarantined(reason, limit or None)
     if not total:
         out.print("No quarantined rows" + (f" matching {reason!r}." if reason else "."))
         return
@@ -293,6 +284,36 @@ def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
             sys.stdout.write(text + ("\n" if fmt == "json" else ""))
     for name, why in result.missing.items():
         err.print(f"{name}: not computed: {why}", highlight=False, markup=False)
+
+
+@app.command("escalations")
+def escalations_command(
+    db: DbOption = None,
+    by: Annotated[str, typer.Option(help="Group by, comma-separated, as in report.")]
+    = "vendor",
+    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Escalations by reason: how many, their share, and their rate per handled conversation."""
+    settings = _config(config)
+    with _store(db, read_only=True) as store:
+        try:
+            table = escalation_reasons(store, _csv_list(by), None, _date(from_), _date(to),
+                                       {"vendor": _csv_list(vendor),
+                                        "channel": _csv_list(channel)}, tz, settings)
+        except QueryError as exc:
+            raise _fail(str(exc)) from None
+    view = Table(title="Escalations by reason", title_justify="left")
+    for name in table.column_names:
+        view.add_column(name, justify="left" if table.schema.field(name).type == "string"
+                        else "right")
+    for row in table.to_pylist():
+        view.add_row(*(render.cell(row[c], c) for c in table.column_names))
+    out.print(view)
 
 
 @app.command("kpis")

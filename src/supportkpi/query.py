@@ -30,6 +30,9 @@ from supportkpi.kpis.grains import (
 )
 from supportkpi.store import Store
 
+__all__ = ["DIMENSIONS", "PERIODS", "QueryError", "Report", "escalation_reasons", "report",
+           "select_kpis", "split_by"]
+
 
 class QueryError(ValueError):
     """A report that cannot be asked as given (unknown KPI, dimension, period…)."""

@@ -19,9 +19,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from rich.table import Table
 
-from supportkpi.kpis.grains import PERIODS
+from supportkpi.kpis import Unit
 from supportkpi.kpis.registry import humanise
-from supportkpi.query import Report
+from supportkpi.query import PERIODS, Report
 
 FORMATS = ("table", "json", "csv", "parquet")
 
@@ -72,6 +72,16 @@ def _labelled(report: Report) -> pa.Table:
         labels = [period_label(v, p) for v in table[p].to_pylist()]
         table = table.set_column(index, p, pa.array(labels, pa.string()))
     return table
+
+
+def cell(value: Any, column: str) -> str:
+    """A value of a plain table: rates (share_…, rate) as percentages, counts with commas."""
+    if isinstance(value, float):
+        return humanise(value, Unit.RATE if column.startswith("share") or column == "rate"
+                        else Unit.SCORE)
+    if isinstance(value, int):
+        return humanise(value, Unit.COUNT)
+    return "(none)" if value is None else str(value)
 
 
 def scorecard(report: Report, title: str = "Scorecard") -> Table:

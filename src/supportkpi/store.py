@@ -176,6 +176,19 @@ class Store:
         """Run one SQL statement and return its rows."""
         return self.raw.execute(sql, params or []).fetchall()
 
+    def quarantined(self, reason: str | None = None,
+                    limit: int | None = 50) -> tuple[int, list[tuple[Any, ...]]]:
+        """(how many, the first ``limit``) quarantined rows, optionally only one rule or those
+        whose reason contains ``reason``: (source, line, table, column, rule, reason)."""
+        where, params = "", []
+        if reason:
+            where, params = "WHERE rule = ? OR reason ILIKE ?", [reason, f"%{reason}%"]
+        total = self.execute(f"SELECT count(*) FROM quarantine {where}", params)[0][0]
+        rows = self.execute(
+            f"SELECT source, line, table_name, column_name, rule, reason FROM quarantine {where} "
+            "ORDER BY source, line" + (f" LIMIT {int(limit)}" if limit else ""), params)
+        return total, rows
+
     def drop_temp(self, name: str) -> None:
         """Drop a temporary staging table if it exists."""
         self.raw.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")

@@ -9,7 +9,10 @@ SURVEYS = ("surveys", "conversations")
 # Normalised scores are compared with a little slack so that e.g. 8 on 1–10 → 4.11 is not
 # lost to rounding, and 4 on 1–5 (exactly 4.0) is a top-two-box answer.
 EPS = 1e-9
-BUCKETS = (("under_1m", None, 60), ("1_3m", 60, 180), ("3_10m", 180, 600), ("over_10m", 600, None))
+BUCKETS = (("under_1m", None, 60), ("1_3m", 60, 180), ("3_10m", 180, 600),
+           ("over_10m", 600, None))
+BUCKET_LABELS = {"under_1m": "under 1 min", "1_3m": "1–3 min", "3_10m": "3–10 min",
+                 "over_10m": "over 10 min"}
 
 
 def _csat(t):
@@ -73,7 +76,8 @@ register(
         "surveys", SURVEYS,
         lambda t: {f"csat_by_response_bucket_{name}": _bucket(t, lo, hi)
                    for name, lo, hi in BUCKETS},
-        tuple(Output(f"csat_by_response_bucket_{name}", Unit.RATE, f"csat, {name}")
+        tuple(Output(f"csat_by_response_bucket_{name}", Unit.RATE,
+                     f"csat, first response {BUCKET_LABELS[name]}")
               for name, _, _ in BUCKETS), qualitative=True,
         over="CSAT answers on conversations with a first response"),
 )
