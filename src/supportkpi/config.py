@@ -21,6 +21,17 @@ Every setting has a default, so the file is optional. An example::
     [business_hours.vendors.northwind]
     timezone = "Asia/Manila"
     mon = "22:00-06:00"               # a range may cross midnight
+
+    [[targets]]                       # adds to or overrides the default targets
+    kpi = "csat"
+    op = ">="
+    value = 0.85
+
+    [[contracts.northwind]]           # a vendor's SLA: targets scoped to that vendor
+    kpi = "first_response_time"
+    op = "<="
+    value = 45
+    channel = "chat"
 """
 
 from __future__ import annotations
@@ -30,10 +41,17 @@ import re
 import tomllib
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_FILE = "supportkpi.toml"
 ENV_CONFIG = "SUPPORTKPI_CONFIG"
@@ -118,6 +136,28 @@ class Calendars(BaseModel):
         return bool(self.default or self.vendors or self.teams)
 
 
+class TargetSpec(BaseModel):
+    """A target as written in the config: KPI, comparison, value, optional scope."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kpi: str
+    op: Literal["<=", ">=", "between"]
+    value: float | tuple[float, float]
+    channel: str | None = None
+    team: str | None = None
+    vendor: str | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> TargetSpec:
+        if self.op == "between":
+            if not isinstance(self.value, tuple) or self.value[0] > self.value[1]:
+                raise ValueError("a 'between' target takes value = [low, high]")
+        elif isinstance(self.value, tuple):
+            raise ValueError(f"a {self.op!r} target takes one number")
+        return self
+
+
 class Config(BaseModel):
     """All settings of supportkpi.toml."""
 
@@ -129,6 +169,10 @@ class Config(BaseModel):
                                        "social": 3600, "sms": 3600, "messaging": 300}
     service_level_default: float = Field(default=3600, gt=0)
     business_hours: Calendars = Calendars()
+    attribution_days: float = Field(default=7, gt=0)
+    customer_lifespan_years: float | None = Field(default=None, gt=0)
+    targets: tuple[TargetSpec, ...] = ()
+    contracts: dict[str, tuple[TargetSpec, ...]] = {}
 
     @field_validator("timezone")
     @classmethod

@@ -139,7 +139,8 @@ def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
     if business_hours and config.business_hours.configured:
         spans = ibis.memtable(calendar.span_table(config.business_hours, first, last))
     tables = {name: store.table(name) for name in
-              ("conversations", "messages", "surveys", "agent_activity", "qa_reviews")}
+              ("conversations", "messages", "surveys", "agent_activity", "qa_reviews", "costs",
+               "revenue_events")}
     return Frame(tables, config, dims, period, calendar.utc_offsets(config.timezone, first, last),
                  start, end, filters, spans)
 

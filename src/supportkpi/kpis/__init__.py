@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supportkpi.kpis import effectiveness, efficiency, quality  # noqa: F401 - they register
+from supportkpi.kpis import effectiveness, efficiency, quality, value  # noqa: F401 - register
 from supportkpi.kpis.registry import REGISTRY, Direction, Family, Kpi, Output, Unit, all_kpis
 
 __all__ = ["REGISTRY", "Direction", "Family", "Kpi", "Output", "Unit", "all_kpis"]

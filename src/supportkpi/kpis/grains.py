@@ -88,6 +88,11 @@ def _threshold(config: Config, channel: ir.StringValue) -> ir.FloatingValue:
 
 def conversations(frame: Frame) -> ir.Table:
     """One row per conversation: the facts of :mod:`supportkpi.derive`, durations, dims."""
+    return frame.select(conversation_rows(frame), "created_at", DIMENSIONS)
+
+
+def conversation_rows(frame: Frame) -> ir.Table:
+    """Every conversation with its facts, before the report's dates and filters apply."""
     f = conversation_facts(frame.tables["conversations"], frame.tables["messages"],
                            timedelta(days=frame.config.follow_up_days))
     counts = frame.tables["surveys"].group_by("conversation_id").aggregate(
@@ -106,7 +111,7 @@ def conversations(frame: Frame) -> ir.Table:
     )
     if frame.spans is not None:
         f = _business_clocks(f, frame)
-    return frame.select(f, "created_at", DIMENSIONS)
+    return f
 
 
 def _handle_time(f: ir.Table, active: ir.FloatingValue) -> ir.FloatingValue:
