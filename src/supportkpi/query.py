@@ -9,7 +9,7 @@ query. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,15 +20,18 @@ import pyarrow as pa
 
 from supportkpi import calendar
 from supportkpi.config import Config
-from supportkpi.kpis import REGISTRY, Family, Kpi, Unit, all_kpis
+from supportkpi.kpis import REGISTRY, Direction, Family, Kpi, Unit, all_kpis
 from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,
     PERIODS,
     Frame,
     Unavailable,
+    period_step,
+    previous_period_start,
 )
 from supportkpi.store import Store
+from supportkpi.targets import all_targets, status_columns
 
 __all__ = ["DIMENSIONS", "PERIODS", "QueryError", "Report", "escalation_reasons", "report",
            "select_kpis", "split_by"]
@@ -99,20 +102,86 @@ def split_by(by: Sequence[str], period: str | None) -> tuple[tuple[str, ...], st
 def report(store: Store, kpis: Iterable[str] | None = None, by: Sequence[str] = ("vendor",),
            period: str | None = None, start: date | None = None, end: date | None = None,
            filters: Mapping[str, Sequence[str]] | None = None, tz: str | None = None,
-           config: Config | None = None, family: str | None = None) -> Report:
-    """KPIs per group over the store's data; see the module doc."""
+           config: Config | None = None, family: str | None = None, *,
+           targets: bool = False, trend: bool = False) -> Report:
+    """KPIs per group over the store's data; see the module doc. ``targets`` adds each KPI's
+    target, status and compliance; ``trend`` (with a period) adds the previous period's value,
+    the change and whether it is an improvement."""
     config = config or Config()
     chosen = select_kpis(kpis, family, config.business_hours.configured)
+    return run(store, chosen, by, period, start, end, filters, tz, config, targets=targets,
+               trend=trend)
+
+
+def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
+        start: date | None, end: date | None, filters: Mapping[str, Sequence[str]] | None,
+        tz: str | None, config: Config, *, targets: bool = False,
+        trend: bool = False) -> Report:
+    """:func:`report` for KPI records (including ones made for the occasion, as SLAs do)."""
     frame = _frame(store, config, by, period, start, end, filters, tz,
                    any(k.business_hours for k in chosen))
+    if trend and not frame.period:
+        raise QueryError("a trend needs a period: --by month (or day, week…)")
+    first = start
+    if trend and start and frame.period:
+        frame = replace(frame, start=previous_period_start(start, frame.period))
     counts = store.counts()
     missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
     parts, grain_missing = _aggregate(frame, [k for k in chosen if k.name not in missing],
                                       chosen)
     missing |= grain_missing
     expr = _combine(parts, frame.group, chosen, frame)
+    if trend:
+        expr = _with_trends(expr, frame, chosen, first)
+    if targets:
+        expr = expr.mutate(**status_columns(expr, frame.group, frame.filters,
+                                            all_targets(config), [k.name for k in chosen]))
     table = _finish(expr.to_pyarrow(), chosen, missing)
     return Report(table, tuple(chosen), frame.group, missing, ibis.to_sql(expr))
+
+
+def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi],
+                 first: date | None) -> ir.Table:
+    """Previous period's value, change, relative change and improved/worsened/unchanged."""
+    assert frame.period
+    p = expr[frame.period]
+    w = ibis.window(group_by=[expr[d] for d in frame.by], order_by=p)
+    adjacent = p.lag().over(w) == p - period_step(frame.period)
+    columns: dict[str, ir.Value] = {}
+    for kpi in chosen:
+        if kpi.name not in expr.columns:
+            continue
+        now = expr[kpi.name].cast("float64")
+        before = ibis.ifelse(adjacent, now.lag().over(w), ibis.null("float64"))
+        change = now - before
+        columns |= {f"{kpi.name}_previous": before, f"{kpi.name}_change": change,
+                    f"{kpi.name}_change_relative": change / before.abs().nullif(0.0),
+                    f"{kpi.name}_trend": _verdict(kpi, now, before, change)}
+    out = expr.mutate(**columns)
+    if first:
+        out = out.filter(out[frame.period] >= ibis.timestamp(str(first)).truncate(
+            PERIODS[frame.period]))
+    return out.order_by(list(frame.group))
+
+
+def _verdict(kpi: Kpi, now: ir.FloatingValue, before: ir.FloatingValue,
+             change: ir.FloatingValue) -> ir.StringValue:
+    """improved / worsened / unchanged, given which way is better."""
+    if kpi.direction is Direction.NONE:
+        return ibis.null("string")
+    if kpi.direction is Direction.BAND:
+        assert kpi.band
+        low, high = kpi.band
+
+        def off(x: ir.FloatingValue) -> ir.FloatingValue:
+            return ibis.greatest(low - x, x - high, 0.0)
+
+        change = off(before) - off(now)  # positive: closer to the band
+    elif kpi.direction is Direction.LOWER:
+        change = -change
+    return ibis.cases((before.isnull() | now.isnull(), ibis.null("string")),
+                      (change > 0, "improved"), (change < 0, "worsened"),
+                      else_="unchanged")
 
 
 def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,

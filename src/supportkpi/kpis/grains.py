@@ -32,6 +32,27 @@ CLOCKS = (
 )
 
 
+def period_step(period: str) -> ir.IntervalScalar:
+    """One period as an interval."""
+    months = {"month": 1, "quarter": 3, "year": 12}.get(period)
+    if months:
+        return ibis.interval(months=months)
+    return ibis.interval(**{"hour": {"hours": 1}, "day": {"days": 1},
+                            "week": {"days": 7}}[period])
+
+
+def previous_period_start(day: date, period: str) -> date:
+    """The first day of the period before the one containing ``day``."""
+    if period in ("hour", "day"):
+        return day - timedelta(days=1)
+    if period == "week":
+        return day - timedelta(days=day.weekday() + 7)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    first_month = (day.month - 1) // months * months if period != "month" else day.month - 1
+    index = day.year * 12 + first_month - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 class Unavailable(Exception):
     """A grain cannot be built for this report; the message says why."""
 

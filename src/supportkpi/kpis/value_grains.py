@@ -23,6 +23,7 @@ from supportkpi.kpis.grains import (
     Unavailable,
     conversation_rows,
     conversations,
+    period_step,
 )
 
 SALES = ("purchase", "upsell", "cross_sell")
@@ -177,7 +178,7 @@ def retention(frame: Frame) -> ir.Table:
     customers = customers.mutate(first_local=frame.local(customers.first_seen),
                                  churn_local=frame.local(customers.churned_at))
     starts = seen.select(p=frame.local(seen.at).truncate(unit)).distinct()
-    starts = starts.mutate(p_end=starts.p + _one(frame.period))
+    starts = starts.mutate(p_end=starts.p + period_step(frame.period))
     pairs = starts.join(customers, [customers.first_local < starts.p])
     pairs = pairs.filter(pairs.churn_local.isnull() | (pairs.churn_local >= pairs.p))
     pairs = pairs.mutate(retained=pairs.churn_local.isnull() | (pairs.churn_local >= pairs.p_end),
@@ -187,14 +188,6 @@ def retention(frame: Frame) -> ir.Table:
     if frame.end:
         pairs = pairs.filter(pairs.p < ibis.timestamp(str(frame.end + timedelta(days=1))))
     return pairs
-
-
-def _one(period: str) -> ir.IntervalScalar:
-    months = {"month": 1, "quarter": 3, "year": 12}.get(period)
-    if months:
-        return ibis.interval(months=months)
-    return ibis.interval(**{"hour": {"hours": 1}, "day": {"days": 1},
-                            "week": {"days": 7}}[period])
 
 
 GRAINS.update({

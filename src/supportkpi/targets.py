@@ -1,0 +1,172 @@
+"""Targets and SLAs: the default benchmarks, overrides from the config, vendor contracts.
+
+A target is a KPI, a comparison (``<=``, ``>=``, ``between``), a value and an optional scope
+(vendor, channel, team). For one group of a report the most specific target that fits it
+applies: a vendor's contract before the general targets, a target scoped to more dimensions
+before one scoped to fewer. A target scoped to a channel judges only groups known to be of that
+channel (grouped or filtered by it).
+
+``sla_compliance`` (KPIS.md): 1.0 when met; otherwise achieved ÷ target for a higher-is-better
+KPI and target ÷ achieved for a lower-is-better one (for a band, the nearer edge counts).
+``sla_attainment`` is the share of conversations (or replies) meeting a per-conversation target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import ibis
+import ibis.expr.types as ir
+
+from supportkpi.config import Config, ConfigError, TargetSpec
+from supportkpi.kpis import REGISTRY
+from supportkpi.kpis.registry import humanise
+
+N = TypeVar("N", float, ir.NumericValue)
+
+Op = Literal["<=", ">=", "between"]
+SCOPES = ("vendor", "channel", "team")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target, with where it came from (default, config, or a vendor's contract)."""
+
+    kpi: str
+    op: Op
+    value: float | tuple[float, float]
+    vendor: str | None = None
+    channel: str | None = None
+    team: str | None = None
+    source: str = "default"
+
+    @property
+    def scope(self) -> dict[str, str]:
+        """The dimensions the target is limited to."""
+        return {d: v for d in SCOPES if (v := getattr(self, d)) is not None}
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Contracts first, then the more dimensions the better."""
+        return (self.source.startswith("contract"), len(self.scope))
+
+    def describe(self) -> str:
+        """'≤ 1m 00s', '≥ 90.0 %', '70.0 %–80.0 %'."""
+        unit = REGISTRY[self.kpi].unit
+        if isinstance(self.value, tuple):
+            return f"{humanise(self.value[0], unit)}–{humanise(self.value[1], unit)}"
+        return f"{'≤' if self.op == '<=' else '≥'} {humanise(self.value, unit)}"
+
+    def met(self, achieved: float) -> bool:
+        """Whether ``achieved`` meets the target."""
+        return bool(compliance(self.op, self.value, achieved) >= 1.0)
+
+
+def _where(condition: Any, then: Any, otherwise: Any) -> Any:
+    if isinstance(condition, ir.Expr):
+        return ibis.ifelse(condition, then, otherwise)
+    return then if condition else otherwise
+
+
+def compliance(op: Op, target: float | tuple[float, float], achieved: N) -> N:
+    """sla_compliance of one aggregate target (KPIS.md), for a number or an Ibis column."""
+    if op == "between":
+        assert isinstance(target, tuple)
+        low, high = target
+        above = _where(achieved > high, high / achieved, 1.0)
+        return _where(achieved < low, achieved / low, above)
+    assert not isinstance(target, tuple)
+    if op == ">=":
+        return _where(achieved >= target, 1.0, achieved / target)
+    return _where(achieved <= target, 1.0, target / achieved)
+
+
+DEFAULTS: tuple[Target, ...] = (
+    Target("first_response_time", "<=", 60, channel="chat"),
+    Target("first_response_time", "<=", 3600, channel="email"),
+    Target("resolution_time", "<=", 86400, channel="email"),
+    Target("csat", ">=", 0.90),
+    Target("first_contact_resolution", ">=", 0.70),
+    Target("agent_utilization", "between", (0.70, 0.80)),
+    Target("abandonment_rate", "<=", 0.05),
+    Target("resolution_rate", ">=", 0.90),
+)
+
+
+def _from_spec(spec: TargetSpec, key: str, source: str, vendor: str | None) -> Target:
+    if spec.kpi not in REGISTRY:
+        raise ConfigError(f"{key}.kpi: unknown KPI {spec.kpi!r}; `supportkpi kpis` lists them")
+    return Target(spec.kpi, spec.op, spec.value, vendor or spec.vendor, spec.channel,
+                  spec.team, source)
+
+
+def all_targets(config: Config) -> list[Target]:
+    """Defaults, replaced or extended by the config's targets, then every contract."""
+    general: dict[tuple, Target] = {(t.kpi, t.vendor, t.channel, t.team): t for t in DEFAULTS}
+    for i, spec in enumerate(config.targets):
+        t = _from_spec(spec, f"targets[{i}]", "config", None)
+        general[(t.kpi, t.vendor, t.channel, t.team)] = t
+    out = list(general.values())
+    for vendor, specs in config.contracts.items():
+        out += [_from_spec(s, f"contracts.{vendor}[{i}]", f"contract:{vendor}", vendor)
+                for i, s in enumerate(specs)]
+    return out
+
+
+def contract(config: Config, vendor: str) -> list[Target]:
+    """The targets a vendor is held to: its contract, else the general targets (unscoped to
+    another vendor)."""
+    targets = all_targets(config)
+    own = [t for t in targets if t.source == f"contract:{vendor}"]
+    if own:
+        return own
+    return [t for t in targets if t.vendor in (None, vendor) and not t.source.startswith(
+        "contract")]
+
+
+def status_columns(table: ir.Table, group: Sequence[str],
+                   filters: Mapping[str, Sequence[str]], targets: list[Target],
+                   kpis: Sequence[str]) -> dict[str, ir.Value]:
+    """``<kpi>_target``, ``<kpi>_status`` (met, missed, missing, no target) and
+    ``<kpi>_compliance`` for each KPI column of a report expression."""
+    out: dict[str, ir.Value] = {}
+    for kpi in kpis:
+        if kpi not in table.columns:
+            continue
+        candidates = sorted((t for t in targets if t.kpi == kpi), key=lambda t: t.specificity,
+                            reverse=True)
+        if not candidates:
+            continue
+        fitting = [(fits, t) for t in candidates
+                   if (fits := _fits(table, group, filters, t)) is not None]
+        achieved = table[kpi]
+        if not fitting:
+            target, ratio = ibis.null("string"), ibis.null("float64")
+        else:
+            target = ibis.cases(*((f, ibis.literal(t.describe())) for f, t in fitting),
+                                else_=ibis.null("string"))
+            ratio = ibis.cases(*((f, compliance(t.op, t.value, achieved.cast("float64")))
+                                 for f, t in fitting), else_=ibis.null("float64"))
+        out[f"{kpi}_target"] = target
+        out[f"{kpi}_status"] = ibis.cases((target.isnull(), "no target"),
+                                          (achieved.isnull(), "missing"),
+                                          (ratio >= 1.0, "met"), else_="missed")
+        out[f"{kpi}_compliance"] = ratio
+    return out
+
+
+def _fits(table: ir.Table, group: Sequence[str], filters: Mapping[str, Sequence[str]],
+          target: Target) -> ir.BooleanValue | None:
+    """Which groups a target judges; None when it judges none of them."""
+    fits: ir.BooleanValue = ibis.literal(True)
+    for dim, value in target.scope.items():
+        if dim in group:
+            fits &= table[dim].fill_null("") == value
+        elif list(filters.get(dim) or []) != [value]:
+            return None
+    return fits
+
+
+__all__ = ["DEFAULTS", "Target", "all_targets", "compliance", "contract", "status_columns"]
