@@ -84,7 +84,7 @@ def test_demo_writes_files_and_loads_them(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "agent_activity.csv", "conversations.csv", "costs.csv", "messages.parquet",
-        "qa_reviews.csv", "revenue_events.csv", "surveys.csv"]
+        "qa_reviews.csv", "revenue_events.csv", "supportkpi.toml", "surveys.csv"]
     assert "Quarantined: 5 rows" in result.output
 
 

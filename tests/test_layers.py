@@ -24,7 +24,8 @@ FORBIDDEN = {
                     "supportkpi.ingest"),
     "derive.py": ("supportkpi.store", "supportkpi.sources", "supportkpi.kpis",
                   "supportkpi.query", "duckdb"),
-    "cli.py": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive"),
+    "cli": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive",
+            "supportkpi.targets"),
     "render.py": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.store"),
     "client.py": ("supportkpi.kpis.grains", "ibis", "duckdb"),
 }

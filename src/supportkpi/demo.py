@@ -64,6 +64,68 @@ VENDORS: tuple[Vendor, ...] = (
            0.12, 0.05, 0.10, 4.25, 10, 81, 0.69, 60_000),
 )
 
+DEMO_CONFIG = """\
+# Settings of the demo operation (see the README for every key).
+timezone = "Europe/Berlin"
+
+[business_hours.default]
+timezone = "Europe/Berlin"
+mon = "08:00-20:00"
+tue = "08:00-20:00"
+wed = "08:00-20:00"
+thu = "08:00-20:00"
+fri = "08:00-20:00"
+sat = "10:00-16:00"
+
+[business_hours.vendors.northwind]
+timezone = "Asia/Manila"
+mon = "00:00-24:00"
+tue = "00:00-24:00"
+wed = "00:00-24:00"
+thu = "00:00-24:00"
+fri = "00:00-24:00"
+sat = "00:00-24:00"
+sun = "00:00-24:00"
+
+# northwind is the cheaper vendor; its contract asks for quality it does not deliver.
+[[contracts.northwind]]
+kpi = "first_contact_resolution"
+op = ">="
+value = 0.80
+
+[[contracts.northwind]]
+kpi = "csat"
+op = ">="
+value = 0.85
+
+[[contracts.northwind]]
+kpi = "first_response_time"
+op = "<="
+value = 60
+channel = "chat"
+
+[[contracts.northwind]]
+kpi = "cost_per_contact"
+op = "<="
+value = 10
+
+[[contracts.atlas]]
+kpi = "first_response_time"
+op = "<="
+value = 45
+channel = "chat"
+
+[[contracts.atlas]]
+kpi = "escalation_rate"
+op = "<="
+value = 0.10
+
+[[contracts.atlas]]
+kpi = "csat"
+op = ">="
+value = 0.80
+"""
+
 HOURLY_PROFILE = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3.5, 4.5, 5, 5, 4.6, 4.6, 4.8, 4.6,
                            4.2, 3.8, 3.2, 2.8, 2.4, 2, 1.6, 1.2])
 WEEKLY_PROFILE = np.array([1.15, 1.1, 1.0, 1.0, 0.95, 0.6, 0.5])  # Monday first
@@ -75,6 +137,13 @@ class DemoSet:
 
     tables: dict[str, pa.Table]
     spike_days: tuple[int, ...]
+
+    def write_config(self, directory: str | Path) -> Path:
+        """Write the demo's supportkpi.toml: business hours and the vendors' contracts."""
+        path = Path(directory) / "supportkpi.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(DEMO_CONFIG, encoding="utf-8")
+        return path
 
     def write(self, directory: str | Path) -> list[Path]:
         """Write the tables as input files (CSV, messages as Parquet); return the paths."""

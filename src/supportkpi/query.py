@@ -51,6 +51,19 @@ class Report:
     missing: dict[str, str] = field(default_factory=dict)
     sql: str = ""
 
+    def empty(self) -> list[tuple[dict[str, Any], str, str]]:
+        """(group, KPI, why) for each computed KPI left empty in a group."""
+        rows = self.table.to_pylist()
+        out = []
+        for kpi in self.kpis:
+            if kpi.name in self.missing or kpi.columns[0] not in self.table.column_names:
+                continue
+            for row in rows:
+                if row[kpi.columns[0]] is None:
+                    group = {g: row[g] for g in self.group}
+                    out.append((group, kpi.name, f"no {kpi.over} in this group"))
+        return out
+
     def units(self) -> dict[str, Unit]:
         """Unit of every KPI column."""
         return {o.column: o.unit for k in self.kpis for o in k.outputs}

@@ -101,7 +101,89 @@ def scorecard(report: Report, title: str = "Scorecard") -> Table:
         table.add_column(name, justify="right")
     for column, unit in units.items():
         table.add_row(labels[column], *(humanise(r[column], unit) for r in rows))
+        if f"{column}_trend" in rows[0]:
+            table.add_row("  vs previous", *(_change(r, column, unit) for r in rows))
+        if f"{column}_status" in rows[0]:
+            table.add_row("  target", *(_status(r, column) for r in rows))
     return table
+
+
+_MARKS = {"improved": "[green]▲ improved[/]", "worsened": "[red]▼ worsened[/]",
+          "unchanged": "= unchanged", "met": "[green]met[/]", "missed": "[red]missed[/]"}
+
+
+def _change(row: dict[str, Any], column: str, unit: Unit) -> str:
+    change = row[f"{column}_change"]
+    if change is None:
+        return "–"
+    relative = row[f"{column}_change_relative"]
+    shown = humanise(change, unit) if unit is not Unit.RATE else f"{change * 100:+.1f} pts"
+    if unit is not Unit.RATE and change > 0:
+        shown = "+" + shown
+    pct = f" ({relative * 100:+.0f} %)" if relative is not None else ""
+    verdict = row[f"{column}_trend"]
+    return f"{shown}{pct} {_MARKS.get(verdict, '')}".strip()
+
+
+def _status(row: dict[str, Any], column: str) -> str:
+    status = row[f"{column}_status"]
+    if status == "no target":
+        return "–"
+    return f"{row[f'{column}_target']} {_MARKS.get(status, status)}"
+
+
+def plain_records(table: pa.Table) -> list[dict[str, Any]]:
+    """Any Arrow table as JSON-ready objects (timestamps as ISO text)."""
+    rows = table.to_pylist()
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, datetime | date):
+                row[key] = value.isoformat()
+    return rows
+
+
+def sla_table(table: pa.Table, period: str | None) -> Table:
+    """The SLA view: every vendor's targets, worst first."""
+    view = Table(title="SLA: each vendor's targets, worst first", title_justify="left")
+    heads = ["vendor", *([period] if period else []), "kpi", "scope", "target", "achieved",
+             "attainment", "compliance", "status"]
+    for head in heads:
+        view.add_column(head, justify="right" if head in ("achieved", "attainment",
+                                                          "compliance") else "left")
+    for row in table.to_pylist():
+        unit = Unit(row["unit"])
+        view.add_row(row["vendor"], *([period_label(row[period], period)] if period else []),
+                     row["kpi"], row["scope"], row["target"], humanise(row["achieved"], unit),
+                     humanise(row["attainment"], Unit.RATE),
+                     humanise(row["compliance"], Unit.RATE),
+                     _MARKS.get(row["status"], row["status"]))
+    return view
+
+
+def compare_table(table: pa.Table) -> Table:
+    """In-house beside each vendor, with the difference and whether it is better."""
+    names = table.column_names
+    baseline = names[2]
+    vendors = [n for n in names[3:] if not n.endswith(("_difference", "_verdict"))]
+    view = Table(title=f"{baseline} compared with each vendor", title_justify="left")
+    view.add_column("KPI")
+    view.add_column(baseline, justify="right")
+    for v in vendors:
+        view.add_column(v, justify="right")
+        view.add_column(f"Δ {v}", justify="right")
+    verdicts = {"better": "[green]better[/]", "worse": "[red]worse[/]", "same": "same"}
+    for row in table.to_pylist():
+        unit = Unit(row["unit"])
+        cells = [row["kpi"], humanise(row[baseline], unit)]
+        for v in vendors:
+            diff = row[f"{v}_difference"]
+            shown = "–" if diff is None else (f"{diff * 100:+.1f} pts" if unit is Unit.RATE
+                                              else ("+" if diff > 0 else "") + humanise(diff,
+                                                                                        unit))
+            verdict = verdicts.get(row[f"{v}_verdict"] or "", "")
+            cells += [humanise(row[v], unit), f"{shown} {verdict}".strip()]
+        view.add_row(*cells)
+    return view
 
 
 def _wide(rows: list[dict[str, Any]], group: list[str], units: dict, title: str) -> Table:

@@ -62,7 +62,8 @@ Measure = Callable[[ir.Table], dict[str, ir.Scalar]]
 @dataclass(frozen=True)
 class Kpi:
     """One KPI, as KPIS.md defines it. ``needs`` are the tables without which it cannot be
-    computed; ``over`` names the rows it is measured over (for the reason when there are none).
+    computed; ``over`` names the rows it is measured over (for the reason when there are none);
+    ``per_row`` is the grain column holding each row's value, for per-conversation targets.
     """
 
     name: str
@@ -80,6 +81,7 @@ class Kpi:
     target: str | None = None
     band: tuple[float, float] | None = None
     business_hours: bool = False
+    per_row: str | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -148,11 +150,12 @@ def duration(name: str, label: str, description: str, grain: str, column: str, *
 
     bh_column = column.replace("_seconds", "_bh_seconds")
     plain = Kpi(name, label, Unit.SECONDS, direction, family, description, grain, needs,
-                measure(column, name), spread_outputs(name), over=over, target=target)
+                measure(column, name), spread_outputs(name), over=over, target=target,
+                per_row=column)
     bh = Kpi(f"{name}_bh", f"{label} (business hours)", Unit.SECONDS, direction, family,
              f"{description} Counts only time inside business hours.", grain, needs,
              measure(bh_column, f"{name}_bh"), spread_outputs(f"{name}_bh"), over=over,
-             business_hours=True)
+             business_hours=True, per_row=bh_column)
     return plain, bh
 
 

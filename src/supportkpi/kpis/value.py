@@ -81,13 +81,13 @@ register(
         "vendor_money", ("costs", "conversations"),
         lambda t: {"cost_per_contact": ratio(t.cost.sum(), t.handled.sum())},
         (Output("cost_per_contact", Unit.MONEY, "cost ÷ handled"),),
-        over="cost rows and handled conversations of the vendor"),
+        over="cost rows for the vendor (or no conversations it handled)"),
     Kpi("roi", "ROI", Unit.RATIO, Direction.HIGHER, V,
         "(gain − cost) ÷ cost × 100 for the same vendor and period; gain is the revenue "
         "attributed to the vendor's conversations (events on their own dates).",
         "vendor_money", ("costs", "revenue_events", "conversations"),
         lambda t: {"roi": roi(t.revenue.sum().fill_null(0.0), t.cost.sum().nullif(0.0))},
-        (Output("roi", Unit.RATIO, "%"),), over="cost rows of the vendor"),
+        (Output("roi", Unit.RATIO, "%"),), over="cost rows for the vendor"),
     Kpi("customer_lifetime_value", "Customer lifetime value", Unit.MONEY, Direction.HIGHER, V,
         "Average purchase value × purchases per customer per year × customer lifespan in years "
         "(customer_lifespan_years from the config, else 1 ÷ the yearly churn rate); a segment "

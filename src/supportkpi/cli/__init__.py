@@ -1,0 +1,20 @@
+"""The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
+sla, compare, kpis."""
+
+from __future__ import annotations
+
+import sys
+
+from supportkpi.cli import data, reports  # noqa: F401 - they register their commands
+from supportkpi.cli._common import app, err
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point that keeps user mistakes to one line, without a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; an unfinished load leaves the store as it was")
+        sys.exit(130)

@@ -1,0 +1,93 @@
+"""What every command shares: the app, consoles, options and one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from supportkpi.config import Config, ConfigError, load_config
+from supportkpi.ingest import FileProgress
+from supportkpi.store import ENV_DB, Store, StoreError, default_url
+
+app = typer.Typer(
+    help="Customer-support KPIs per vendor, team, agent and channel.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help=f"Store: a DuckDB file or duckdb:/// URL [default: ${ENV_DB} or "
+                 "./supportkpi.duckdb]", show_default=False)]
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Settings file [default: $SUPPORTKPI_CONFIG or ./supportkpi.toml]",
+    show_default=False)]
+
+
+def config_from(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def csv_list(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
+    try:
+        store = Store.open(db or default_url(), read_only=read_only)
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def progress_bar() -> Iterator[FileProgress]:
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                   TimeRemainingColumn(), console=err, transient=True,
+                   disable=not err.is_terminal)
+    tasks: dict[str, int] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            for task in tasks.values():  # a new file or step: the previous one is over
+                bar.update(task, visible=False)
+            tasks[name] = bar.add_task(Path(name).name, total=total or None)
+        bar.update(tasks[name], completed=done, total=total or None)
+
+    with bar:
+        yield update
+
+
+
+
+def parse_date(text: str | None) -> date | None:
+    """A YYYY-MM-DD option, or one clear error."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{text!r} is not a date (YYYY-MM-DD)") from None

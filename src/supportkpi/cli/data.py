@@ -1,0 +1,141 @@
+"""Commands that bring data in and show what is there: load, demo, quarantine, tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from supportkpi import demo as demo_data
+from supportkpi.cli._common import (
+    DbOption,
+    app,
+    config_from,
+    fail,
+    open_store,
+    out,
+    progress_bar,
+)
+from supportkpi.cli.reports import print_report
+from supportkpi.ingest import LoadError, LoadSummary, load
+from supportkpi.query import report
+from supportkpi.sources.mapping import MappingError, load_mapping
+from supportkpi.validate import RULES
+
+
+def print_summary(summary: LoadSummary) -> None:
+    """The load summary: per table loaded/updated/unchanged, then quarantined per reason."""
+    table = Table(title="Loaded", title_justify="left")
+    for col in ("table", "new", "updated", "unchanged"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    for name, counts in summary.tables.items():
+        table.add_row(name, f"{counts.new:,}", f"{counts.updated:,}", f"{counts.unchanged:,}")
+    out.print(table)
+    for f in summary.files:
+        if f.ignored_columns:
+            out.print(f"[dim]{Path(f.name).name}: columns not used: "
+                      f"{', '.join(f.ignored_columns)}[/]", highlight=False)
+    rejected = summary.quarantined
+    if not rejected:
+        out.print("Quarantined: none")
+        return
+    q = Table(title=f"Quarantined: {sum(rejected.values()):,} rows "
+                    "(see `supportkpi quarantine`)", title_justify="left")
+    q.add_column("rule")
+    q.add_column("meaning")
+    q.add_column("rows", justify="right")
+    for rule, n in rejected.most_common():
+        q.add_row(rule, RULES.get(rule, ""), f"{n:,}")
+    out.print(q)
+
+
+@app.command("load")
+def load_command(
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSONL, JSON, Parquet or .xlsx "
+                                                     "files, optionally gzip-compressed.")],
+    db: DbOption = None,
+    table: Annotated[str | None, typer.Option(
+        help="Table the files feed [default: from each file's name].")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        help="TOML file mapping your columns and values onto ours.")] = None,
+) -> None:
+    """Validate and load files into the store, in one transaction."""
+    try:
+        rules = load_mapping(mapping) if mapping else None
+    except MappingError as exc:
+        raise fail(str(exc)) from None
+    with open_store(db) as store, progress_bar() as progress:
+        try:
+            summary = load(store, files, table=table, mapping=rules, progress=progress)
+        except LoadError as exc:
+            raise fail(f"{exc}\nNothing was loaded.") from None
+    print_summary(summary)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    db: DbOption = None,
+    reason: Annotated[str | None, typer.Option(
+        help="Only this rule (e.g. bad_timestamp), or rows whose reason contains the text.")]
+    = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows (0: all).")] = 50,
+) -> None:
+    """List the rows that were rejected, with file, line, column and reason."""
+    with open_store(db, read_only=True) as store:
+        total, rows = store.quarantined(reason, limit or None)
+    if not total:
+        out.print("No quarantined rows" + (f" matching {reason!r}." if reason else "."))
+        return
+    table = Table(title=f"Quarantine: {total:,} rows" + (
+        f", showing {len(rows):,}" if len(rows) < total else ""), title_justify="left")
+    for col in ("file", "line", "table", "column", "rule", "reason"):
+        table.add_column(col, justify="right" if col == "line" else "left",
+                         no_wrap=col != "reason", overflow="fold")
+    for source, line, tname, column, rule, why in rows:
+        table.add_row(Path(source).name, str(line or "?"), tname, column or "", rule, why)
+    out.print(table)
+
+
+@app.command("tables")
+def tables_command(db: DbOption = None) -> None:
+    """Row counts of every table in the store."""
+    with open_store(db, read_only=True) as store:
+        counts = store.counts()
+    table = Table(title=f"Store {store.url}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    db: DbOption = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Where to write the demo's input files.")] = Path("demo-data"),
+    days: Annotated[int, typer.Option(min=7, help="Days of history.")] = 90,
+    volume: Annotated[float, typer.Option(min=10, help="Conversations per day.")] = 450,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate a realistic support operation, write its files, and load them."""
+    data = demo_data.generate(days=days, daily_volume=volume, seed=seed)
+    paths = data.write(out_dir)
+    settings = data.write_config(out_dir)
+    out.print(f"Demo files written to [bold]{out_dir}/[/]: "
+              f"{', '.join(p.name for p in [*paths, settings])}", highlight=False)
+    with open_store(db) as store, progress_bar() as progress:
+        try:
+            summary = load(store, paths, progress=progress)
+        except LoadError as exc:
+            raise fail(str(exc)) from None
+    print_summary(summary)
+    with open_store(db, read_only=True) as store:
+        print_report(report(store, config=config_from(settings)),
+                     "Scorecard by vendor (all KPIs, all data)")
+    flags = f"--db {store.url} --config {settings}"
+    out.print(f"Store: [bold]{store.url}[/]. Next:\n  supportkpi sla {flags}\n"
+              f"  supportkpi compare {flags}\n"
+              f"  supportkpi report --by vendor,month --trend {flags}", highlight=False)

@@ -1,0 +1,218 @@
+"""Commands that show KPIs: report, escalations, sla, compare, kpis."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from rich.table import Table
+
+from supportkpi import render
+from supportkpi.cli._common import (
+    ConfigOption,
+    DbOption,
+    app,
+    config_from,
+    csv_list,
+    err,
+    fail,
+    open_store,
+    out,
+    parse_date,
+)
+from supportkpi.config import ConfigError
+from supportkpi.kpis import Family, all_kpis
+from supportkpi.query import DIMENSIONS, PERIODS, QueryError, Report, escalation_reasons, report
+from supportkpi.sla import compare, sla
+
+BREACH = 3  # exit code when --fail-on-breach finds a missed target
+
+
+def print_report(result: Report, title: str) -> None:
+    """The humanised scorecard, then why any KPI could not be computed or is empty."""
+    out.print(render.scorecard(result, title))
+    for name, why in result.missing.items():
+        out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
+    empty = result.empty()
+    for group, name, why in empty[:10]:
+        where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
+        out.print(f"[dim]{name} is empty for {where}: {why}[/]", highlight=False)
+    if len(empty) > 10:
+        out.print(f"[dim]… and {len(empty) - 10} more empty values[/]", highlight=False)
+
+
+@app.command("report")
+def report_command(
+    db: DbOption = None,
+    kpi: Annotated[str | None, typer.Option(help="KPIs to compute, comma-separated.")] = None,
+    family: Annotated[str | None, typer.Option(
+        help=f"Only one family: {', '.join(f.value for f in Family)}.")] = None,
+    by: Annotated[str, typer.Option(
+        help=f"Group by, comma-separated: {', '.join(DIMENSIONS)} and one period "
+             f"({', '.join(PERIODS)}).")] = "vendor",
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="First day (YYYY-MM-DD, in the report's time zone).")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="Report time zone [default: from the config, else UTC].")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only these teams.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only these agents.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Only these queues.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only these topics.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or parquet.")]
+    = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    explain: Annotated[bool, typer.Option(help="Also print the SQL the report ran.")] = False,
+    trend: Annotated[bool, typer.Option(
+        help="Add the previous period's value, the change and whether it improved.")] = False,
+    targets: Annotated[bool, typer.Option(
+        help="Add each KPI's target, status (met, missed) and compliance.")] = False,
+    fail_on_breach: Annotated[bool, typer.Option(
+        help="Exit with 3 when any target is missed (implies --targets).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """KPIs per vendor, team, agent, channel, queue, topic and period."""
+    if fmt not in render.FORMATS:
+        raise fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
+    if fmt == "parquet" and out_file is None:
+        raise fail("--format parquet needs --out FILE")
+    filters = {"channel": channel, "vendor": vendor, "team": team, "agent": agent,
+               "queue": queue, "topic": topic}
+    settings = config_from(config)
+    with open_store(db, read_only=True) as store:
+        try:
+            result = report(store, csv_list(kpi), csv_list(by), None, parse_date(from_),
+                            parse_date(to), {k: csv_list(v) for k, v in filters.items()}, tz,
+                            settings, family, targets=targets or fail_on_breach, trend=trend)
+        except (QueryError, ConfigError) as exc:
+            raise fail(str(exc)) from None
+    _emit(result, fmt, out_file)
+    if explain:
+        err.print(result.sql, highlight=False, markup=False)
+    if fail_on_breach:
+        _exit_on_breach([c for c in result.table.column_names if c.endswith("_status")],
+                        result.table)
+
+
+def _exit_on_breach(columns: list[str], table: pa.Table) -> None:
+    missed = sum(table[c].to_pylist().count("missed") for c in columns)
+    if missed:
+        err.print(f"{missed} target(s) missed", highlight=False)
+        raise typer.Exit(BREACH)
+
+
+def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
+    if fmt == "table":
+        print_report(result, "Scorecard")
+        return
+    if fmt == "parquet":
+        assert out_file is not None
+        render.to_parquet(result, out_file)
+    else:
+        text = render.to_json(result) if fmt == "json" else render.to_csv(result)
+        if out_file:
+            out_file.write_text(text + ("\n" if fmt == "json" else ""), encoding="utf-8")
+        else:
+            sys.stdout.write(text + ("\n" if fmt == "json" else ""))
+    for name, why in result.missing.items():
+        err.print(f"{name}: not computed: {why}", highlight=False, markup=False)
+
+
+@app.command("escalations")
+def escalations_command(
+    db: DbOption = None,
+    by: Annotated[str, typer.Option(help="Group by, comma-separated, as in report.")]
+    = "vendor",
+    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Escalations by reason: how many, their share, and their rate per handled conversation."""
+    settings = config_from(config)
+    with open_store(db, read_only=True) as store:
+        try:
+            table = escalation_reasons(store, csv_list(by), None, parse_date(from_), parse_date(to),
+                                       {"vendor": csv_list(vendor),
+                                        "channel": csv_list(channel)}, tz, settings)
+        except QueryError as exc:
+            raise fail(str(exc)) from None
+    view = Table(title="Escalations by reason", title_justify="left")
+    for name in table.column_names:
+        view.add_column(name, justify="left" if table.schema.field(name).type == "string"
+                        else "right")
+    for row in table.to_pylist():
+        view.add_row(*(render.cell(row[c], c) for c in table.column_names))
+    out.print(view)
+
+
+@app.command("sla")
+def sla_command(
+    db: DbOption = None,
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor.")] = None,
+    period: Annotated[str | None, typer.Option(
+        help=f"Judge each period apart: {', '.join(PERIODS)}.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fail_on_breach: Annotated[bool, typer.Option(
+        help="Exit with 3 when any target is missed (for a scheduler).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Each vendor's contract, KPI by KPI: target, achieved, attainment, compliance, worst
+    first."""
+    settings = config_from(config)
+    with open_store(db, read_only=True) as store:
+        try:
+            table = sla(store, settings, vendor, period, parse_date(from_), parse_date(to), tz)
+        except (QueryError, ConfigError) as exc:
+            raise fail(str(exc)) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
+    else:
+        out.print(render.sla_table(table, period))
+    if fail_on_breach:
+        _exit_on_breach(["status"], table)
+
+
+@app.command("compare")
+def compare_command(
+    db: DbOption = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """In-house against each vendor: cost per contact, FRT, FCR, CSAT, NPS, escalation."""
+    settings = config_from(config)
+    with open_store(db, read_only=True) as store:
+        try:
+            table = compare(store, settings, start=parse_date(from_), end=parse_date(to),
+                            tz=tz, channel=csv_list(channel))
+        except (QueryError, ConfigError) as exc:
+            raise fail(str(exc)) from None
+    out.print(render.compare_table(table))
+
+
+@app.command("kpis")
+def kpis_command() -> None:
+    """List every KPI with its definition, unit, direction and default target."""
+    table = Table(title="KPIs", title_justify="left", show_lines=True)
+    for col in ("name", "family", "unit", "better", "target", "definition"):
+        table.add_column(col, overflow="fold")
+    for k in all_kpis():
+        table.add_row(k.name, k.family.value, k.unit.value, k.direction.value,
+                      k.target or "", k.description)
+    out.print(table)
+
+

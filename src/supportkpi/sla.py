@@ -1,0 +1,148 @@
+"""Vendor contracts and the in-house comparison, built on the report service.
+
+:func:`sla` lists, for each vendor, every target it is held to (its contract, else the general
+targets): the achieved value, the attainment (share of conversations meeting a per-conversation
+target), the compliance and whether it was met, worst first. :func:`compare` puts each vendor
+beside the in-house team on the KPIs a buyer of outsourced support compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import ibis
+import pyarrow as pa
+
+from supportkpi.config import Config
+from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
+from supportkpi.kpis.registry import share
+from supportkpi.query import PERIODS, QueryError, Report, report, run
+from supportkpi.store import Store
+from supportkpi.targets import Target, compliance, contract
+
+IN_HOUSE = "in-house"
+COMPARED = ("cost_per_contact", "first_response_time", "first_contact_resolution", "csat", "nps",
+            "escalation_rate")
+SHAPED = ("channel", "team")
+
+
+def vendors(store: Store) -> list[str]:
+    """Every vendor with conversations, sorted."""
+    c = store.table("conversations")
+    rows = c.filter(c.vendor.notnull()).select("vendor").distinct().order_by("vendor")
+    return rows.to_pyarrow()["vendor"].to_pylist()
+
+
+def _attainment(target: Target, index: int) -> Kpi | None:
+    kpi = REGISTRY[target.kpi]
+    if kpi.per_row is None:
+        return None
+    name, column = f"attainment_{index}", kpi.per_row
+
+    def measure(t: ibis.Table) -> dict[str, ibis.Expr]:
+        value = t[column]
+        if target.op == "between":
+            assert isinstance(target.value, tuple)
+            meets = value.between(*target.value)
+        else:
+            meets = value <= target.value if target.op == "<=" else value >= target.value
+        return {name: share(meets, value.notnull())}
+
+    return Kpi(name, f"{kpi.label} attainment", Unit.RATE, Direction.HIGHER, kpi.family,
+               f"Share of {kpi.over} meeting {target.describe()}.", kpi.grain, kpi.needs,
+               measure, (Output(name, Unit.RATE, "attainment"),), over=kpi.over)
+
+
+def sla(store: Store, config: Config, vendor: str | None = None, period: str | None = None,
+        start: date | None = None, end: date | None = None, tz: str | None = None) -> pa.Table:
+    """Every vendor's targets with achieved, attainment, compliance and status, worst first."""
+    if period and period not in PERIODS:
+        raise QueryError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
+    names = [vendor] if vendor else vendors(store)
+    held = [(v, t) for v in names for t in contract(config, v)]
+    rows: list[dict] = []
+    for shape in {tuple(d for d in SHAPED if getattr(t, d)) for _, t in held}:
+        items = [(i, v, t) for i, (v, t) in enumerate(held)
+                 if tuple(d for d in SHAPED if getattr(t, d)) == shape]
+        extra = [k for i, _, t in items if (k := _attainment(t, i))]
+        chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
+        result = run(store, chosen, ["vendor", *shape], period, start, end,
+                     {"vendor": names}, tz, config)
+        rows += _rows(result, items, shape, period)
+    rows.sort(key=lambda r: (r["status"] != "missed", r["compliance"] if r["compliance"]
+                             is not None else 2.0, r["vendor"], r["kpi"]))
+    return pa.Table.from_pylist(rows, schema=_schema(period))
+
+
+def _rows(result: Report, items: list[tuple[int, str, Target]], shape: tuple[str, ...],
+          period: str | None) -> list[dict]:
+    out = []
+    table = result.table.to_pylist()
+    for index, vendor, target in items:
+        scope = tuple(getattr(target, d) for d in shape)
+        for row in table:
+            if row["vendor"] != vendor or tuple(row[d] for d in shape) != scope:
+                continue
+            achieved = row.get(target.kpi)
+            ratio = compliance(target.op, target.value, achieved) if achieved is not None \
+                else None
+            out.append({
+                "vendor": vendor, **({period: row[period]} if period else {}),
+                "kpi": target.kpi, "scope": ", ".join(f"{d} {getattr(target, d)}"
+                                                      for d in shape) or "all",
+                "target": target.describe(), "unit": REGISTRY[target.kpi].unit.value,
+                "achieved": achieved, "attainment": row.get(f"attainment_{index}"),
+                "compliance": ratio,
+                "status": "missing" if ratio is None else "met" if ratio >= 1 else "missed",
+                "source": target.source,
+                "reason": result.missing.get(target.kpi),
+            })
+    return out
+
+
+def _schema(period: str | None) -> pa.Schema:
+    fields = [("vendor", pa.string())] + ([(period, pa.timestamp("us"))] if period else [])
+    fields += [("kpi", pa.string()), ("scope", pa.string()), ("target", pa.string()),
+               ("unit", pa.string()), ("achieved", pa.float64()), ("attainment", pa.float64()),
+               ("compliance", pa.float64()), ("status", pa.string()), ("source", pa.string()),
+               ("reason", pa.string())]
+    return pa.schema(fields)
+
+
+def compare(store: Store, config: Config, kpis: Sequence[str] = COMPARED,
+            start: date | None = None, end: date | None = None, tz: str | None = None,
+            channel: Sequence[str] | None = None, baseline: str = IN_HOUSE) -> pa.Table:
+    """One row per KPI: the baseline (in-house), then each vendor, its difference from the
+    baseline and whether that is better or worse given the KPI's direction."""
+    result = report(store, kpis, ["vendor"], None, start, end,
+                    {"channel": list(channel or [])}, tz, config)
+    rows = {r["vendor"]: r for r in result.table.to_pylist()}
+    if baseline not in rows:
+        raise QueryError(f"no {baseline!r} conversations to compare the vendors with")
+    others = [v for v in rows if v is not None and v != baseline]
+    columns: dict[str, list] = {"kpi": [], "unit": [], baseline: []}
+    for v in others:
+        columns |= {v: [], f"{v}_difference": [], f"{v}_verdict": []}
+    for name in kpis:
+        kpi = REGISTRY[name]
+        base = rows[baseline].get(name)
+        columns["kpi"].append(name)
+        columns["unit"].append(kpi.unit.value)
+        columns[baseline].append(base)
+        for v in others:
+            value = rows[v].get(name)
+            diff = value - base if value is not None and base is not None else None
+            columns[v].append(value)
+            columns[f"{v}_difference"].append(diff)
+            columns[f"{v}_verdict"].append(_verdict(kpi, diff))
+    return pa.table(columns)
+
+
+def _verdict(kpi: Kpi, difference: float | None) -> str | None:
+    if difference is None or kpi.direction in (Direction.NONE, Direction.BAND):
+        return None
+    if difference == 0:
+        return "same"
+    better = difference > 0 if kpi.direction is Direction.HIGHER else difference < 0
+    return "better" if better else "worse"
