@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import ibis
 import ibis.expr.types as ir
 
 from supportkpi.kpis import value_grains  # noqa: F401 - registers the grains
@@ -56,16 +57,17 @@ def _conversion(t: ir.Table) -> dict[str, ir.Scalar]:
     return out
 
 
-def _lifetime(t: ir.Table, lifespan: float | None) -> ir.FloatingValue:
+def _lifetime(t: ir.Table) -> ir.FloatingValue:
+    """CLV over a segment's events; the lifespan is the configured one (``lifespan_years``),
+    else 1 ÷ the yearly churn rate (churned ÷ customers, scaled to a year)."""
     sales = t.kind != "churn"
     average = t.amount.mean(where=sales)
     buyers = t.customer_id.nunique(where=sales)
     per_year = ratio(sales.cast("int64").sum(), buyers) * YEAR_DAYS / t.observed_days.max()
-    if lifespan is not None:
-        return customer_lifetime_value(average, per_year, lifespan)
     churn_per_year = ratio((t.kind == "churn").cast("int64").sum(),
                            t.customer_id.nunique()) * YEAR_DAYS / t.observed_days.max()
-    return customer_lifetime_value(average, per_year, 1 / churn_per_year.nullif(0.0))
+    lifespan = ibis.coalesce(t.lifespan_years.max(), 1 / churn_per_year.nullif(0.0))
+    return customer_lifetime_value(average, per_year, lifespan)
 
 
 def _outputs(prefix: str, names: tuple[tuple[str, float | None, float | None], ...],
@@ -93,7 +95,7 @@ register(
         "(customer_lifespan_years from the config, else 1 ÷ the yearly churn rate); a segment "
         "is the group of the customer's last conversation before each event.",
         "customers", ("revenue_events",),
-        lambda t: {"customer_lifetime_value": _lifetime(t, None)},
+        lambda t: {"customer_lifetime_value": _lifetime(t)},
         (Output("customer_lifetime_value", Unit.MONEY, "per customer"),),
         over="purchases and churns (churn sets the lifespan)"),
     Kpi("customer_retention_rate", "Customer retention", Unit.RATE, Direction.HIGHER, V,

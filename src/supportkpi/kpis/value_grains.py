@@ -151,9 +151,11 @@ def customer_values(frame: Frame) -> ir.Table:
     selected = frame.select(joined, "occurred_at", DIMENSIONS)
     span = selected.aggregate(__first=selected.occurred_at.min(),
                               __last=selected.occurred_at.max())
+    lifespan = frame.config.customer_lifespan_years
     return selected.cross_join(span).mutate(
         observed_days=ibis.greatest(
-            seconds_between(ibis._.__last, ibis._.__first) / 86400.0, 1.0))
+            seconds_between(ibis._.__last, ibis._.__first) / 86400.0, 1.0),
+        lifespan_years=ibis.literal(lifespan, type="float64"))
 
 
 def retention(frame: Frame) -> ir.Table:
