@@ -38,20 +38,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from supportkpi.tomlfile import read_model
 
 CONFIG_FILE = "supportkpi.toml"
 ENV_CONFIG = "SUPPORTKPI_CONFIG"
@@ -199,16 +193,4 @@ def load_config(path: str | Path | None = None) -> Config:
         if not Path(CONFIG_FILE).exists():
             return Config()
         chosen = CONFIG_FILE
-    file = Path(chosen)
-    try:
-        data: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {file} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"config file {file}: {key}: {first['msg']}") from None
+    return read_model(Path(chosen), Config, "config file", ConfigError)

@@ -28,14 +28,14 @@ A mapping is a small TOML file::
 from __future__ import annotations
 
 import codecs
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from supportkpi import schema
+from supportkpi.tomlfile import read_model
 
 
 class MappingError(ValueError):
@@ -118,16 +118,4 @@ class Mapping(BaseModel):
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read and check a mapping file; errors name the file, the key and the problem."""
-    path = Path(path)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"mapping file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
-    try:
-        return Mapping.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise MappingError(f"mapping file {path}: {key}: {first['msg']}") from None
+    return read_model(Path(path), Mapping, "mapping file", MappingError)
