@@ -1,0 +1,1 @@
+"""Workforce planning: arrival forecasts, queueing models and staffing plans."""
