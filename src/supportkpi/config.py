@@ -32,6 +32,14 @@ Every setting has a default, so the file is optional. An example::
     op = "<="
     value = 45
     channel = "chat"
+
+    [workforce]                       # staffing: targets, shrinkage, chat concurrency, cost
+    service_level = 0.8
+    max_occupancy = 0.85
+    shrinkage = 0.3
+    concurrency = 2                   # chats an agent serves at once
+    concurrency_growth = 0.25         # each extra chat lengthens handle time by 25 %
+    hourly_rate = { in-house = 32.0, northwind = 14.0, default = 25.0 }
 """
 
 from __future__ import annotations
@@ -152,6 +160,20 @@ class TargetSpec(BaseModel):
         return self
 
 
+class Workforce(BaseModel):
+    """Staffing settings: targets, shrinkage, chat concurrency and hourly cost per vendor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service_level: float = Field(default=0.8, ge=0, lt=1)
+    max_occupancy: float = Field(default=0.85, gt=0, le=1)
+    max_abandon: float | None = Field(default=None, gt=0, lt=1)
+    shrinkage: float = Field(default=0.3, ge=0, lt=1)
+    concurrency: int = Field(default=2, ge=1)
+    concurrency_growth: float = Field(default=0.25, ge=0)
+    hourly_rate: dict[str, float] = {}
+
+
 class Config(BaseModel):
     """All settings of supportkpi.toml."""
 
@@ -167,6 +189,7 @@ class Config(BaseModel):
     customer_lifespan_years: float | None = Field(default=None, gt=0)
     targets: tuple[TargetSpec, ...] = ()
     contracts: dict[str, tuple[TargetSpec, ...]] = {}
+    workforce: Workforce = Workforce()
 
     @field_validator("timezone")
     @classmethod

@@ -124,6 +124,12 @@ value = 0.10
 kpi = "csat"
 op = ">="
 value = 0.80
+
+[workforce]
+service_level = 0.8
+shrinkage = 0.3
+concurrency = 2
+hourly_rate = { in-house = 32.0, northwind = 14.0, atlas = 18.0 }
 """
 
 HOURLY_PROFILE = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3.5, 4.5, 5, 5, 4.6, 4.6, 4.8, 4.6,
