@@ -50,3 +50,18 @@ def quarantine(store: Store) -> list[tuple]:
     """(line, column_name, rule) of every quarantined row, in file order."""
     return store.execute(
         "SELECT line, column_name, rule FROM quarantine ORDER BY source, line")
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """The demo operation, loaded once for every test that reads it: (store, summary)."""
+    from supportkpi import demo
+    from supportkpi.ingest import load
+
+    directory = tmp_path_factory.mktemp("demo")
+    data = demo.generate()
+    store = Store.open(directory / "demo.duckdb")
+    summary = load(store, data.write(directory / "files"))
+    data.write_config(directory / "files")
+    yield store, summary, directory / "files" / "supportkpi.toml"
+    store.close()

@@ -7,7 +7,6 @@ import pytest
 
 from supportkpi import demo
 from supportkpi.derive import conversation_facts
-from supportkpi.ingest import load
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +14,10 @@ def demo_set():
     return demo.generate()
 
 
-@pytest.fixture(scope="module")
-def loaded(demo_set, tmp_path_factory):
-    from supportkpi.store import Store
-
-    directory = tmp_path_factory.mktemp("demo")
-    store = Store.open(directory / "demo.duckdb")
-    summary = load(store, demo_set.write(directory / "files"))
-    yield store, summary
-    store.close()
+@pytest.fixture
+def loaded(demo_store):
+    store, summary, _ = demo_store
+    return store, summary
 
 
 def test_same_seed_same_data_other_seed_other_data(demo_set):

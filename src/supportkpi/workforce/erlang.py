@@ -114,11 +114,13 @@ def _stationary(lam: float, mu: float, theta: float, agents: int) -> np.ndarray:
     logs = [0.0]
     for n in range(1, agents + 1):
         logs.append(logs[-1] + math.log(lam / (n * mu)))
-    j = 0
-    while True:
+    j, top, negligible = 0, max(logs), math.log(1e-14)
+    while True:  # the queue's terms shrink once arrivals are slower than departures
         j += 1
-        logs.append(logs[-1] + math.log(lam / (agents * mu + j * theta)))
-        if j * theta > lam and logs[-1] - max(logs) < math.log(1e-14):
+        step = lam / (agents * mu + j * theta)
+        logs.append(logs[-1] + math.log(step))
+        top = max(top, logs[-1])
+        if step < 1 and logs[-1] - top < negligible:
             break
     values = np.exp(np.array(logs) - max(logs))
     return values / values.sum()
