@@ -10,15 +10,26 @@ loaded files replaced. A failure anywhere before the commit leaves the store as 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from supportkpi import schema, validate
-from supportkpi.sources.files import LINE, Malformed, SourceError, SourceFile, open_source
+from supportkpi.sources.files import (
+    CONVERTED,
+    FORMATS,
+    LINE,
+    Malformed,
+    SourceError,
+    SourceFile,
+    open_source,
+)
 from supportkpi.sources.mapping import Mapping
 from supportkpi.store import MergeCounts, Store
 from supportkpi.validate import lit, q
@@ -63,21 +74,59 @@ class LoadSummary:
 
 
 def load(store: Store, paths: Sequence[str | Path], *, table: str | None = None,
-         mapping: Mapping | None = None, progress: FileProgress | None = None) -> LoadSummary:
-    """Validate and load files into the store in one transaction; see the module doc."""
+         mapping: Mapping | None = None, progress: FileProgress | None = None,
+         fmt: str | None = None) -> LoadSummary:
+    """Validate and load files into the store in one transaction; see the module doc.
+    ``fmt`` names a file format (csv, parquet…) or a dataset format converted first (twcs)."""
+    if fmt in CONVERTED:
+        return _load_converted(store, paths, fmt, progress)
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise LoadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS + CONVERTED)}")
+        mapping = (mapping or Mapping()).model_copy(update={"format": fmt})
     try:
         sources = [open_source(p, mapping, table) for p in paths]
     except (SourceError, KeyError) as exc:
         raise LoadError(str(exc).strip('"')) from None
+    return _Load(store, progress).run(_ordered(sources))
+
+
+def _ordered(sources: list[SourceFile]) -> list[SourceFile]:
     order = {name: i for i, name in enumerate(schema.LOAD_ORDER)}
-    sources.sort(key=lambda s: order[s.table])
-    return _Load(store, progress).run(sources)
+    return sorted(sources, key=lambda s: order[s.table])
+
+
+def _load_converted(store: Store, paths: Sequence[str | Path], fmt: str,
+                    progress: FileProgress | None) -> LoadSummary:
+    """Convert dataset files (twcs) to canonical files in a scratch folder, then load those
+    under the original file's name, with the records the conversion left out."""
+    from supportkpi.sources import twcs
+
+    report = progress or (lambda name, done, total: None)
+    with tempfile.TemporaryDirectory(prefix="supportkpi-") as scratch:
+        sources, rejected = [], []
+        for index, path in enumerate(paths):
+            work = Path(scratch) / str(index)
+            work.mkdir()
+            try:
+                done = twcs.convert(path, work, progress=lambda d, t, p=path: report(
+                    str(p), d, t))
+            except (SourceError, duckdb.Error) as exc:
+                raise LoadError(str(exc)) from None
+            label = str(Path(path).resolve())
+            sources += [replace(open_source(done.conversations, table="conversations"),
+                                label=label),
+                        replace(open_source(done.messages, table="messages"), label=label)]
+            rejected += [(label, r) for r in done.rejected]
+        return _Load(store, progress, rejected).run(_ordered(sources))
 
 
 class _Load:
     """The staging tables and counts of one load call."""
 
-    def __init__(self, store: Store, progress: FileProgress | None) -> None:
+    def __init__(self, store: Store, progress: FileProgress | None,
+                 converted: list[tuple[str, Any]] | None = None) -> None:
+        self.converted = converted or []
         self.store = store
         self.progress: FileProgress = progress or (lambda name, done, total: None)
         self.raw_tables: dict[int, str] = {}
@@ -90,6 +139,7 @@ class _Load:
             self._create_rejects()
             for index, src in enumerate(sources):
                 self.results.append(self._stage_file(index, src))
+            self._reject_converted(sources)
             for name in list(self.clean):
                 self._cross_check(name, sources)
             merged = self._commit(sources)
@@ -153,6 +203,14 @@ class _Load:
                                f"__skipped WHERE t <= {q(raw)}.{LINE})")
         finally:
             self.store.raw.unregister("__skipped")
+
+    def _reject_converted(self, sources: list[SourceFile]) -> None:
+        """Records a conversion left out, counted with the first file made from theirs."""
+        for label, r in self.converted:
+            index = next(i for i, s in enumerate(sources) if s.name == label)
+            self.store.raw.execute(
+                f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [label, r.line, "messages", None, r.rule, r.reason, r.raw, index])
 
     def _reject_malformed(self, index: int, src: SourceFile) -> None:
         if not src.malformed:

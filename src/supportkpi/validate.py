@@ -19,6 +19,7 @@ duplicate_key  a key seen before in the same file (the first is kept; the last w
 unknown_ref    a row naming a conversation that is neither stored nor in this load
 before_start   a message sent before its conversation began
 malformed_row  a record that could not be split into columns or parsed at all
+outside_thread (twcs) a tweet outside any customer thread that starts in the file
 ============== ===========================================================================
 """
 
@@ -43,6 +44,7 @@ RULES: dict[str, str] = {
     "unknown_ref": "refers to an unknown conversation",
     "before_start": "message before its conversation began",
     "malformed_row": "record could not be parsed",
+    "outside_thread": "not part of a customer's thread in the file",
 }
 
 # A time of day followed by an offset: such text is read as the instant it names.

@@ -60,6 +60,10 @@ def load_command(
         help="Table the files feed [default: from each file's name].")] = None,
     mapping: Annotated[Path | None, typer.Option(
         help="TOML file mapping your columns and values onto ours.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="File format when the name does not say (csv, jsonl, json, "
+                         "parquet, xlsx), or a dataset format: twcs (Customer Support on "
+                         "Twitter).")] = None,
 ) -> None:
     """Validate and load files into the store, in one transaction."""
     try:
@@ -68,7 +72,8 @@ def load_command(
         raise fail(str(exc)) from None
     with open_store(db) as store, progress_bar() as progress:
         try:
-            summary = load(store, files, table=table, mapping=rules, progress=progress)
+            summary = load(store, files, table=table, mapping=rules, progress=progress,
+                           fmt=fmt)
         except LoadError as exc:
             raise fail(f"{exc}\nNothing was loaded.") from None
     print_summary(summary)

@@ -29,6 +29,7 @@ from supportkpi.sources.mapping import Mapping
 
 LINE = "__line"
 FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
+CONVERTED = ("twcs",)  # formats turned into canonical files before loading
 _SUFFIXES = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx",
@@ -62,11 +63,13 @@ class SourceFile:
     table: str
     mapping: Mapping
     malformed: list[Malformed] = field(default_factory=list)
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        """How the file is named in summaries and in the quarantine."""
-        return str(self.path.resolve())
+        """How the file is named in summaries and in the quarantine (the original file's name
+        for files converted from another format)."""
+        return self.label or str(self.path.resolve())
 
     def batches(self, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the file's records; each batch carries a ``__line`` column."""
@@ -336,7 +339,8 @@ def _read_parquet(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatc
     for batch in file.iter_batches(batch_size=_BATCH_ROWS * 4):
         lines = pa.array(range(seen + 1, seen + 1 + batch.num_rows), pa.int64())
         seen += batch.num_rows
-        yield batch.append_column(LINE, lines)
+        # files converted from another format carry their original line numbers
+        yield batch if LINE in batch.schema.names else batch.append_column(LINE, lines)
         progress(seen, total)
 
 
