@@ -166,6 +166,8 @@ def test_mapping_renames_maps_values_and_fills_constants(store, write):
     ("2024-07-01T00:00:00Z", datetime(2024, 7, 1, 0, 0, tzinfo=UTC)),       # offset wins
     ("2024-07-01 00:00:00-05:00", datetime(2024, 7, 1, 5, 0, tzinfo=UTC)),
     ("2024-07-01T00:00:00.250+0530", datetime(2024, 6, 30, 18, 30, 0, 250000, tzinfo=UTC)),
+    ("2024-07-01 00:00:00 -0700", datetime(2024, 7, 1, 7, 0, tzinfo=UTC)),  # a spaced offset
+    ("2024-07-01 00:00 +05:30", datetime(2024, 6, 30, 18, 30, tzinfo=UTC)),
 ])
 def test_naive_times_in_the_source_zone_across_dst(store, write, text, expected):
     mapping = load_mapping(write("m.toml", 'timezone = "Europe/Berlin"\n'))

@@ -49,6 +49,8 @@ RULES: dict[str, str] = {
 
 # A time of day followed by an offset: such text is read as the instant it names.
 _OFFSET_RE = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|UTC|GMT|[+-]\d{2}(:?\d{2})?)$"
+_SPACED_OFFSET = r"\s+([+-]\d{2}:?\d{2})$"
+_NO_SECONDS = r"([ T])(\d{1,2}:\d{2})(\s*[+-]\d{2}:?\d{2})$"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _UNTRIMMED = frozenset({"text", "comment"})
@@ -120,6 +122,7 @@ def plan(table: Table, raw: str, raw_types: dict[str, str], mapping: Mapping) ->
             texts[col.name] = expr
             source_names[col.name] = mapping.source_name(col.name)
     typed = {c.name: _typed(c, raw_types, mapping) for c in table.columns if c.name in texts}
+    typed.update(_after(typed, mapping))
     typed.update(_defaults(table, typed))
     checks = tuple(_checks(table, typed, set(texts), mapping))
     inner = ", ".join(["__line", *(f"{e} AS {q(text_of(n))}" for n, e in texts.items())])
@@ -187,9 +190,23 @@ def _timestamp(t: str, source_type: str, fmt: str | None, zone: str) -> str:
     if fmt:
         parsed = f"try_strptime({text}, {lit(fmt)})"
         return parsed if ("%z" in fmt or "%Z" in fmt) else f"timezone({lit(zone)}, {parsed})"
+    # "10:00 -0700" and "10:00:00 -07:00" → "10:00:00-0700", which the engine reads
+    seconds = f"regexp_replace({text}, {lit(_NO_SECONDS)}, '\\1\\2:00\\3')"
+    joined = f"regexp_replace({seconds}, {lit(_SPACED_OFFSET)}, '\\1')"
     return (f"(CASE WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
-            f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+            f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) "
             f"ELSE timezone({lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) END)")
+
+
+def _after(typed: dict[str, str], mapping: Mapping) -> dict[str, str]:
+    """Timestamps given as a delay after another: base + the delay (NULL if either is)."""
+    out = {}
+    for name, spec in mapping.after.items():
+        if name in typed and spec.column in typed:
+            delay = f"TRY_CAST({q(text_of(name))} AS DOUBLE)"
+            out[name] = (f"({typed[spec.column]} + to_microseconds(CAST(round({delay} * "
+                         f"{spec.factor!r} * 1e6) AS BIGINT)))")
+    return out
 
 
 def _defaults(table: Table, typed: dict[str, str]) -> dict[str, str]:
@@ -239,6 +256,12 @@ def _checks(table: Table, typed: dict[str, str], texts: set[str],
 def _type_checks(col: Column, t: str, v: str, mapping: Mapping) -> list[Check]:
     if col.kind == "text":
         return []
+    if col.name in mapping.after:
+        unit = next(u for u in ("seconds", "minutes", "hours")
+                    if getattr(mapping.after[col.name], u))
+        return [Check("bad_number", col.name,
+                      f"{t} IS NOT NULL AND TRY_CAST({t} AS DOUBLE) IS NULL",
+                      f"{_show(t)} || {lit(f' is not a number of {unit}')}")]
     what = {
         "float": ("bad_number", "is not a number"),
         "int": ("bad_integer", "is not a whole number"),

@@ -21,7 +21,9 @@ from supportkpi.cli._common import (
 from supportkpi.cli.reports import print_report
 from supportkpi.ingest import LoadError, LoadSummary, load
 from supportkpi.query import report
+from supportkpi.sources import presets
 from supportkpi.sources.mapping import MappingError, load_mapping
+from supportkpi.sources.presets import load_preset
 from supportkpi.validate import RULES
 
 
@@ -64,10 +66,14 @@ def load_command(
         "--format", help="File format when the name does not say (csv, jsonl, json, "
                          "parquet, xlsx), or a dataset format: twcs (Customer Support on "
                          "Twitter).")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="A shipped mapping for a helpdesk export (see `supportkpi presets`).")] = None,
 ) -> None:
     """Validate and load files into the store, in one transaction."""
+    if mapping and preset:
+        raise fail("give --mapping or --preset, not both")
     try:
-        rules = load_mapping(mapping) if mapping else None
+        rules = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
     except MappingError as exc:
         raise fail(str(exc)) from None
     with open_store(db) as store, progress_bar() as progress:
@@ -77,6 +83,17 @@ def load_command(
         except LoadError as exc:
             raise fail(f"{exc}\nNothing was loaded.") from None
     print_summary(summary)
+
+
+@app.command("presets")
+def presets_command() -> None:
+    """The shipped mappings for helpdesk exports, for `load --preset NAME`."""
+    table = Table(title="Presets (supportkpi load --preset NAME FILE)", title_justify="left")
+    table.add_column("name")
+    table.add_column("reads")
+    for name in presets.names():
+        table.add_row(name, presets.describe(name))
+    out.print(table)
 
 
 @app.command("quarantine")

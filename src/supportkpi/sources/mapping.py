@@ -23,6 +23,10 @@ A mapping is a small TOML file::
 
     [timestamp_formats]                  # a format for one column only
     resolved_at = "%Y%m%d%H%M%S"
+
+    [after.first_response_at]            # a time given as a delay after another column
+    column = "created_at"
+    minutes = "First reply time in minutes"   # or seconds = … or hours = …
 """
 
 from __future__ import annotations
@@ -40,6 +44,34 @@ from supportkpi.tomlfile import read_model
 
 class MappingError(ValueError):
     """A mapping file that cannot be used, with the key at fault in the message."""
+
+
+class After(BaseModel):
+    """A timestamp written as a delay (in one unit) after another timestamp of the row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str
+    seconds: str | None = None
+    minutes: str | None = None
+    hours: str | None = None
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> After:
+        given = [u for u in ("seconds", "minutes", "hours") if getattr(self, u)]
+        if len(given) != 1:
+            raise ValueError("give the delay's column in exactly one of seconds, minutes, hours")
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file's column holding the delay."""
+        return str(self.seconds or self.minutes or self.hours)
+
+    @property
+    def factor(self) -> float:
+        """Seconds per unit of the delay."""
+        return 1.0 if self.seconds else 60.0 if self.minutes else 3600.0
 
 
 class Mapping(BaseModel):
@@ -60,6 +92,7 @@ class Mapping(BaseModel):
     columns: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
     constants: dict[str, str | int | float | bool] = {}
+    after: dict[str, After] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -100,7 +133,7 @@ class Mapping(BaseModel):
         if self.table is None:
             return self
         known = set(schema.table(self.table).column_names)
-        for section in ("columns", "values", "constants", "timestamp_formats"):
+        for section in ("columns", "values", "constants", "timestamp_formats", "after"):
             for name in getattr(self, section):
                 if name not in known:
                     raise ValueError(f"[{section}] names {name!r}, which is not a column of "
@@ -109,6 +142,8 @@ class Mapping(BaseModel):
 
     def source_name(self, canonical: str) -> str:
         """The file's name for a canonical column (itself when not renamed)."""
+        if canonical in self.after:
+            return self.after[canonical].source
         return self.columns.get(canonical, canonical)
 
     def format_for(self, canonical: str) -> str | None:
