@@ -271,9 +271,9 @@ def _aggregate(frame: Frame, computable: list[Kpi],
 
 
 def _dtype(kpi: Kpi, column: str) -> str:
+    """Counts are whole numbers; everything else (rates, ratios, durations) is a float."""
     unit = next(o.unit for o in kpi.outputs if o.column == column)
-    return "int64" if unit is Unit.COUNT and kpi.grain not in ("shifts",) and \
-        column != "follow_up_contacts_per_issue" else "float64"
+    return "int64" if unit is Unit.COUNT else "float64"
 
 
 def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table:

@@ -86,7 +86,7 @@ register(
         "local day).",
         "shifts", ("agent_activity", "conversations"),
         lambda t: {"chats_per_agent_shift": ratio(t.handled.sum(), t.count())},
-        (Output("chats_per_agent_shift", Unit.COUNT, "per shift"),), over="agent shifts"),
+        (Output("chats_per_agent_shift", Unit.RATIO, "per shift"),), over="agent shifts"),
     Kpi("agent_utilization", "Agent utilization", Unit.RATE, Direction.BAND, E,
         "Time in the busy state (at least one conversation in progress) ÷ logged-in time "
         "(every state but offline), from agent activity.",
