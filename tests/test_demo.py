@@ -164,3 +164,25 @@ def test_demo_ground_truth_in_the_scorecard(loaded):
     assert northwind["first_contact_resolution"] < inhouse["first_contact_resolution"]
     assert northwind["abandonment_rate"] > inhouse["abandonment_rate"]
     assert northwind["agent_utilization"] > inhouse["agent_utilization"]
+
+
+@pytest.mark.parametrize("by", [["vendor"], ["channel", "month"]])
+def test_shared_facts_and_the_plain_path_agree(demo_store, by):
+    """Facts computed once (the fast path) and inside the query (the plain one) give the same
+    numbers, up to the order in which floating-point sums are taken."""
+    from supportkpi.config import Config
+    from supportkpi.query import run, select_kpis
+
+    store, _, _ = demo_store
+    kpis = select_kpis(None, None, False)
+    fast = run(store, kpis, by, None, None, None, None, None, Config()).table.to_pylist()
+    plain = run(store, kpis, by, None, None, None, None, None, Config(),
+                share=False).table.to_pylist()
+    assert len(fast) == len(plain) > 0
+    for a, b in zip(fast, plain, strict=True):
+        assert a.keys() == b.keys()
+        for key, value in a.items():
+            if isinstance(value, float):
+                assert value == pytest.approx(b[key], rel=1e-9), key
+            else:
+                assert value == b[key], key

@@ -24,9 +24,11 @@ from supportkpi.kpis import REGISTRY, Direction, Family, Kpi, Unit, all_kpis
 from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,
+    ON_FACTS,
     PERIODS,
     Frame,
     Unavailable,
+    conversation_rows,
     period_step,
     previous_period_start,
 )
@@ -129,8 +131,10 @@ def report(store: Store, kpis: Iterable[str] | None = None, by: Sequence[str] = 
 def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
         start: date | None, end: date | None, filters: Mapping[str, Sequence[str]] | None,
         tz: str | None, config: Config, *, targets: bool = False,
-        trend: bool = False) -> Report:
-    """:func:`report` for KPI records (including ones made for the occasion, as SLAs do)."""
+        trend: bool = False, share: bool = True) -> Report:
+    """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
+    ``share=False`` derives the conversation facts inside the one query instead of once
+    beforehand: the same numbers, the plain path."""
     frame = _frame(store, config, by, period, start, end, filters, tz,
                    any(k.business_hours for k in chosen))
     if trend and not frame.period:
@@ -140,17 +144,35 @@ def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
         frame = replace(frame, start=previous_period_start(start, frame.period))
     counts = store.counts()
     missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
-    parts, grain_missing = _aggregate(frame, [k for k in chosen if k.name not in missing],
-                                      chosen)
-    missing |= grain_missing
-    expr = _combine(parts, frame.group, chosen, frame)
-    if trend:
-        expr = _with_trends(expr, frame, chosen, first)
-    if targets:
-        expr = expr.mutate(**status_columns(expr, frame.group, frame.filters,
-                                            all_targets(config), [k.name for k in chosen]))
-    table = _finish(expr.to_pyarrow(), chosen, missing)
-    return Report(table, tuple(chosen), frame.group, missing, ibis.to_sql(expr))
+    computable = [k for k in chosen if k.name not in missing]
+    frame, shared = _share_facts(store, frame, computable, share)
+    try:
+        parts, grain_missing = _aggregate(frame, computable, chosen)
+        missing |= grain_missing
+        expr = _combine(parts, frame.group, chosen, frame)
+        if trend:
+            expr = _with_trends(expr, frame, chosen, first)
+        if targets:
+            expr = expr.mutate(**status_columns(expr, frame.group, frame.filters,
+                                                all_targets(config),
+                                                [k.name for k in chosen]))
+        table = _finish(expr.to_pyarrow(), chosen, missing)
+        sql = ibis.to_sql(expr)
+    finally:
+        if shared:
+            store.drop_temp(shared)
+    return Report(table, tuple(chosen), frame.group, missing, sql)
+
+
+def _share_facts(store: Store, frame: Frame, kpis: list[Kpi],
+                 share: bool) -> tuple[Frame, str | None]:
+    """Compute the conversation facts once, as a temporary table, when two or more grains
+    of the report are built on them (each would otherwise derive them from the messages)."""
+    if not share or len({k.grain for k in kpis} & ON_FACTS) < 2:
+        return frame, None
+    name = store.temp_name("facts")
+    facts = store.con.create_table(name, conversation_rows(frame), temp=True)
+    return replace(frame, facts=facts), name
 
 
 def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi],

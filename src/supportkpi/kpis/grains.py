@@ -70,6 +70,7 @@ class Frame:
     end: date | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     spans: ir.Table | None = None
+    facts: ir.Table | None = None  # conversation_rows, when a report computed them once
 
     @property
     def group(self) -> tuple[str, ...]:
@@ -114,6 +115,8 @@ def conversations(frame: Frame) -> ir.Table:
 
 def conversation_rows(frame: Frame) -> ir.Table:
     """Every conversation with its facts, before the report's dates and filters apply."""
+    if frame.facts is not None:
+        return frame.facts
     f = conversation_facts(frame.tables["conversations"], frame.tables["messages"],
                            timedelta(days=frame.config.follow_up_days))
     counts = frame.tables["surveys"].group_by("conversation_id").aggregate(
@@ -287,6 +290,11 @@ def days(frame: Frame) -> ir.Table:
     return flagged.mutate(spike=(flagged.history >= 7) & (
         flagged.volume > flagged.trailing_median + 3 * flagged.mad))
 
+
+# Grains built on the conversation facts; a report using two or more computes the facts once.
+ON_FACTS = frozenset({"conversations", "responses", "surveys", "qa_reviews", "shifts",
+                      "agent_load", "days", "vendor_money", "revenue", "conversions",
+                      "customers"})
 
 GRAINS: dict[str, Callable[[Frame], ir.Table]] = {
     "conversations": conversations,
