@@ -124,3 +124,11 @@ def test_escalations_by_reason(db):
     line = next(li for li in result.stdout.splitlines() if "billing" in li)
     assert "in-house" in line and "100.0 %" in line and "33.3 %" in line
     assert "acme" not in result.stdout
+
+
+def test_explain_shows_the_facts_computed_once(db):
+    result = runner.invoke(app, ["report", "--db", db, "--kpi", "first_response_time,csat",
+                                 "--format", "json", "--explain"])
+    assert result.exit_code == 0
+    assert "-- the conversation facts, computed once as" in result.stderr
+    assert "-- the report:" in result.stderr

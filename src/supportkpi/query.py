@@ -145,6 +145,7 @@ def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
     counts = store.counts()
     missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
     computable = [k for k in chosen if k.name not in missing]
+    plain_frame = frame
     frame, shared = _share_facts(store, frame, computable, share)
     try:
         parts, grain_missing = _aggregate(frame, computable, chosen)
@@ -158,6 +159,10 @@ def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
                                                 [k.name for k in chosen]))
         table = _finish(expr.to_pyarrow(), chosen, missing)
         sql = ibis.to_sql(expr)
+        if shared:
+            facts = ibis.to_sql(conversation_rows(plain_frame))
+            sql = (f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
+                   f"-- the report:\n{sql}")
     finally:
         if shared:
             store.drop_temp(shared)
