@@ -65,7 +65,8 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key."""
 
 
-def _zone(value: str) -> str:
+def check_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone; else a ValueError saying what to write."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -110,7 +111,7 @@ class BusinessHours(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        return _zone(value)
+        return check_zone(value)
 
     @field_validator(*WEEKDAYS)
     @classmethod
@@ -194,7 +195,7 @@ class Config(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        return _zone(value)
+        return check_zone(value)
 
     @field_validator("service_level")
     @classmethod

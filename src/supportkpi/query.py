@@ -12,14 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi import calendar
-from supportkpi.config import Config
+from supportkpi.config import Config, check_zone
 from supportkpi.kpis import REGISTRY, Direction, Family, Kpi, Unit, all_kpis
 from supportkpi.kpis.grains import (
     DIMENSIONS,
@@ -238,10 +237,9 @@ def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
         raise QueryError(f"the period ends ({end}) before it starts ({start})")
     if tz:
         try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise QueryError(f"unknown time zone {tz!r} (use an IANA name such as "
-                             "'Europe/Berlin')") from None
+            check_zone(tz)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
         config = config.model_copy(update={"timezone": tz})
     first, last = _data_range(store)
     spans = None

@@ -34,11 +34,11 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from supportkpi import schema
+from supportkpi.config import check_zone
 from supportkpi.tomlfile import read_model
 
 
@@ -97,12 +97,7 @@ class Mapping(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
-                             "'Europe/Berlin')") from None
-        return value
+        return check_zone(value)
 
     @field_validator("table")
     @classmethod
