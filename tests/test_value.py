@@ -261,3 +261,22 @@ def test_sla_command_fails_on_breach(loaded, tmp_path):  # noqa: F811
     breach = runner.invoke(app, ["sla", "--db", path, "--config", str(config),
                                  "--fail-on-breach"])
     assert breach.exit_code == 3
+
+
+def test_customers_without_a_conversation_are_in_no_segment(money, write):
+    extra = write("revenue_events_more.csv", """
+        event_id,customer_id,occurred_at,amount,kind
+        r8,u99,2024-05-20 12:00:00,1000,purchase
+        r9,u99,2024-05-25 12:00:00,0,churn
+        """)
+    load(money, [extra])
+    given = Config(customer_lifespan_years=5)
+    grouped = report(money, ["customer_lifetime_value"], by=["vendor"], config=given)
+    assert {r["vendor"] for r in grouped.table.to_pylist()} == {"acme", "in-house"}
+    result = report(money, ["customer_lifetime_value"], by=[], config=given)
+    (overall,) = result.table.to_pylist()
+    # in the whole base u99 counts: sales r1, r2, r3, r4, r7, r8 (6) by u1, u20, u4, u5, u99
+    observed = (date(2024, 6, 15) - date(2024, 4, 29)).days - 3 / 24
+    per_year = 6 / 5 * 365.25 / observed
+    average = (600 + 999 + 400 + 5400 + 300 + 1000) / 6
+    assert overall["customer_lifetime_value"] == pytest.approx(average * per_year * 5)

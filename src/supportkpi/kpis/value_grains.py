@@ -136,7 +136,8 @@ def conversions(frame: Frame) -> ir.Table:
 
 def customer_values(frame: Frame) -> ir.Table:
     """Sales and churns, each with the segment (dims) of the customer's last conversation
-    before it, over the report's dates."""
+    before it, over the report's dates. Grouped by a dimension, events of customers who had not
+    yet contacted support belong to no segment and are left out."""
     if frame.period:
         raise Unavailable("customer lifetime value is over the report's whole range, not per "
                           "period")
@@ -146,6 +147,8 @@ def customer_values(frame: Frame) -> ir.Table:
                        __customer=rows.customer_id, __started=rows.created_at)
     joined = events.asof_join(last, on=events.occurred_at >= last.__started,
                               predicates=[events.customer_id == last.__customer])
+    if frame.by:  # a customer joins a segment with their first conversation
+        joined = joined.filter(joined.__started.notnull())
     joined = joined.mutate(**{d: joined[f"__{d}"] for d in DIMENSIONS})
     joined = joined.select(*events.columns, *DIMENSIONS)
     selected = frame.select(joined, "occurred_at", DIMENSIONS)
