@@ -70,10 +70,14 @@ def _lifetime(t: ir.Table) -> ir.FloatingValue:
     return customer_lifetime_value(average, per_year, lifespan)
 
 
+_LABELS = {"under_2m": "under 2 min", "2_5m": "2–5 min", "5_15m": "5–15 min",
+           "over_15m": "over 15 min"}
+
+
 def _outputs(prefix: str, names: tuple[tuple[str, float | None, float | None], ...],
              what: str) -> tuple[Output, ...]:
-    return tuple(Output(f"conversion_rate_{prefix}_{n}", Unit.RATE, f"{what} {n}")
-                 for n, _, _ in names)
+    return tuple(Output(f"conversion_rate_{prefix}_{n}", Unit.RATE,
+                        f"{what} {_LABELS.get(n, n.replace('_', '–'))}") for n, _, _ in names)
 
 
 register(
@@ -135,6 +139,6 @@ register(
         "conversions", ("revenue_events", "conversations"), _conversion,
         (Output("conversion_rate", Unit.RATE, "converted"),
          *_outputs("engagement", ENGAGEMENT, "engagement score"),
-         *_outputs("duration", DURATIONS, "engagement")),
+         *_outputs("duration", DURATIONS, "engaged")),
         over="conversations"),
 )
