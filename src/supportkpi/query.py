@@ -3,7 +3,8 @@
 :func:`report` returns one row per group: the group columns first, then each KPI's columns
 (duration KPIs also ``<name>_median`` and ``<name>_p90``). The KPIs of one grain are aggregated
 together, the grains' results are stacked and regrouped, and the whole report runs as one engine
-query. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
+query; when several grains stand on the conversation facts, those are computed once first, as a
+temporary table. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
 """
 
 from __future__ import annotations
