@@ -132,3 +132,19 @@ def test_explain_shows_the_facts_computed_once(db):
     assert result.exit_code == 0
     assert "-- the conversation facts, computed once as" in result.stderr
     assert "-- the report:" in result.stderr
+
+
+def test_an_empty_store_answers_every_command_calmly(tmp_path):
+    db = str(tmp_path / "empty.duckdb")
+    Store.open(db).close()
+    report_result = runner.invoke(app, ["report", "--db", db, "--by", "vendor,month",
+                                        "--trend", "--targets", "--format", "json"])
+    assert report_result.exit_code == 0 and json.loads(report_result.stdout) == []
+    assert "no conversations loaded" in report_result.stderr
+    for args, expected in [(["sla"], "No vendor has conversations"),
+                           (["escalations"], "No escalated conversations"),
+                           (["staff"], "no conversations with a handle time"),
+                           (["forecast"], "no conversations in the store")]:
+        result = runner.invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
+        assert expected in result.output + (result.stderr or ""), args
+        assert "Traceback" not in result.output

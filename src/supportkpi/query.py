@@ -314,10 +314,11 @@ def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table
 def _combine(parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi],
              frame: Frame) -> ir.Table:
     columns = [o.column for k in chosen for o in k.outputs]
-    if not parts:
+    if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
-        parts = [_pad(empty.select(*(ibis.null().cast("string").name(g) for g in group))
-                      if group else empty.select(), group, chosen)]
+        typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g)
+                 for g in group]
+        parts = [_pad(empty.select(*typed) if group else empty.select(), group, chosen)]
     stacked = parts[0]
     for part in parts[1:]:
         stacked = stacked.union(part)

@@ -145,6 +145,9 @@ def escalations_command(
                                         "channel": csv_list(channel)}, tz, settings)
         except QueryError as exc:
             raise fail(str(exc)) from None
+    if not table.num_rows:
+        out.print("No escalated conversations.")
+        return
     view = Table(title="Escalations by reason", title_justify="left")
     for name in table.column_names:
         view.add_column(name, justify="left" if table.schema.field(name).type == "string"
@@ -178,6 +181,8 @@ def sla_command(
             raise fail(str(exc)) from None
     if fmt == "json":
         sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
+    elif not table.num_rows:
+        out.print("No vendor has conversations to hold to a target.")
     else:
         out.print(render.sla_table(table, period))
     if fail_on_breach:

@@ -139,6 +139,8 @@ def staff_command(
             result = plan(store, settings, days, interval, keys, answer_within, workforce)
         except ValueError as exc:
             raise fail(str(exc)) from None
+    if not result.intervals.num_rows:
+        raise fail("no conversations with a handle time in the store to plan from")
     if _emit(result.intervals, fmt):
         return
     out.print(_view(daily_summary(result, keys), "Staffing per day (scheduled agents, "
