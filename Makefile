@@ -14,12 +14,13 @@ demo: $(BIN)/supportkpi
 	$(BIN)/supportkpi demo
 
 test: $(BIN)/supportkpi
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest
 
 lint: $(BIN)/supportkpi
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 clean:
 	rm -rf $(VENV) supportkpi.duckdb supportkpi.duckdb.wal demo-data

@@ -42,9 +42,10 @@ def _files(conversations: int, directory: Path) -> dict[str, Path]:
     """The demo's conversations table, about ``conversations`` rows, as CSV and Parquet."""
     days = 90
     # follow-up contacts add about 9 % to the drawn daily volume
-    data = demo.generate(days=days, daily_volume=conversations / days / 1.09,
-                         include={"conversations"})
-    csv, = data.write(directory)
+    data = demo.generate(
+        days=days, daily_volume=conversations / days / 1.09, include={"conversations"}
+    )
+    (csv,) = data.write(directory)
     parquet = directory / "conversations.parquet"
     pq.write_table(data.tables["conversations"], parquet)
     return {"csv": csv, "parquet": parquet}
@@ -52,20 +53,31 @@ def _files(conversations: int, directory: Path) -> dict[str, Path]:
 
 def _measure(path: Path, directory: Path) -> dict[str, float]:
     db = directory / f"{path.suffix.lstrip('.')}-{time.time_ns()}.duckdb"
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(db), str(path)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(db), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
 def _machine() -> str:
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
     return f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GiB, {platform.machine()}"
 
 
 def _commit() -> str:
-    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, cwd=Path(__file__).parent)
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+    )
     return proc.stdout.strip() or "unknown"
 
 
@@ -80,15 +92,19 @@ def main() -> None:
         for fmt in ("csv", "parquet"):
             result = _measure(files[fmt], directory)
             size = files[fmt].stat().st_size / 1e6
-            rows.append(f"| {fmt} | {result['rows']:,} | {size:,.0f} MB | "
-                        f"{result['seconds']:.2f} s | {result['rows'] / result['seconds']:,.0f} "
-                        f"| {result['peak_mb']:,.0f} MB |")
+            rows.append(
+                f"| {fmt} | {result['rows']:,} | {size:,.0f} MB | "
+                f"{result['seconds']:.2f} s | {result['rows'] / result['seconds']:,.0f} "
+                f"| {result['peak_mb']:,.0f} MB |"
+            )
             print(rows[-1], flush=True)
-    header = (f"\n## Load throughput, {datetime.now(UTC):%Y-%m-%d}, commit {_commit()}\n\n"
-              f"Machine: {_machine()}; Python {platform.python_version()}; one process per "
-              "measurement, validation included, fresh store.\n\n"
-              "| format | conversations | file | time | rows/s | peak RSS |\n"
-              "|---|---|---|---|---|---|\n")
+    header = (
+        f"\n## Load throughput, {datetime.now(UTC):%Y-%m-%d}, commit {_commit()}\n\n"
+        f"Machine: {_machine()}; Python {platform.python_version()}; one process per "
+        "measurement, validation included, fresh store.\n\n"
+        "| format | conversations | file | time | rows/s | peak RSS |\n"
+        "|---|---|---|---|---|---|\n"
+    )
     with RESULTS.open("a") as f:
         if f.tell() == 0:
             f.write("# Benchmark results\n")

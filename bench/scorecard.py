@@ -47,17 +47,21 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    line = (f"| {rows['conversations']:,} | {rows['messages']:,} | {loading:.1f} s | "
-            f"{statistics.median(times):.2f} s | {min(times):.2f}–{max(times):.2f} s | "
-            f"{peak:,.0f} MB |")
+    line = (
+        f"| {rows['conversations']:,} | {rows['messages']:,} | {loading:.1f} s | "
+        f"{statistics.median(times):.2f} s | {min(times):.2f}–{max(times):.2f} s | "
+        f"{peak:,.0f} MB |"
+    )
     print(line)
     with RESULTS.open("a") as f:
-        f.write(f"\n## Default scorecard, {datetime.now(UTC):%Y-%m-%d}, commit {_commit()}\n\n"
-                f"Machine: {_machine()}. Demo data, all tables; load of every file into a fresh "
-                "store, then the scorecard (every KPI by vendor) three times in one process. "
-                "Peak RSS includes generating the data.\n\n"
-                "| conversations | messages | load | scorecard (median) | range | peak RSS |\n"
-                "|---|---|---|---|---|---|\n" + line + "\n")
+        f.write(
+            f"\n## Default scorecard, {datetime.now(UTC):%Y-%m-%d}, commit {_commit()}\n\n"
+            f"Machine: {_machine()}. Demo data, all tables; load of every file into a fresh "
+            "store, then the scorecard (every KPI by vendor) three times in one process. "
+            "Peak RSS includes generating the data.\n\n"
+            "| conversations | messages | load | scorecard (median) | range | peak RSS |\n"
+            "|---|---|---|---|---|---|\n" + line + "\n"
+        )
 
 
 if __name__ == "__main__":

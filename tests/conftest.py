@@ -48,8 +48,7 @@ def shared_data(relative: str) -> Path:
 
 def quarantine(store: Store) -> list[tuple]:
     """(line, column_name, rule) of every quarantined row, in file order."""
-    return store.execute(
-        "SELECT line, column_name, rule FROM quarantine ORDER BY source, line")
+    return store.execute("SELECT line, column_name, rule FROM quarantine ORDER BY source, line")
 
 
 @pytest.fixture(scope="session")

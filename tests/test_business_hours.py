@@ -11,12 +11,19 @@ from supportkpi.config import BusinessHours, Calendars, Config, ConfigError, loa
 from supportkpi.ingest import load
 from supportkpi.query import report
 
-OFFICE = BusinessHours(timezone="Europe/Berlin", mon="09:00-17:00", tue="09:00-17:00",
-                       wed="09:00-17:00", thu="09:00-17:00", fri="09:00-17:00",
-                       holidays=(date(2024, 5, 9),))  # Ascension Day, a Thursday
-NIGHTS = BusinessHours(timezone="Europe/Berlin", **{d: "22:00-06:00" for d in
-                                                    ("mon", "tue", "wed", "thu", "fri", "sat",
-                                                     "sun")})
+OFFICE = BusinessHours(
+    timezone="Europe/Berlin",
+    mon="09:00-17:00",
+    tue="09:00-17:00",
+    wed="09:00-17:00",
+    thu="09:00-17:00",
+    fri="09:00-17:00",
+    holidays=(date(2024, 5, 9),),
+)  # Ascension Day, a Thursday
+NIGHTS = BusinessHours(
+    timezone="Europe/Berlin",
+    **{d: "22:00-06:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+)
 CONFIG = Config(business_hours=Calendars(default=OFFICE, vendors={"night": NIGHTS}))
 
 # Times are UTC; Berlin is UTC+2 in May, UTC+1 until 31 March 2024 01:00 UTC.
@@ -50,8 +57,13 @@ def loaded(store, write):
 
 
 def _frt(store, **kw):
-    result = report(store, ["first_response_time", "first_response_time_bh", "resolution_time_bh",
-                            "response_time_bh"], by=["vendor"], config=CONFIG, **kw)
+    result = report(
+        store,
+        ["first_response_time", "first_response_time_bh", "resolution_time_bh", "response_time_bh"],
+        by=["vendor"],
+        config=CONFIG,
+        **kw,
+    )
     return {r["vendor"]: r for r in result.table.to_pylist()}, result
 
 
@@ -72,11 +84,19 @@ def test_each_case_by_hand(loaded):
 
 def _one(store, conversation):
     """first_response_time_bh of one conversation: a report over just its local day."""
-    created = store.execute("SELECT created_at FROM conversations WHERE conversation_id = ?",
-                            [conversation])[0][0]
+    created = store.execute(
+        "SELECT created_at FROM conversations WHERE conversation_id = ?", [conversation]
+    )[0][0]
     day = created.astimezone(UTC).date()
-    result = report(store, ["first_response_time_bh"], by=[], config=CONFIG, start=day,
-                    end=day, filters={"vendor": ["in-house"]})
+    result = report(
+        store,
+        ["first_response_time_bh"],
+        by=[],
+        config=CONFIG,
+        start=day,
+        end=day,
+        filters={"vendor": ["in-house"]},
+    )
     return result.table.to_pylist()[0]["first_response_time_bh"]
 
 
@@ -98,28 +118,33 @@ def test_resolution_and_response_use_the_same_clock(loaded):
 
 def test_without_business_hours_the_bh_kpis_say_why(loaded):
     result = report(loaded, ["first_response_time_bh", "chat_volume"], by=["vendor"])
-    assert result.missing == {"first_response_time_bh": "no business hours configured "
-                                                        "([business_hours] in supportkpi.toml)"}
-    assert "first_response_time_bh" not in [k.name for k in
-                                            report(loaded, by=["vendor"]).kpis]
+    assert result.missing == {
+        "first_response_time_bh": "no business hours configured "
+        "([business_hours] in supportkpi.toml)"
+    }
+    assert "first_response_time_bh" not in [k.name for k in report(loaded, by=["vendor"]).kpis]
 
 
 def test_spans_merge_cross_midnight_and_skip_holidays():
     assert spans(OFFICE, date(2024, 5, 8), date(2024, 5, 10)) == [
         (datetime(2024, 5, 8, 7, tzinfo=UTC), datetime(2024, 5, 8, 15, tzinfo=UTC)),
-        (datetime(2024, 5, 10, 7, tzinfo=UTC), datetime(2024, 5, 10, 15, tzinfo=UTC))]
+        (datetime(2024, 5, 10, 7, tzinfo=UTC), datetime(2024, 5, 10, 15, tzinfo=UTC)),
+    ]
     # consecutive nights touch at 06:00? No: 22:00–06:00 nights are separate spans
     nights = spans(NIGHTS, date(2024, 3, 30), date(2024, 3, 31))
-    assert nights[0] == (datetime(2024, 3, 30, 21, tzinfo=UTC),
-                         datetime(2024, 3, 31, 4, tzinfo=UTC))
-    assert nights[1] == (datetime(2024, 3, 31, 20, tzinfo=UTC),
-                         datetime(2024, 4, 1, 4, tzinfo=UTC))
+    assert nights[0] == (
+        datetime(2024, 3, 30, 21, tzinfo=UTC),
+        datetime(2024, 3, 31, 4, tzinfo=UTC),
+    )
+    assert nights[1] == (datetime(2024, 3, 31, 20, tzinfo=UTC), datetime(2024, 4, 1, 4, tzinfo=UTC))
 
 
 def test_utc_offsets_find_the_dst_changes():
     changes = utc_offsets("Europe/Berlin", date(2024, 1, 1), date(2024, 12, 31))
-    assert changes[1:] == [(datetime(2024, 3, 31, 1, tzinfo=UTC), 7200),
-                           (datetime(2024, 10, 27, 1, tzinfo=UTC), 3600)]
+    assert changes[1:] == [
+        (datetime(2024, 3, 31, 1, tzinfo=UTC), 7200),
+        (datetime(2024, 10, 27, 1, tzinfo=UTC), 3600),
+    ]
     assert utc_offsets("UTC", date(2024, 1, 1), date(2024, 12, 31))[1:] == []
 
 

@@ -39,10 +39,12 @@ def test_load_prints_a_summary_and_quarantine_lists_the_rejects(tmp_path, write)
     again = runner.invoke(app, ["load", str(path), "--db", db])
     assert "│ conversations │   0 │       0 │         1 │" in again.output
     listed = runner.invoke(app, ["quarantine", "--db", db], env={"COLUMNS": "200"})
-    assert "conversations.csv" in listed.output and '"pigeon" is not a valid channel' \
-        in listed.output
-    only = runner.invoke(app, ["quarantine", "--db", db, "--reason", "bad_timestamp"],
-                         env={"COLUMNS": "200"})
+    assert (
+        "conversations.csv" in listed.output and '"pigeon" is not a valid channel' in listed.output
+    )
+    only = runner.invoke(
+        app, ["quarantine", "--db", db, "--reason", "bad_timestamp"], env={"COLUMNS": "200"}
+    )
     assert "tomorrow" in only.output and "pigeon" not in only.output
     tables = runner.invoke(app, ["tables", "--db", db])
     assert "conversations" in tables.output and "quarantine" in tables.output
@@ -61,12 +63,25 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path, write):
     cases = [
         (["load", str(tmp_path / "missing.csv"), "--db", db], "no such file"),
         (["load", str(write("x.csv", "a\n1\n")), "--db", db], "cannot tell which table"),
-        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db],
-         "no column 'conversation_id'"),
-        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db, "--mapping",
-          str(write("m.toml", "timezone = 'Nowhere/Land'"))], "unknown time zone"),
-        (["load", str(write("conversations.csv", "id\n1\n")), "--db", db, "--table", "nope"],
-         "unknown table 'nope'"),
+        (
+            ["load", str(write("conversations.csv", "id\n1\n")), "--db", db],
+            "no column 'conversation_id'",
+        ),
+        (
+            [
+                "load",
+                str(write("conversations.csv", "id\n1\n")),
+                "--db",
+                db,
+                "--mapping",
+                str(write("m.toml", "timezone = 'Nowhere/Land'")),
+            ],
+            "unknown time zone",
+        ),
+        (
+            ["load", str(write("conversations.csv", "id\n1\n")), "--db", db, "--table", "nope"],
+            "unknown table 'nope'",
+        ),
         (["tables", "--db", str(tmp_path / "absent.duckdb")], "no store at"),
     ]
     for args, message in cases:
@@ -79,19 +94,28 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path, write):
 def test_demo_writes_files_and_loads_them(tmp_path):
     db = str(tmp_path / "demo.duckdb")
     out = tmp_path / "files"
-    result = runner.invoke(app, ["demo", "--db", db, "--out", str(out), "--days", "14",
-                                 "--volume", "60"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["demo", "--db", db, "--out", str(out), "--days", "14", "--volume", "60"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "agent_activity.csv", "conversations.csv", "costs.csv", "messages.parquet",
-        "qa_reviews.csv", "revenue_events.csv", "supportkpi.toml", "surveys.csv"]
+        "agent_activity.csv",
+        "conversations.csv",
+        "costs.csv",
+        "messages.parquet",
+        "qa_reviews.csv",
+        "revenue_events.csv",
+        "supportkpi.toml",
+        "surveys.csv",
+    ]
     assert "Quarantined: 5 rows" in result.output
 
 
 def test_every_command_is_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    names = [c.name or (c.callback.__name__ if c.callback else "") for c in
-             app.registered_commands]
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
     assert names
     for name in names:
         assert f"supportkpi {name}" in readme, f"`supportkpi {name}` is not in the README"

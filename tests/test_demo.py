@@ -44,7 +44,9 @@ def test_only_the_planted_bad_rows_are_quarantined(loaded):
     store, summary = loaded
     assert summary.quarantined == {"out_of_range": 3, "unknown_ref": 2}
     assert store.execute("SELECT DISTINCT table_name FROM quarantine ORDER BY 1") == [
-        ("messages",), ("surveys",)]
+        ("messages",),
+        ("surveys",),
+    ]
 
 
 def test_spike_days_stand_out(demo_set):
@@ -54,8 +56,9 @@ def test_spike_days_stand_out(demo_set):
     assert len(demo_set.spike_days) == 3
     for spike in demo_set.spike_days:
         day = ordered[spike]
-        same_weekday = sorted(n for d, n in per_day.items()
-                              if d.weekday() == day.weekday() and d != day)
+        same_weekday = sorted(
+            n for d, n in per_day.items() if d.weekday() == day.weekday() and d != day
+        )
         assert per_day[day] > 1.8 * same_weekday[len(same_weekday) // 2]
 
 
@@ -67,24 +70,33 @@ def test_ground_truth_is_visible_in_the_data(loaded):
     store, _ = loaded
     facts = conversation_facts(store.table("conversations"), store.table("messages"))
     store.raw.register("demo_facts", facts.to_pyarrow())
-    median_frt = _by_vendor(store, """
+    median_frt = _by_vendor(
+        store,
+        """
         SELECT vendor, median(date_diff('second', response_start, first_response_at))
-        FROM demo_facts WHERE handled AND channel = 'chat' GROUP BY 1""")
+        FROM demo_facts WHERE handled AND channel = 'chat' GROUP BY 1""",
+    )
     assert median_frt["atlas"] < median_frt["in-house"] < median_frt["northwind"]
-    follow_up = _by_vendor(store, "SELECT vendor, avg(followed_up::int) FROM demo_facts "
-                                  "GROUP BY 1")
+    follow_up = _by_vendor(store, "SELECT vendor, avg(followed_up::int) FROM demo_facts GROUP BY 1")
     assert follow_up["northwind"] > follow_up["in-house"]
-    cost_per_handled = _by_vendor(store, """
+    cost_per_handled = _by_vendor(
+        store,
+        """
         SELECT c.vendor, sum(c.amount) / any_value(h.n) FROM costs c
         JOIN (SELECT vendor, count(*) n FROM demo_facts WHERE handled GROUP BY 1) h
-        USING (vendor) GROUP BY 1""")
+        USING (vendor) GROUP BY 1""",
+    )
     assert cost_per_handled["northwind"] == min(cost_per_handled.values())
-    csat_scales = _by_vendor(store, """
+    csat_scales = _by_vendor(
+        store,
+        """
         SELECT c.vendor, max(s.scale_max) FROM surveys s JOIN conversations c
-        USING (conversation_id) WHERE kind = 'csat' GROUP BY 1""")
+        USING (conversation_id) WHERE kind = 'csat' GROUP BY 1""",
+    )
     assert csat_scales == {"in-house": 5.0, "northwind": 5.0, "atlas": 10.0}
     bot_or_private = store.execute(
-        "SELECT count(*) FROM messages WHERE author_role = 'bot' OR private")[0][0]
+        "SELECT count(*) FROM messages WHERE author_role = 'bot' OR private"
+    )[0][0]
     assert bot_or_private > 1000
 
 
@@ -138,12 +150,16 @@ def test_registry_agrees_with_independent_sql(loaded):
     from supportkpi.query import report
 
     store, _ = loaded
-    ours = report(store, ["chat_volume", "first_response_time", "abandonment_rate",
-                          "resolution_rate", "csat"], by=["vendor"]).table.to_pylist()
+    ours = report(
+        store,
+        ["chat_volume", "first_response_time", "abandonment_rate", "resolution_rate", "csat"],
+        by=["vendor"],
+    ).table.to_pylist()
     theirs = store.execute(INDEPENDENT_SQL)
     assert len(ours) == len(theirs) == 3
     for mine, (vendor, volume, frt, median, p90, abandonment, resolution, csat) in zip(
-            ours, theirs, strict=True):
+        ours, theirs, strict=True
+    ):
         assert mine["vendor"] == vendor
         assert mine["chat_volume"] == volume
         assert mine["first_response_time"] == pytest.approx(frt, rel=1e-12)
@@ -176,8 +192,9 @@ def test_shared_facts_and_the_plain_path_agree(demo_store, by):
     store, _, _ = demo_store
     kpis = select_kpis(None, None, False)
     fast = run(store, kpis, by, None, None, None, None, None, Config()).table.to_pylist()
-    plain = run(store, kpis, by, None, None, None, None, None, Config(),
-                share=False).table.to_pylist()
+    plain = run(
+        store, kpis, by, None, None, None, None, None, Config(), share=False
+    ).table.to_pylist()
     assert len(fast) == len(plain) > 0
     for a, b in zip(fast, plain, strict=True):
         assert a.keys() == b.keys()

@@ -105,8 +105,9 @@ def test_follow_ups_within_the_window_after_the_end(facts):
 
 def test_the_window_is_configurable(store, write):
     load(store, [write("conversations.csv", CONVERSATIONS), write("messages.csv", MESSAGES)])
-    table = conversation_facts(store.table("conversations"), store.table("messages"),
-                               follow_up_window=timedelta(days=1))
+    table = conversation_facts(
+        store.table("conversations"), store.table("messages"), follow_up_window=timedelta(days=1)
+    )
     rows = {r["conversation_id"]: r for r in table.to_pyarrow().to_pylist()}
     assert rows["G"]["follow_up_of"] is None
     assert rows["A"]["followed_up"] is False

@@ -20,9 +20,13 @@ from supportkpi.workforce.erlang import (
     with_shrinkage,
 )
 
-GRID = list(itertools.product([10, 25, 50, 100, 250, 500, 1000, 2000],  # arrivals / 30 min
-                              [1, 2, 3, 5, 8, 12, 20],                   # AHT, minutes
-                              [20, 45, 60, 90, 120]))                    # answer within, s
+GRID = list(
+    itertools.product(
+        [10, 25, 50, 100, 250, 500, 1000, 2000],  # arrivals / 30 min
+        [1, 2, 3, 5, 8, 12, 20],  # AHT, minutes
+        [20, 45, 60, 90, 120],
+    )
+)  # answer within, s
 
 
 @pytest.mark.parametrize(("arrivals", "aht", "within"), GRID)
@@ -35,8 +39,9 @@ def test_erlang_c_agrees_with_pyworkforce(arrivals, aht, within):
     assert ours.occupancy == pytest.approx(expected["occupancy"], abs=1e-6)
     assert ours.wait_probability == pytest.approx(expected["waiting_probability"], abs=1e-6)
     for n in (ours.agents, ours.agents + 3):
-        assert erlang_c(Queue(arrivals, aht * 60, 1800), n, within).wait_probability == \
-            pytest.approx(theirs.waiting_probability(n), abs=1e-6)
+        assert erlang_c(
+            Queue(arrivals, aht * 60, 1800), n, within
+        ).wait_probability == pytest.approx(theirs.waiting_probability(n), abs=1e-6)
 
 
 def test_fewest_agents_is_the_fewest():
@@ -71,8 +76,15 @@ def test_erlang_a_becomes_erlang_c_when_nobody_gives_up():
         assert a.abandon_probability < 1e-6
 
 
-def simulate(arrivals: float, aht: float, patience: float, agents: int, within: float,
-             customers: int, seed: int) -> dict[str, float]:
+def simulate(
+    arrivals: float,
+    aht: float,
+    patience: float,
+    agents: int,
+    within: float,
+    customers: int,
+    seed: int,
+) -> dict[str, float]:
     """M/M/N+M, first come first served: a customer takes the first agent to free up after
     everyone before them was served or gave up, unless their patience runs out first."""
     rng = np.random.default_rng(seed)
@@ -98,22 +110,37 @@ def simulate(arrivals: float, aht: float, patience: float, agents: int, within: 
             waited += wait > 0
             total_wait += wait
     n = customers - warm
-    return {"service_level": within_t / n, "abandon": abandoned / n,
-            "asa": total_wait / answered, "wait": (waited + abandoned) / n}
+    return {
+        "service_level": within_t / n,
+        "abandon": abandoned / n,
+        "asa": total_wait / answered,
+        "wait": (waited + abandoned) / n,
+    }
 
 
-@pytest.mark.parametrize(("arrivals", "aht", "patience", "agents", "within"), [
-    (100, 180, 120, 10, 20),    # short patience, busy
-    (300, 300, 300, 45, 60),    # a mid-size chat queue
-    (60, 600, 900, 18, 120),    # long handle times, patient customers
-])
+@pytest.mark.parametrize(
+    ("arrivals", "aht", "patience", "agents", "within"),
+    [
+        (100, 180, 120, 10, 20),  # short patience, busy
+        (300, 300, 300, 45, 60),  # a mid-size chat queue
+        (60, 600, 900, 18, 120),  # long handle times, patient customers
+    ],
+)
 def test_erlang_a_agrees_with_simulation(arrivals, aht, patience, agents, within):
     runs = [simulate(arrivals, aht, patience, agents, within, 40_000, seed) for seed in range(8)]
     model = erlang_a(Queue(arrivals, aht, 1800, patience), agents, within)
-    expected = {"service_level": model.service_level, "abandon": model.abandon_probability,
-                "asa": model.asa, "wait": model.wait_probability}
+    expected = {
+        "service_level": model.service_level,
+        "abandon": model.abandon_probability,
+        "asa": model.asa,
+        "wait": model.wait_probability,
+    }
     for name, value in expected.items():
         sample = np.array([r[name] for r in runs])
         error = sample.std(ddof=1) / math.sqrt(len(sample))
         assert abs(sample.mean() - value) <= 4 * error + 1e-3 * max(value, 1), (
-            name, sample.mean(), value, error)
+            name,
+            sample.mean(),
+            value,
+            error,
+        )

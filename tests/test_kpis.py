@@ -105,9 +105,16 @@ def p90(values: list[float]) -> float:
 
 @pytest.fixture
 def loaded(store, write):
-    summary = load(store, [write("conversations.csv", CONVERSATIONS),
-                           write("messages.csv", MESSAGES), write("surveys.csv", SURVEYS),
-                           write("qa_reviews.csv", QA), write("agent_activity.csv", ACTIVITY)])
+    summary = load(
+        store,
+        [
+            write("conversations.csv", CONVERSATIONS),
+            write("messages.csv", MESSAGES),
+            write("surveys.csv", SURVEYS),
+            write("qa_reviews.csv", QA),
+            write("agent_activity.csv", ACTIVITY),
+        ],
+    )
     assert not summary.quarantined
     return store
 
@@ -220,9 +227,17 @@ def test_agent_concurrency(loaded):
 
 
 def test_effectiveness(loaded):
-    kpis = ["first_contact_resolution", "follow_up_rate", "resolution_rate", "escalation_rate",
-            "transfer_rate", "reopen_rate", "abandonment_rate",
-            "abandonment_after_contact_rate", "time_to_abandon"]
+    kpis = [
+        "first_contact_resolution",
+        "follow_up_rate",
+        "resolution_rate",
+        "escalation_rate",
+        "transfer_rate",
+        "reopen_rate",
+        "abandonment_rate",
+        "abandonment_after_contact_rate",
+        "time_to_abandon",
+    ]
     ih, ac, _ = by_vendor(loaded, kpis)
     # c1 resolved but u1 came back with c4 the same day; c4 escalated and reopened: 0 of 2.
     assert ih["first_contact_resolution"] == 0.0
@@ -248,8 +263,15 @@ def test_effectiveness(loaded):
 
 
 def test_quality(loaded):
-    kpis = ["csat", "csat_mean", "nps", "ces", "qa_score", "survey_response_rate",
-            "csat_by_response_bucket"]
+    kpis = [
+        "csat",
+        "csat_mean",
+        "nps",
+        "ces",
+        "qa_score",
+        "survey_response_rate",
+        "csat_by_response_bucket",
+    ]
     ih, ac, result = by_vendor(loaded, kpis)
     # CSAT: 5 ✓, 3 ✗, 8 on 1–10 → 1 + 7 × 4/9 = 4.11 ✓
     assert ih["csat"] == pytest.approx(2 / 3)
@@ -274,33 +296,53 @@ def test_quality(loaded):
 def test_days_in_the_report_zone(loaded):
     utc = report(loaded, ["chat_volume"], by=["day"])
     assert [(r["day"].isoformat(), r["chat_volume"]) for r in utc.table.to_pylist()] == [
-        ("2024-05-06T00:00:00", 4), ("2024-05-07T00:00:00", 2), ("2024-05-08T00:00:00", 1)]
+        ("2024-05-06T00:00:00", 4),
+        ("2024-05-07T00:00:00", 2),
+        ("2024-05-08T00:00:00", 1),
+    ]
     berlin = report(loaded, ["chat_volume"], by=["day"], tz="Europe/Berlin")
     assert [r["chat_volume"] for r in berlin.table.to_pylist()] == [4, 1, 2]  # c6 moves
-    only_8th = report(loaded, ["chat_volume"], by=[], tz="Europe/Berlin",
-                      start=utc.table["day"][2].as_py().date(),
-                      end=utc.table["day"][2].as_py().date())
+    only_8th = report(
+        loaded,
+        ["chat_volume"],
+        by=[],
+        tz="Europe/Berlin",
+        start=utc.table["day"][2].as_py().date(),
+        end=utc.table["day"][2].as_py().date(),
+    )
     # c6 (handled, resolved) and c7 (abandoned)
     assert only_8th.table.to_pylist() == [
-        {"chat_volume": 2, "chat_volume_handled": 1, "chat_volume_resolved": 1}]
+        {"chat_volume": 2, "chat_volume_handled": 1, "chat_volume_resolved": 1}
+    ]
 
 
 def test_filters_and_empty_groups(loaded):
-    result = report(loaded, ["chat_volume", "csat"], by=["vendor", "team"],
-                    filters={"vendor": ["in-house"]})
+    result = report(
+        loaded, ["chat_volume", "csat"], by=["vendor", "team"], filters={"vendor": ["in-house"]}
+    )
     rows = result.table.to_pylist()
     assert [(r["team"], r["chat_volume"]) for r in rows] == [("T1", 3), ("T2", 1)]
     assert rows[1]["csat"] == 1.0  # c4's 8 of 10
-    nothing = report(loaded, ["chat_volume", "csat"], by=["vendor"],
-                     filters={"vendor": ["acme"], "team": ["T1"]})
+    nothing = report(
+        loaded, ["chat_volume", "csat"], by=["vendor"], filters={"vendor": ["acme"], "team": ["T1"]}
+    )
     assert nothing.table.num_rows == 0
     assert nothing.missing["csat"] == "no conversations match the report's filters"
 
 
 def test_missing_inputs_are_null_with_a_reason(store, write):
     load(store, [write("conversations.csv", CONVERSATIONS)])
-    result = report(store, ["csat", "agent_utilization", "chat_volume", "first_response_time",
-                            "resolution_rate", "response_time"])
+    result = report(
+        store,
+        [
+            "csat",
+            "agent_utilization",
+            "chat_volume",
+            "first_response_time",
+            "resolution_rate",
+            "response_time",
+        ],
+    )
     rows = result.table.to_pylist()
     assert all(r["csat"] is None and r["agent_utilization"] is None for r in rows)
     assert result.missing["csat"] == "no surveys loaded"

@@ -14,18 +14,39 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "supportkpi"
 
 FORBIDDEN = {
-    "sources": ("supportkpi.store", "supportkpi.kpis", "supportkpi.ingest", "supportkpi.query",
-                "supportkpi.validate", "supportkpi.derive"),
-    "kpis": ("supportkpi.store", "supportkpi.sources", "supportkpi.ingest", "supportkpi.query",
-             "supportkpi.validate", "duckdb"),
-    "store.py": ("supportkpi.sources", "supportkpi.kpis", "supportkpi.ingest",
-                 "supportkpi.query", "supportkpi.validate", "supportkpi.derive"),
-    "validate.py": ("supportkpi.store", "supportkpi.kpis", "supportkpi.query",
-                    "supportkpi.ingest"),
-    "derive.py": ("supportkpi.store", "supportkpi.sources", "supportkpi.kpis",
-                  "supportkpi.query", "duckdb"),
-    "cli": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive",
-            "supportkpi.targets"),
+    "sources": (
+        "supportkpi.store",
+        "supportkpi.kpis",
+        "supportkpi.ingest",
+        "supportkpi.query",
+        "supportkpi.validate",
+        "supportkpi.derive",
+    ),
+    "kpis": (
+        "supportkpi.store",
+        "supportkpi.sources",
+        "supportkpi.ingest",
+        "supportkpi.query",
+        "supportkpi.validate",
+        "duckdb",
+    ),
+    "store.py": (
+        "supportkpi.sources",
+        "supportkpi.kpis",
+        "supportkpi.ingest",
+        "supportkpi.query",
+        "supportkpi.validate",
+        "supportkpi.derive",
+    ),
+    "validate.py": ("supportkpi.store", "supportkpi.kpis", "supportkpi.query", "supportkpi.ingest"),
+    "derive.py": (
+        "supportkpi.store",
+        "supportkpi.sources",
+        "supportkpi.kpis",
+        "supportkpi.query",
+        "duckdb",
+    ),
+    "cli": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive", "supportkpi.targets"),
     "render.py": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.store"),
     "client.py": ("supportkpi.kpis.grains", "ibis", "duckdb"),
 }
@@ -50,4 +71,5 @@ def test_layer_does_not_reach_back(part):
         for name in _imports(file):
             for banned in FORBIDDEN[part]:
                 assert not (name == banned or name.startswith(banned + ".")), (
-                    f"{file.relative_to(PACKAGE)} imports {name}")
+                    f"{file.relative_to(PACKAGE)} imports {name}"
+                )

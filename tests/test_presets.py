@@ -30,35 +30,60 @@ def test_preset_loads_its_fixture(store, name):
 
 
 def test_zendesk_first_reply_from_minutes(store):
-    load(store, [FIXTURES / "zendesk-support.csv"],
-         mapping=presets.load_preset("zendesk-support"))
+    load(store, [FIXTURES / "zendesk-support.csv"], mapping=presets.load_preset("zendesk-support"))
     assert store.execute(
         "SELECT conversation_id, channel, created_at, first_response_at, resolved_at, "
-        "agent_id, team, reopens FROM conversations ORDER BY 1") == [
-        ("101", "email", datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
-         datetime(2024, 5, 6, 7, 42, tzinfo=UTC), datetime(2024, 5, 6, 8, 30, tzinfo=UTC),
-         "Kim Park", "Billing", 0),
-        ("102", "chat", datetime(2024, 5, 6, 10, 0, tzinfo=UTC),
-         datetime(2024, 5, 6, 10, 1, 30, tzinfo=UTC), None, "Raj Iyer", "Tier 2", 1),
-        ("103", "web", datetime(2024, 5, 7, 6, 0, tzinfo=UTC), None, None, None, None, 0)]
+        "agent_id, team, reopens FROM conversations ORDER BY 1"
+    ) == [
+        (
+            "101",
+            "email",
+            datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
+            datetime(2024, 5, 6, 7, 42, tzinfo=UTC),
+            datetime(2024, 5, 6, 8, 30, tzinfo=UTC),
+            "Kim Park",
+            "Billing",
+            0,
+        ),
+        (
+            "102",
+            "chat",
+            datetime(2024, 5, 6, 10, 0, tzinfo=UTC),
+            datetime(2024, 5, 6, 10, 1, 30, tzinfo=UTC),
+            None,
+            "Raj Iyer",
+            "Tier 2",
+            1,
+        ),
+        ("103", "web", datetime(2024, 5, 7, 6, 0, tzinfo=UTC), None, None, None, None, 0),
+    ]
 
 
 def test_freshdesk_times(store):
     load(store, [FIXTURES / "freshdesk.csv"], mapping=presets.load_preset("freshdesk"))
-    assert store.execute("SELECT conversation_id, channel, first_response_at, resolved_at, "
-                         "closed_at FROM conversations ORDER BY 1")[0] == (
-        "4001", "email", datetime(2024, 5, 6, 9, 45, tzinfo=UTC),
-        datetime(2024, 5, 6, 15, 0, tzinfo=UTC), datetime(2024, 5, 7, 9, 0, tzinfo=UTC))
+    assert store.execute(
+        "SELECT conversation_id, channel, first_response_at, resolved_at, "
+        "closed_at FROM conversations ORDER BY 1"
+    )[0] == (
+        "4001",
+        "email",
+        datetime(2024, 5, 6, 9, 45, tzinfo=UTC),
+        datetime(2024, 5, 6, 15, 0, tzinfo=UTC),
+        datetime(2024, 5, 7, 9, 0, tzinfo=UTC),
+    )
 
 
 def test_delay_that_is_not_a_number_is_quarantined(store, write):
     header = (FIXTURES / "zendesk-support.csv").read_text().splitlines()[0]
-    bad = ("1,201,A,1,,a@x,x,A,K,G,S,,Open,Normal,Email,,2024-05-06 09:00:00,,,,,,,,,0,0,0,0,"
-           "soon,,,,,,,,,,,")
+    bad = (
+        "1,201,A,1,,a@x,x,A,K,G,S,,Open,Normal,Email,,2024-05-06 09:00:00,,,,,,,,,0,0,0,0,"
+        "soon,,,,,,,,,,,"
+    )
     path = write("tickets.csv", f"{header}\n{bad}\n")
     load(store, [path], mapping=presets.load_preset("zendesk-support"))
     assert store.execute("SELECT line, column_name, reason FROM quarantine") == [
-        (2, "First reply time in minutes", '"soon" is not a number of minutes')]
+        (2, "First reply time in minutes", '"soon" is not a number of minutes')
+    ]
 
 
 def test_cli_presets_and_load_with_one(tmp_path):
@@ -66,9 +91,13 @@ def test_cli_presets_and_load_with_one(tmp_path):
     listed = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
     assert "zendesk-support" in listed.output and "freshdesk" in listed.output
     db = str(tmp_path / "p.duckdb")
-    loaded = runner.invoke(app, ["load", "--preset", "freshdesk", "--db", db,
-                                 str(FIXTURES / "freshdesk.csv")])
+    loaded = runner.invoke(
+        app, ["load", "--preset", "freshdesk", "--db", db, str(FIXTURES / "freshdesk.csv")]
+    )
     assert loaded.exit_code == 0 and "Quarantined: none" in loaded.output
-    unknown = runner.invoke(app, ["load", "--preset", "kayako", "--db", db,
-                                  str(FIXTURES / "freshdesk.csv")], env={"COLUMNS": "200"})
+    unknown = runner.invoke(
+        app,
+        ["load", "--preset", "kayako", "--db", db, str(FIXTURES / "freshdesk.csv")],
+        env={"COLUMNS": "200"},
+    )
     assert unknown.exit_code == 2 and "no preset 'kayako'" in unknown.output

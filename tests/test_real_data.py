@@ -28,10 +28,19 @@ def test_servicenow_incident_log_loads_whole_through_a_mapping(store):
     # once, to group 24, before it was resolved on 1 March and closed on 6 March.
     assert store.execute(
         "SELECT channel, team, agent_id, transfers, created_at, resolved_at, closed_at, vendor "
-        "FROM conversations WHERE conversation_id = '0000047'") == [
-        ("voice", "24", "89", 1, datetime(2016, 2, 29, 4, 40, tzinfo=UTC),
-         datetime(2016, 3, 1, 9, 52, tzinfo=UTC), datetime(2016, 3, 6, 10, 0, tzinfo=UTC),
-         "in-house")]
-    reason, = store.execute("SELECT reason FROM quarantine WHERE line = 2")[0]
+        "FROM conversations WHERE conversation_id = '0000047'"
+    ) == [
+        (
+            "voice",
+            "24",
+            "89",
+            1,
+            datetime(2016, 2, 29, 4, 40, tzinfo=UTC),
+            datetime(2016, 3, 1, 9, 52, tzinfo=UTC),
+            datetime(2016, 3, 6, 10, 0, tzinfo=UTC),
+            "in-house",
+        )
+    ]
+    (reason,) = store.execute("SELECT reason FROM quarantine WHERE line = 2")[0]
     assert reason == "duplicate conversation_id 0000045 (line 5 supersedes it)"
     assert store.execute("SELECT count(*) FROM conversations WHERE channel IS NULL") == [(0,)]

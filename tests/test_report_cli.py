@@ -16,8 +16,11 @@ from supportkpi.kpis.docs import markdown
 from supportkpi.store import Store
 from tests.test_kpis import CONVERSATIONS, MESSAGES, SURVEYS
 
-runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames \
+runner = (
+    CliRunner(mix_stderr=False)
+    if "mix_stderr" in CliRunner.__init__.__code__.co_varnames
     else CliRunner()
+)
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "kpis.md"
 
 
@@ -25,29 +28,61 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "kpis.md"
 def db(tmp_path, write):
     path = tmp_path / "r.duckdb"
     with Store.open(path) as store:
-        load(store, [write("conversations.csv", CONVERSATIONS),
-                     write("messages.csv", MESSAGES), write("surveys.csv", SURVEYS)])
+        load(
+            store,
+            [
+                write("conversations.csv", CONVERSATIONS),
+                write("messages.csv", MESSAGES),
+                write("surveys.csv", SURVEYS),
+            ],
+        )
     return str(path)
 
 
 def test_json_keys_are_the_arrow_columns(db):
-    result = runner.invoke(app, ["report", "--db", db, "--kpi", "first_response_time,csat",
-                                 "--by", "vendor,day", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--db",
+            db,
+            "--kpi",
+            "first_response_time,csat",
+            "--by",
+            "vendor,day",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert list(rows[0]) == ["vendor", "day", "first_response_time",
-                             "first_response_time_median", "first_response_time_p90", "csat"]
-    assert rows[0] == {"vendor": "acme", "day": "2024-05-07", "first_response_time": 1845.0,
-                       "first_response_time_median": 1845.0,
-                       "first_response_time_p90": pytest.approx(3249.0), "csat": 1.0}
+    assert list(rows[0]) == [
+        "vendor",
+        "day",
+        "first_response_time",
+        "first_response_time_median",
+        "first_response_time_p90",
+        "csat",
+    ]
+    assert rows[0] == {
+        "vendor": "acme",
+        "day": "2024-05-07",
+        "first_response_time": 1845.0,
+        "first_response_time_median": 1845.0,
+        "first_response_time_p90": pytest.approx(3249.0),
+        "csat": 1.0,
+    }
 
 
 def test_csv_and_parquet(db, tmp_path):
-    result = runner.invoke(app, ["report", "--db", db, "--kpi", "chat_volume", "--by",
-                                 "channel", "--format", "csv"])
+    result = runner.invoke(
+        app, ["report", "--db", db, "--kpi", "chat_volume", "--by", "channel", "--format", "csv"]
+    )
     assert result.stdout.splitlines() == [
         '"channel","chat_volume","chat_volume_handled","chat_volume_resolved"',
-        '"chat",5,3,2', '"email",2,2,2']
+        '"chat",5,3,2',
+        '"email",2,2,2',
+    ]
     out = tmp_path / "r.parquet"
     result = runner.invoke(app, ["report", "--db", db, "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -66,26 +101,49 @@ def test_default_scorecard_is_humanised_and_says_what_is_missing(db):
 
 
 def test_filters_dates_and_explain(db):
-    result = runner.invoke(app, ["report", "--db", db, "--kpi", "chat_volume", "--by", "day",
-                                 "--tz", "Europe/Berlin", "--from", "2024-05-08", "--to",
-                                 "2024-05-08", "--channel", "chat", "--format", "json",
-                                 "--explain"])
-    assert json.loads(result.stdout) == [{"day": "2024-05-08", "chat_volume": 2,
-                                          "chat_volume_handled": 1, "chat_volume_resolved": 1}]
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--db",
+            db,
+            "--kpi",
+            "chat_volume",
+            "--by",
+            "day",
+            "--tz",
+            "Europe/Berlin",
+            "--from",
+            "2024-05-08",
+            "--to",
+            "2024-05-08",
+            "--channel",
+            "chat",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    )
+    assert json.loads(result.stdout) == [
+        {"day": "2024-05-08", "chat_volume": 2, "chat_volume_handled": 1, "chat_volume_resolved": 1}
+    ]
     assert "SELECT" in result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--kpi", "speed"], "unknown KPI speed"),
-    (["--by", "weekday"], "cannot group by weekday"),
-    (["--by", "day,month"], "one period at a time"),
-    (["--from", "May 1"], "is not a date"),
-    (["--from", "2024-05-09", "--to", "2024-05-01"], "ends (2024-05-01) before it starts"),
-    (["--tz", "Moon/Base"], "unknown time zone"),
-    (["--format", "xml"], "unknown format"),
-    (["--format", "parquet"], "needs --out"),
-    (["--family", "speed"], "unknown family"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kpi", "speed"], "unknown KPI speed"),
+        (["--by", "weekday"], "cannot group by weekday"),
+        (["--by", "day,month"], "one period at a time"),
+        (["--from", "May 1"], "is not a date"),
+        (["--from", "2024-05-09", "--to", "2024-05-01"], "ends (2024-05-01) before it starts"),
+        (["--tz", "Moon/Base"], "unknown time zone"),
+        (["--format", "xml"], "unknown format"),
+        (["--format", "parquet"], "needs --out"),
+        (["--family", "speed"], "unknown family"),
+    ],
+)
 def test_report_mistakes(db, args, message):
     result = runner.invoke(app, ["report", "--db", db, *args], env={"COLUMNS": "200"})
     assert result.exit_code == 2
@@ -100,8 +158,9 @@ def test_kpis_lists_the_registry():
 
 def test_kpi_docs_are_generated_from_the_registry():
     assert DOCS.read_text() == markdown(), (
-        "docs/kpis.md is stale: python -c \"from supportkpi.kpis.docs import markdown; "
-        "open('docs/kpis.md','w').write(markdown())\"")
+        'docs/kpis.md is stale: python -c "from supportkpi.kpis.docs import markdown; '
+        "open('docs/kpis.md','w').write(markdown())\""
+    )
 
 
 def test_every_kpi_of_the_contract_is_declared():
@@ -127,8 +186,19 @@ def test_escalations_by_reason(db):
 
 
 def test_explain_shows_the_facts_computed_once(db):
-    result = runner.invoke(app, ["report", "--db", db, "--kpi", "first_response_time,csat",
-                                 "--format", "json", "--explain"])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--db",
+            db,
+            "--kpi",
+            "first_response_time,csat",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    )
     assert result.exit_code == 0
     assert "-- the conversation facts, computed once as" in result.stderr
     assert "-- the report:" in result.stderr
@@ -137,14 +207,18 @@ def test_explain_shows_the_facts_computed_once(db):
 def test_an_empty_store_answers_every_command_calmly(tmp_path):
     db = str(tmp_path / "empty.duckdb")
     Store.open(db).close()
-    report_result = runner.invoke(app, ["report", "--db", db, "--by", "vendor,month",
-                                        "--trend", "--targets", "--format", "json"])
+    report_result = runner.invoke(
+        app,
+        ["report", "--db", db, "--by", "vendor,month", "--trend", "--targets", "--format", "json"],
+    )
     assert report_result.exit_code == 0 and json.loads(report_result.stdout) == []
     assert "no conversations loaded" in report_result.stderr
-    for args, expected in [(["sla"], "No vendor has conversations"),
-                           (["escalations"], "No escalated conversations"),
-                           (["staff"], "no conversations with a handle time"),
-                           (["forecast"], "no conversations in the store")]:
+    for args, expected in [
+        (["sla"], "No vendor has conversations"),
+        (["escalations"], "No escalated conversations"),
+        (["staff"], "no conversations with a handle time"),
+        (["forecast"], "no conversations in the store"),
+    ]:
         result = runner.invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
         assert expected in result.output + (result.stderr or ""), args
         assert "Traceback" not in result.output

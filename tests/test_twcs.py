@@ -22,8 +22,11 @@ def walk(path) -> dict[str, list[float]]:
     author in the thread; the first response is that author's first tweet − the root."""
     with open(path, newline="", encoding="utf-8") as f:
         # a record with too few or too many fields (a raw newline in a tweet) is broken
-        rows = [r for r in csv.DictReader(f) if None not in r and None not in r.values()
-                and r["inbound"] in ("True", "False")]
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if None not in r and None not in r.values() and r["inbound"] in ("True", "False")
+        ]
     by_id = {r["tweet_id"]: r for r in rows}
     children = defaultdict(list)
     for r in rows:
@@ -39,8 +42,11 @@ def walk(path) -> dict[str, list[float]]:
             tweet = stack.pop()
             thread.append(tweet)
             stack += children.get(tweet["tweet_id"], [])
-        replies = sorted((datetime.strptime(t["created_at"], FORMAT), t["author_id"])
-                         for t in thread if t["inbound"] == "False")
+        replies = sorted(
+            (datetime.strptime(t["created_at"], FORMAT), t["author_id"])
+            for t in thread
+            if t["inbound"] == "False"
+        )
         if replies:
             start = datetime.strptime(root["created_at"], FORMAT)
             out[replies[0][1]].append((replies[0][0] - start).total_seconds())
@@ -55,8 +61,7 @@ def test_twcs_slice_matches_an_independent_walk(store):
     summary = load(store, [path], fmt="twcs")
     loaded = summary.tables["messages"].new + sum(summary.quarantined.values())
     assert loaded == 5001  # every record accounted for (one has a raw newline in its text)
-    result = report(store, ["first_response_time", "chat_volume", "abandonment_rate"],
-                    by=["team"])
+    result = report(store, ["first_response_time", "chat_volume", "abandonment_rate"], by=["team"])
     rows = {r["team"]: r for r in result.table.to_pylist()}
     expected = walk(path)
     assert set(rows) == set(expected)
@@ -82,7 +87,9 @@ def test_quarantine_says_why_tweets_were_left_out(store):
 
 
 def test_signatures_become_agents(store, write):
-    path = write("tweets.csv", """
+    path = write(
+        "tweets.csv",
+        """
         tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id
         1,555,True,Tue Oct 31 22:00:00 +0000 2017,@acme my order is late,2,
         2,acme,False,Tue Oct 31 22:05:00 +0000 2017,@555 Sorry! Can you DM us? ^JK,3,1.0
@@ -90,17 +97,22 @@ def test_signatures_become_agents(store, write):
         4,acme,False,Tue Oct 31 22:10:00 +0000 2017,@555 Thanks -MR,,3.0
         5,777,True,Tue Oct 31 23:00:00 +0000 2017,@acme hello?,,
         6,acme,False,Tue Oct 31 23:30:00 +0000 2017,@888 about your ticket,,99.0
-        """)
+        """,
+    )
     summary = load(store, [path], fmt="twcs")
     assert summary.tables["conversations"].new == 2
-    assert store.execute("SELECT conversation_id, vendor, team, agent_id, customer_id FROM "
-                         "conversations ORDER BY 1") == [
-        ("twcs-1", "acme", "acme", "MR", "555"), ("twcs-5", None, None, None, "777")]
-    assert store.execute("SELECT message_id, author_role, author_id FROM messages "
-                         "ORDER BY 1") == [("1", "customer", "555"), ("2", "agent", "JK"),
-                                           ("3", "customer", "555"), ("4", "agent", "MR"),
-                                           ("5", "customer", "777")]
+    assert store.execute(
+        "SELECT conversation_id, vendor, team, agent_id, customer_id FROM conversations ORDER BY 1"
+    ) == [("twcs-1", "acme", "acme", "MR", "555"), ("twcs-5", None, None, None, "777")]
+    assert store.execute("SELECT message_id, author_role, author_id FROM messages ORDER BY 1") == [
+        ("1", "customer", "555"),
+        ("2", "agent", "JK"),
+        ("3", "customer", "555"),
+        ("4", "agent", "MR"),
+        ("5", "customer", "777"),
+    ]
     assert store.execute("SELECT line, rule FROM quarantine") == [(7, "outside_thread")]
-    (row,) = report(store, ["first_response_time"], by=["team"],
-                    filters={"team": ["acme"]}).table.to_pylist()
+    (row,) = report(
+        store, ["first_response_time"], by=["team"], filters={"team": ["acme"]}
+    ).table.to_pylist()
     assert row["first_response_time"] == 300

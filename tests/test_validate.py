@@ -34,8 +34,11 @@ CONVERSATION_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "column", "rule"), CONVERSATION_CASES,
-                         ids=[f"{c[2]}-{c[1]}" for c in CONVERSATION_CASES])
+@pytest.mark.parametrize(
+    ("bad", "column", "rule"),
+    CONVERSATION_CASES,
+    ids=[f"{c[2]}-{c[1]}" for c in CONVERSATION_CASES],
+)
 def test_conversation_rule(store, write, bad, column, rule):
     path = write("conversations.csv", f"{CONV_HEADER}\n{GOOD_1}\n{bad}\n{GOOD_2}\n")
     summary = load(store, [path])
@@ -49,10 +52,12 @@ def test_conversation_rule(store, write, bad, column, rule):
 def test_reason_is_written_for_a_person(store, write):
     path = write("conversations.csv", f"{CONV_HEADER}\n{GOOD_1}\nc2,fax,2024-05-01,,,,\n")
     load(store, [path])
-    (source, reason, raw), = store.execute("SELECT source, reason, raw FROM quarantine")
+    ((source, reason, raw),) = store.execute("SELECT source, reason, raw FROM quarantine")
     assert source == str(path.resolve())
-    assert reason == ('"fax" is not a valid channel; expected one of chat, email, voice, '
-                      "social, sms, messaging, web, other")
+    assert reason == (
+        '"fax" is not a valid channel; expected one of chat, email, voice, '
+        "social, sms, messaging, web, other"
+    )
     assert json.loads(raw)["channel"] == "fax"
 
 
@@ -60,7 +65,8 @@ def test_duplicate_reason_names_the_first_line(store, write):
     path = write("conversations.csv", f"{CONV_HEADER}\n{GOOD_1}\n{GOOD_2}\n{GOOD_1}\n")
     load(store, [path])
     assert store.execute("SELECT line, reason FROM quarantine") == [
-        (4, "duplicate conversation_id c1 (first seen on line 2)")]
+        (4, "duplicate conversation_id c1 (first seen on line 2)")
+    ]
 
 
 def test_duplicate_of_a_bad_row_keeps_the_good_one(store, write):
@@ -71,11 +77,19 @@ def test_duplicate_of_a_bad_row_keeps_the_good_one(store, write):
 
 
 def test_malformed_rows_keep_later_line_numbers_true(store, write):
-    rows = [GOOD_1, "c2,chat", "c3,chat,2024-05-01 10:00:00,,,,", "c4,chat,x,y",
-            "c5,chat,later,,,,"]
+    rows = [
+        GOOD_1,
+        "c2,chat",
+        "c3,chat,2024-05-01 10:00:00,,,,",
+        "c4,chat,x,y",
+        "c5,chat,later,,,,",
+    ]
     load(store, [write("conversations.csv", CONV_HEADER + "\n" + "\n".join(rows) + "\n")])
-    assert quarantine(store) == [(3, None, "malformed_row"), (5, None, "malformed_row"),
-                                 (6, "created_at", "bad_timestamp")]
+    assert quarantine(store) == [
+        (3, None, "malformed_row"),
+        (5, None, "malformed_row"),
+        (6, "created_at", "bad_timestamp"),
+    ]
 
 
 CONVERSATIONS = f"{CONV_HEADER}\n{GOOD_1}\n{GOOD_2}\n"
@@ -89,13 +103,15 @@ MESSAGE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "column", "rule"), MESSAGE_CASES,
-                         ids=[c[2] for c in MESSAGE_CASES])
+@pytest.mark.parametrize(
+    ("bad", "column", "rule"), MESSAGE_CASES, ids=[c[2] for c in MESSAGE_CASES]
+)
 def test_message_rule(store, write, bad, column, rule):
     conv = write("conversations.csv", CONVERSATIONS)
     good = "m1,c1,2024-05-01 10:00:30,customer,false\nm3,c9,2024-05-02 10:00:00,agent,true"
-    messages = write("messages.csv", f"{MESSAGE_HEADER}\n{good.splitlines()[0]}\n{bad}\n"
-                                     f"{good.splitlines()[1]}\n")
+    messages = write(
+        "messages.csv", f"{MESSAGE_HEADER}\n{good.splitlines()[0]}\n{bad}\n{good.splitlines()[1]}\n"
+    )
     load(store, [messages, conv])  # order on the command line does not matter
     assert quarantine(store) == [(3, column, rule)]
     assert store.counts()["messages"] == 2
@@ -123,36 +139,53 @@ SURVEY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "column", "rule"), SURVEY_CASES,
-                         ids=[f"{c[2]}-{c[0]}" for c in SURVEY_CASES])
+@pytest.mark.parametrize(
+    ("bad", "column", "rule"), SURVEY_CASES, ids=[f"{c[2]}-{c[0]}" for c in SURVEY_CASES]
+)
 def test_survey_rule(store, write, bad, column, rule):
     good = "s1,c1,csat,5,,\ns3,,nps,0,,\ns4,c9,csat,9,1,10\ns5,c1,CES,7,,"
     lines = good.splitlines()
     surveys = write("surveys.csv", f"{SURVEY_HEADER}\n{lines[0]}\n{bad}\n" + "\n".join(lines[1:]))
     load(store, [write("conversations.csv", CONVERSATIONS), surveys])
     assert quarantine(store) == [(3, column, rule)]
-    assert store.execute("SELECT survey_id, kind, scale_min, scale_max FROM surveys "
-                         "ORDER BY 1") == [("s1", "csat", 1.0, 5.0), ("s3", "nps", 0.0, 10.0),
-                                           ("s4", "csat", 1.0, 10.0), ("s5", "ces", 1.0, 7.0)]
+    assert store.execute(
+        "SELECT survey_id, kind, scale_min, scale_max FROM surveys ORDER BY 1"
+    ) == [
+        ("s1", "csat", 1.0, 5.0),
+        ("s3", "nps", 0.0, 10.0),
+        ("s4", "csat", 1.0, 10.0),
+        ("s5", "ces", 1.0, 7.0),
+    ]
 
 
-@pytest.mark.parametrize(("name", "text", "expected"), [
-    ("agent_activity.csv",
-     "agent_id,state,started_at,ended_at\na1,busy,2024-05-01 10:00,2024-05-01 11:00\n"
-     "a1,busy,2024-05-01 12:00,2024-05-01 11:00\na1,asleep,2024-05-01 13:00,\n",
-     [(3, "ended_at", "bad_order"), (4, "state", "unknown_value")]),
-    ("costs.csv",
-     "vendor,period_start,period_end,amount\nacme,2024-05-01,2024-06-01,100\n"
-     "acme,2024-07-01,2024-06-01,100\nacme,2024-08-01,2024-09-01,lots\n",
-     [(3, "period_end", "bad_order"), (4, "amount", "bad_number")]),
-    ("qa_reviews.csv",
-     "review_id,conversation_id,score\nq1,c1,90\nq2,c1,120\nq3,c404,50\n",
-     [(3, "score", "out_of_range"), (4, "conversation_id", "unknown_ref")]),
-    ("revenue_events.csv",
-     "event_id,customer_id,occurred_at,amount,kind\nr1,u1,2024-05-01,10,purchase\n"
-     "r2,u1,2024-05-01,10,refund\nr3,,2024-05-01,10,upsell\n",
-     [(3, "kind", "unknown_value"), (4, "customer_id", "missing_value")]),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "agent_activity.csv",
+            "agent_id,state,started_at,ended_at\na1,busy,2024-05-01 10:00,2024-05-01 11:00\n"
+            "a1,busy,2024-05-01 12:00,2024-05-01 11:00\na1,asleep,2024-05-01 13:00,\n",
+            [(3, "ended_at", "bad_order"), (4, "state", "unknown_value")],
+        ),
+        (
+            "costs.csv",
+            "vendor,period_start,period_end,amount\nacme,2024-05-01,2024-06-01,100\n"
+            "acme,2024-07-01,2024-06-01,100\nacme,2024-08-01,2024-09-01,lots\n",
+            [(3, "period_end", "bad_order"), (4, "amount", "bad_number")],
+        ),
+        (
+            "qa_reviews.csv",
+            "review_id,conversation_id,score\nq1,c1,90\nq2,c1,120\nq3,c404,50\n",
+            [(3, "score", "out_of_range"), (4, "conversation_id", "unknown_ref")],
+        ),
+        (
+            "revenue_events.csv",
+            "event_id,customer_id,occurred_at,amount,kind\nr1,u1,2024-05-01,10,purchase\n"
+            "r2,u1,2024-05-01,10,refund\nr3,,2024-05-01,10,upsell\n",
+            [(3, "kind", "unknown_value"), (4, "customer_id", "missing_value")],
+        ),
+    ],
+)
 def test_other_table_rules(store, write, name, text, expected):
     load(store, [write("conversations.csv", CONVERSATIONS), write(name, text)])
     assert quarantine(store) == expected

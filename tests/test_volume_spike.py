@@ -8,8 +8,44 @@ from datetime import date, timedelta
 from supportkpi.ingest import load
 from supportkpi.query import report
 
-VOLUMES = [10, 12, 9, 11, 10, 13, 8, 10, 11, 9, 12, 10, 30, 11, 10, 9, 13, 10, 11, 10,
-           12, 9, 10, 11, 10, 12, 9, 11, 10, 10, 13, 9, 11, 25, 10, 12]
+VOLUMES = [
+    10,
+    12,
+    9,
+    11,
+    10,
+    13,
+    8,
+    10,
+    11,
+    9,
+    12,
+    10,
+    30,
+    11,
+    10,
+    9,
+    13,
+    10,
+    11,
+    10,
+    12,
+    9,
+    10,
+    11,
+    10,
+    12,
+    9,
+    11,
+    10,
+    10,
+    13,
+    9,
+    11,
+    25,
+    10,
+    12,
+]
 START = date(2024, 1, 1)
 
 
@@ -18,7 +54,7 @@ def expected_flags(volumes: list[int]) -> list[bool]:
     3 × their median absolute deviation; it needs 7 earlier days to be judged."""
     flags = []
     for i, v in enumerate(volumes):
-        window = volumes[max(0, i - 28):i]
+        window = volumes[max(0, i - 28) : i]
         if len(window) < 7:
             flags.append(False)
             continue

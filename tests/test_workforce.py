@@ -48,7 +48,7 @@ def test_a_spike_day_does_not_inflate_the_forecast():
     rates = np.tile(_profile(), 10)
     counts = np.random.default_rng(2).poisson(rates).astype(float)
     calm = forecast(Series(("chat",), MONDAY, 30, counts.copy()), 7)
-    counts[7 * 48 * 8: 7 * 48 * 8 + 48] *= 4  # an outage on the last Monday but one
+    counts[7 * 48 * 8 : 7 * 48 * 8 + 48] *= 4  # an outage on the last Monday but one
     spiky = forecast(Series(("chat",), MONDAY, 30, counts), 7)
     assert abs(spiky[:48].sum() / calm[:48].sum() - 1) < 0.03
 
@@ -81,18 +81,45 @@ def test_demand_comes_from_the_registry(demo_store):
 
 def test_commands(tmp_path):
     db, files = str(tmp_path / "small.duckdb"), tmp_path / "files"
-    made = runner.invoke(app, ["demo", "--db", db, "--out", str(files), "--days", "35",
-                               "--volume", "80"])
+    made = runner.invoke(
+        app, ["demo", "--db", db, "--out", str(files), "--days", "35", "--volume", "80"]
+    )
     assert made.exit_code == 0, made.output
     config_file = files / "supportkpi.toml"
-    result = runner.invoke(app, ["erlang", "--arrivals", "100", "--aht", "180",
-                                 "--answer-within", "20", "--max-occupancy", "0.85"])
+    result = runner.invoke(
+        app,
+        [
+            "erlang",
+            "--arrivals",
+            "100",
+            "--aht",
+            "180",
+            "--answer-within",
+            "20",
+            "--max-occupancy",
+            "0.85",
+        ],
+    )
     assert "Fewest meeting the targets: 14 agents" in result.output
     backtested = runner.invoke(app, ["forecast", "--db", db, "--backtest", "--format", "json"])
     scores = json.loads(backtested.stdout)
     assert {s["channel"] for s in scores} == {"chat", "email"}
-    staffed = runner.invoke(app, ["staff", "--db", db, "--config", str(config_file),
-                                  "--days", "1", "--format", "json", "--shrinkage", "0"])
+    staffed = runner.invoke(
+        app,
+        [
+            "staff",
+            "--db",
+            db,
+            "--config",
+            str(config_file),
+            "--days",
+            "1",
+            "--format",
+            "json",
+            "--shrinkage",
+            "0",
+        ],
+    )
     rows = json.loads(staffed.stdout)
     assert len(rows) == 2 * 48 and all(r["scheduled"] == r["agents"] for r in rows)
     wrong = runner.invoke(app, ["staff", "--db", db, "--interval", "20"])

@@ -37,8 +37,12 @@ def spans(hours: BusinessHours, first: date, last: date) -> list[tuple[datetime,
         if day not in holidays:
             for start, length in hours.day(day.weekday()):
                 local = datetime.combine(day, start)
-                out.append((local.replace(tzinfo=zone).astimezone(UTC),
-                            (local + length).replace(tzinfo=zone).astimezone(UTC)))
+                out.append(
+                    (
+                        local.replace(tzinfo=zone).astimezone(UTC),
+                        (local + length).replace(tzinfo=zone).astimezone(UTC),
+                    )
+                )
         day += timedelta(days=1)
     return list(_merged(sorted(out)))
 
@@ -73,12 +77,14 @@ def span_table(calendars: Calendars, first: date, last: date) -> pa.Table:
             rows["length"].append(length)
             rows["cum"].append(total)
             total += length
-    return pa.table({
-        "calendar": pa.array(rows["calendar"], pa.string()),
-        "start": pa.array(rows["start"], pa.timestamp("us", tz="UTC")),
-        "length": pa.array(rows["length"], pa.float64()),
-        "cum": pa.array(rows["cum"], pa.float64()),
-    })
+    return pa.table(
+        {
+            "calendar": pa.array(rows["calendar"], pa.string()),
+            "start": pa.array(rows["start"], pa.timestamp("us", tz="UTC")),
+            "length": pa.array(rows["length"], pa.float64()),
+            "cum": pa.array(rows["cum"], pa.float64()),
+        }
+    )
 
 
 def calendar_key(table: ir.Table, calendars: Calendars) -> ir.StringValue:
@@ -91,19 +97,18 @@ def calendar_key(table: ir.Table, calendars: Calendars) -> ir.StringValue:
     return ibis.cases(*cases, else_=ibis.literal(fallback, type="string"))
 
 
-def with_business_clock(table: ir.Table, columns: list[str], span_rows: ir.Table,
-                        key: str = "__calendar") -> ir.Table:
+def with_business_clock(
+    table: ir.Table, columns: list[str], span_rows: ir.Table, key: str = "__calendar"
+) -> ir.Table:
     """Add ``__bh_<col>``: business seconds from the calendar's origin to each timestamp."""
     s = span_rows.rename(__cal="calendar", __start="start", __len="length", __cum="cum")
     for col in columns:
-        joined = table.asof_join(s, on=table[col] >= s.__start, predicates=[table[key] ==
-                                                                             s.__cal])
+        joined = table.asof_join(s, on=table[col] >= s.__start, predicates=[table[key] == s.__cal])
         elapsed = seconds_between(joined[col], joined.__start)
         clock = joined.__cum + ibis.least(ibis.greatest(elapsed, 0.0), joined.__len)
         before_first = joined[col].notnull() & joined.__start.isnull() & joined[key].notnull()
         value = ibis.ifelse(before_first, 0.0, clock)
-        table = joined.mutate(**{f"__bh_{col}": value}).drop("__cal", "__start", "__len",
-                                                               "__cum")
+        table = joined.mutate(**{f"__bh_{col}": value}).drop("__cal", "__start", "__len", "__cum")
     return table
 
 
@@ -145,6 +150,8 @@ def local_time(ts: ir.TimestampValue, offsets: list[tuple[datetime, int]]) -> ir
     """The wall-clock time of a UTC timestamp in the zone the offsets describe."""
     if len(offsets) == 1:
         return ts + ibis.interval(seconds=offsets[0][1])
-    cases = [(ts >= ibis.literal(instant), ts + ibis.interval(seconds=seconds))
-             for instant, seconds in reversed(offsets[1:])]
+    cases = [
+        (ts >= ibis.literal(instant), ts + ibis.interval(seconds=seconds))
+        for instant, seconds in reversed(offsets[1:])
+    ]
     return ibis.cases(*cases, else_=ts + ibis.interval(seconds=offsets[0][1]))

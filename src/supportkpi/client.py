@@ -23,26 +23,45 @@ class Connection:
         self.store = store
         self.config = config
 
-    def load(self, paths: Sequence[str | Path], *, table: str | None = None,
-             mapping: ColumnMapping | None = None) -> ingest.LoadSummary:
+    def load(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        table: str | None = None,
+        mapping: ColumnMapping | None = None,
+    ) -> ingest.LoadSummary:
         """Validate and load files in one transaction (see :func:`supportkpi.ingest.load`)."""
         return ingest.load(self.store, paths, table=table, mapping=mapping)
 
-    def report(self, kpis: Sequence[str] | None = None, by: Sequence[str] = ("vendor",),
-               period: str | None = None, start: date | None = None, end: date | None = None,
-               filters: Mapping[str, Sequence[str]] | None = None, tz: str | None = None,
-               family: str | None = None) -> query.Report:
+    def report(
+        self,
+        kpis: Sequence[str] | None = None,
+        by: Sequence[str] = ("vendor",),
+        period: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        tz: str | None = None,
+        family: str | None = None,
+    ) -> query.Report:
         """KPIs per group as an Arrow table (``.table``), with ``.to_pandas()``/``.to_polars()``."""
-        return query.report(self.store, kpis, by, period, start, end, filters, tz, self.config,
-                            family)
+        return query.report(
+            self.store, kpis, by, period, start, end, filters, tz, self.config, family
+        )
 
-    def escalation_reasons(self, by: Sequence[str] = ("vendor",), period: str | None = None,
-                           start: date | None = None, end: date | None = None,
-                           filters: Mapping[str, Sequence[str]] | None = None,
-                           tz: str | None = None) -> pa.Table:
+    def escalation_reasons(
+        self,
+        by: Sequence[str] = ("vendor",),
+        period: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        tz: str | None = None,
+    ) -> pa.Table:
         """Escalations per group and reason."""
-        return query.escalation_reasons(self.store, by, period, start, end, filters, tz,
-                                        self.config)
+        return query.escalation_reasons(
+            self.store, by, period, start, end, filters, tz, self.config
+        )
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""
@@ -59,9 +78,12 @@ class Connection:
         self.close()
 
 
-def connect(db: str | os.PathLike[str] | None = None, *,
-            config: Config | str | os.PathLike[str] | None = None,
-            read_only: bool = False) -> Connection:
+def connect(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    config: Config | str | os.PathLike[str] | None = None,
+    read_only: bool = False,
+) -> Connection:
     """Open the store at ``db`` (a DuckDB file or ``duckdb:///`` URL; default
     ``$SUPPORTKPI_DB`` or ``./supportkpi.duckdb``) with ``config`` (a :class:`Config`, a path to
     a TOML file, or by default ``$SUPPORTKPI_CONFIG`` or ``./supportkpi.toml`` if present)."""

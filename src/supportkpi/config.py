@@ -70,8 +70,9 @@ def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
-                         "'Europe/Berlin')") from None
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')"
+        ) from None
     return value
 
 
@@ -182,8 +183,14 @@ class Config(BaseModel):
 
     timezone: str = "UTC"
     follow_up_days: float = Field(default=7, gt=0)
-    service_level: dict[str, float] = {"chat": 60, "email": 3600, "voice": 20,
-                                       "social": 3600, "sms": 3600, "messaging": 300}
+    service_level: dict[str, float] = {
+        "chat": 60,
+        "email": 3600,
+        "voice": 20,
+        "social": 3600,
+        "sms": 3600,
+        "messaging": 300,
+    }
     service_level_default: float = Field(default=3600, gt=0)
     business_hours: Calendars = Calendars()
     attribution_days: float = Field(default=7, gt=0)

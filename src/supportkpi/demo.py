@@ -44,11 +44,36 @@ from supportkpi.demo_people import agent_activity, qa_reviews, surveys
 __all__ = ["START", "VENDORS", "DemoSet", "Vendor", "generate"]
 
 
-
 DEMO_CONFIG = (Path(__file__).parent / "demo_config.toml").read_text(encoding="utf-8")
 
-HOURLY_PROFILE = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3.5, 4.5, 5, 5, 4.6, 4.6, 4.8, 4.6,
-                           4.2, 3.8, 3.2, 2.8, 2.4, 2, 1.6, 1.2])
+HOURLY_PROFILE = np.array(
+    [
+        1,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1,
+        2,
+        3.5,
+        4.5,
+        5,
+        5,
+        4.6,
+        4.6,
+        4.8,
+        4.6,
+        4.2,
+        3.8,
+        3.2,
+        2.8,
+        2.4,
+        2,
+        1.6,
+        1.2,
+    ]
+)
 WEEKLY_PROFILE = np.array([1.15, 1.1, 1.0, 1.0, 0.95, 0.6, 0.5])  # Monday first
 
 
@@ -95,8 +120,13 @@ def _with_iso_times(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def generate(days: int = 90, daily_volume: float = 450, seed: int = 7,
-             broken_rows: bool = True, include: Collection[str] | None = None) -> DemoSet:
+def generate(
+    days: int = 90,
+    daily_volume: float = 450,
+    seed: int = 7,
+    broken_rows: bool = True,
+    include: Collection[str] | None = None,
+) -> DemoSet:
     """Draw a demo operation of ``days`` days at about ``daily_volume`` conversations a day.
 
     ``include`` limits the tables drawn (e.g. only ``{"conversations"}`` for a benchmark);
@@ -114,8 +144,7 @@ def generate(days: int = 90, daily_volume: float = 450, seed: int = 7,
         "costs": lambda: costs(days),
         "revenue_events": lambda: revenue(rng, conv, days),
     }
-    tables = {name: make() for name, make in makers.items()
-              if include is None or name in include}
+    tables = {name: make() for name, make in makers.items() if include is None or name in include}
     if broken_rows and include is None:
         tables = _break_some_rows(tables)
     return DemoSet(tables, tuple(int(d) for d in spikes))
@@ -124,8 +153,9 @@ def generate(days: int = 90, daily_volume: float = 450, seed: int = 7,
 # ---------------------------------------------------------------- conversations
 
 
-def _conversations(rng: np.random.Generator, days: int,
-                   daily_volume: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _conversations(
+    rng: np.random.Generator, days: int, daily_volume: float
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     weekday0 = START.weekday()
     day_factor = WEEKLY_PROFILE[(np.arange(days) + weekday0) % 7]
     trend = np.linspace(0.95, 1.08, days)
@@ -142,8 +172,13 @@ def _conversations(rng: np.random.Generator, days: int,
     channel = np.where(rng.random(n) < 0.65, "chat", "email")
     # a large pool: repeat contacts by chance are rare, follow-ups come from _add_follow_ups
     customer = rng.integers(0, max(n * 4, 10), n)
-    conv = {"offset": offset, "day": day, "channel": channel,
-            "customer": customer, "spike": np.isin(day, spikes)}
+    conv = {
+        "offset": offset,
+        "day": day,
+        "channel": channel,
+        "customer": customer,
+        "spike": np.isin(day, spikes),
+    }
     return _attributes(rng, conv), np.sort(spikes)
 
 
@@ -162,15 +197,21 @@ def _attributes(rng: np.random.Generator, conv: dict[str, np.ndarray]) -> dict[s
     vendor = _pick_vendor(rng, conv["channel"])
     agents = np.array([v.agents for v in VENDORS])[vendor]
     agent_no = rng.integers(0, 1 << 30, n) % agents + 1
-    median = np.where(chat, per_vendor(vendor, "frt_chat_median"),
-                      per_vendor(vendor, "frt_email_median"))
+    median = np.where(
+        chat, per_vendor(vendor, "frt_chat_median"), per_vendor(vendor, "frt_email_median")
+    )
     median = median * np.where(conv["spike"], 2.5, 1.0)
     frt = rng.lognormal(np.log(median), np.where(chat, 0.7, 0.9))
-    abandoned = chat & (rng.random(n) < per_vendor(vendor, "abandon_chat")
-                        * np.where(conv["spike"], 2.0, 1.0))
+    abandoned = chat & (
+        rng.random(n) < per_vendor(vendor, "abandon_chat") * np.where(conv["spike"], 2.0, 1.0)
+    )
     resolved = ~abandoned & (rng.random(n) < per_vendor(vendor, "resolve"))
     conv.update(
-        vendor=vendor, agent_no=agent_no, frt=frt, abandoned=abandoned, resolved=resolved,
+        vendor=vendor,
+        agent_no=agent_no,
+        frt=frt,
+        abandoned=abandoned,
+        resolved=resolved,
         exchanges=np.where(chat, 1 + rng.poisson(2.8, n), 1 + rng.poisson(1.0, n)),
         escalated=~abandoned & (rng.random(n) < per_vendor(vendor, "escalate")),
         reopened=resolved & (rng.random(n) < per_vendor(vendor, "reopen")),
@@ -185,8 +226,9 @@ def _attributes(rng: np.random.Generator, conv: dict[str, np.ndarray]) -> dict[s
     return conv
 
 
-def _add_follow_ups(rng: np.random.Generator, conv: dict[str, np.ndarray],
-                    days: int) -> dict[str, np.ndarray]:
+def _add_follow_ups(
+    rng: np.random.Generator, conv: dict[str, np.ndarray], days: int
+) -> dict[str, np.ndarray]:
     """Some customers come back within days: worse vendors, more often."""
     p = per_vendor(conv["vendor"], "follow_up") * np.where(conv["resolved"], 1.0, 2.0)
     parents = np.flatnonzero(rng.random(len(p)) < p)
@@ -194,9 +236,13 @@ def _add_follow_ups(rng: np.random.Generator, conv: dict[str, np.ndarray],
     offset = conv["offset"][parents] + gap
     keep = offset < days * 86400
     parents, offset = parents[keep], offset[keep]
-    child = {"offset": offset, "day": (offset // 86400).astype(int),
-             "channel": conv["channel"][parents], "customer": conv["customer"][parents],
-             "spike": np.zeros(len(parents), bool)}
+    child = {
+        "offset": offset,
+        "day": (offset // 86400).astype(int),
+        "channel": conv["channel"][parents],
+        "customer": conv["customer"][parents],
+        "spike": np.zeros(len(parents), bool),
+    }
     child = _attributes(rng, child)
     merged = {k: np.concatenate([conv[k], child[k]]) for k in conv}
     order = np.argsort(merged["offset"], kind="stable")
@@ -209,35 +255,43 @@ def _conversation_table(conv: dict[str, np.ndarray]) -> pa.Table:
     end = conversation_end(conv)
     chat = conv["channel"] == "chat"
     left = conv["offset"] + np.minimum(conv["patience"], conv["frt"])
-    ended_by = np.where(conv["abandoned"], np.where(chat, "customer", "timeout"),
-                        np.where(conv["resolved"], "agent", "customer"))
+    ended_by = np.where(
+        conv["abandoned"],
+        np.where(chat, "customer", "timeout"),
+        np.where(conv["resolved"], "agent", "customer"),
+    )
     resolved_at = np.where(conv["resolved"], end + 30, np.nan)
     closed_at = np.where(handled, end + 60, left)
     vendor_names = np.array([v.name for v in VENDORS])[conv["vendor"]]
-    return pa.table({
-        "conversation_id": ids("c", n),
-        "channel": conv["channel"],
-        "created_at": timestamps(conv["offset"]),
-        "customer_id": np.char.add("cust-", conv["customer"].astype(str)),
-        "vendor": vendor_names,
-        "team": teams(conv["vendor"], conv["channel"]),
-        "agent_id": pa.array(np.where(handled, agent_ids(conv["vendor"], conv["agent_no"]),
-                                      None)),
-        "queue": np.where(chat, "web chat", "support inbox"),
-        "resolved_at": timestamps_or_null(resolved_at),
-        "closed_at": timestamps(closed_at),
-        "ended_by": ended_by,
-        "escalated": conv["escalated"],
-        "escalation_reason": pa.array(np.where(
-            conv["escalated"], np.array(ESCALATION_REASONS)[conv["reason"]], None)),
-        "transfers": conv["transfers"].astype("int64"),
-        "reopens": conv["reopened"].astype("int64"),
-        "handle_seconds": pa.array(np.where(handled & ~chat, conv["handle"], np.nan),
-                                   from_pandas=True),
-        "wrap_seconds": pa.array(np.where(handled, conv["wrap"], np.nan), from_pandas=True),
-        "topic": np.array(TOPICS)[conv["topic"]],
-        "engagement_score": conv["engagement"],
-    })
+    return pa.table(
+        {
+            "conversation_id": ids("c", n),
+            "channel": conv["channel"],
+            "created_at": timestamps(conv["offset"]),
+            "customer_id": np.char.add("cust-", conv["customer"].astype(str)),
+            "vendor": vendor_names,
+            "team": teams(conv["vendor"], conv["channel"]),
+            "agent_id": pa.array(
+                np.where(handled, agent_ids(conv["vendor"], conv["agent_no"]), None)
+            ),
+            "queue": np.where(chat, "web chat", "support inbox"),
+            "resolved_at": timestamps_or_null(resolved_at),
+            "closed_at": timestamps(closed_at),
+            "ended_by": ended_by,
+            "escalated": conv["escalated"],
+            "escalation_reason": pa.array(
+                np.where(conv["escalated"], np.array(ESCALATION_REASONS)[conv["reason"]], None)
+            ),
+            "transfers": conv["transfers"].astype("int64"),
+            "reopens": conv["reopened"].astype("int64"),
+            "handle_seconds": pa.array(
+                np.where(handled & ~chat, conv["handle"], np.nan), from_pandas=True
+            ),
+            "wrap_seconds": pa.array(np.where(handled, conv["wrap"], np.nan), from_pandas=True),
+            "topic": np.array(TOPICS)[conv["topic"]],
+            "engagement_score": conv["engagement"],
+        }
+    )
 
 
 # ---------------------------------------------------------------- messages
@@ -262,15 +316,20 @@ def _messages(rng: np.random.Generator, conv: dict[str, np.ndarray]) -> pa.Table
     parts.append(_msg_block(conv_ids[idx], agent_at, "agent", agents[idx]))
     later = step > 0
     customer_at = agent_at[later] - per_exchange[later] * rng.uniform(0.2, 0.6, later.sum())
-    parts.append(_msg_block(conv_ids[idx][later], customer_at, "customer",
-                            conv["customer"][idx][later].astype(str)))
+    parts.append(
+        _msg_block(
+            conv_ids[idx][later], customer_at, "customer", conv["customer"][idx][later].astype(str)
+        )
+    )
     # private notes by the agent, which are no reply
     noted = np.flatnonzero(handled & (rng.random(n) < 0.1))
-    parts.append(_msg_block(conv_ids[noted], conv["offset"][noted] + 1.0, "agent",
-                            agents[noted], private=True))
+    parts.append(
+        _msg_block(
+            conv_ids[noted], conv["offset"][noted] + 1.0, "agent", agents[noted], private=True
+        )
+    )
     table = pa.concat_tables(parts)
-    order = pc.sort_indices(table, [("conversation_id", "ascending"),
-                                            ("sent_at", "ascending")])
+    order = pc.sort_indices(table, [("conversation_id", "ascending"), ("sent_at", "ascending")])
     table = table.take(order)
     return table.set_column(0, "message_id", pa.array(ids("m", table.num_rows)))
 
@@ -282,24 +341,30 @@ def _within_group_rank(idx: np.ndarray) -> np.ndarray:
     return np.arange(len(idx)) - np.repeat(starts, lengths)
 
 
-_TEXTS = {"customer": "Hi, I need help with my order.", "agent": "Happy to help!",
-          "bot": "Thanks for reaching out, an agent will be with you shortly."}
+_TEXTS = {
+    "customer": "Hi, I need help with my order.",
+    "agent": "Happy to help!",
+    "bot": "Thanks for reaching out, an agent will be with you shortly.",
+}
 
 
-def _msg_block(conv_ids: np.ndarray, at: np.ndarray, role: str, author: object,
-               private: bool = False) -> pa.Table:
+def _msg_block(
+    conv_ids: np.ndarray, at: np.ndarray, role: str, author: object, private: bool = False
+) -> pa.Table:
     n = len(conv_ids)
     text = "Customer asked about a refund before." if private else _TEXTS[role]
     authors = np.broadcast_to(np.asarray(author, dtype=str), (n,))
-    return pa.table({
-        "message_id": pa.array([""] * n),
-        "conversation_id": conv_ids,
-        "sent_at": timestamps(at),
-        "author_role": pa.array([role] * n),
-        "author_id": authors,
-        "private": pa.array([private] * n),
-        "text": pa.array([text] * n),
-    })
+    return pa.table(
+        {
+            "message_id": pa.array([""] * n),
+            "conversation_id": conv_ids,
+            "sent_at": timestamps(at),
+            "author_role": pa.array([role] * n),
+            "author_id": authors,
+            "private": pa.array([private] * n),
+            "text": pa.array([text] * n),
+        }
+    )
 
 
 # ---------------------------------------------------------------- surveys, QA, activity

@@ -11,8 +11,13 @@ import pyarrow.compute as pc
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 TOPICS = ("billing", "delivery", "returns", "account", "technical", "product question")
-ESCALATION_REASONS = ("technical issue", "refund approval", "billing dispute", "complaint",
-                      "policy exception")
+ESCALATION_REASONS = (
+    "technical issue",
+    "refund approval",
+    "billing dispute",
+    "complaint",
+    "policy exception",
+)
 
 
 @dataclass(frozen=True)
@@ -22,30 +27,84 @@ class Vendor:
     name: str
     agents: int
     timezone: str
-    shift_start_utc: tuple[int, ...]   # hours (UTC) at which its shifts begin
-    share_chat: float                  # share of chat volume it takes
+    shift_start_utc: tuple[int, ...]  # hours (UTC) at which its shifts begin
+    share_chat: float  # share of chat volume it takes
     share_email: float
-    frt_chat_median: float             # seconds, lognormal median of first response
+    frt_chat_median: float  # seconds, lognormal median of first response
     frt_email_median: float
-    abandon_chat: float                # probability a chat is left before any reply
-    resolve: float                     # probability a handled conversation is resolved
+    abandon_chat: float  # probability a chat is left before any reply
+    resolve: float  # probability a handled conversation is resolved
     escalate: float
     reopen: float
-    follow_up: float                   # probability the customer comes back within days
-    csat_mean: float                   # mean CSAT (1–5) before response/resolution effects
-    csat_scale_max: int                # the scale this vendor's CSAT survey uses
+    follow_up: float  # probability the customer comes back within days
+    csat_mean: float  # mean CSAT (1–5) before response/resolution effects
+    csat_scale_max: int  # the scale this vendor's CSAT survey uses
     qa_mean: float
-    busy_share: float                  # share of logged-in time spent busy
-    monthly_cost: float                # invoice per month, EUR
+    busy_share: float  # share of logged-in time spent busy
+    monthly_cost: float  # invoice per month, EUR
 
 
 VENDORS: tuple[Vendor, ...] = (
-    Vendor("in-house", 20, "Europe/Berlin", (6, 12), 0.30, 0.40, 35, 2400, 0.03, 0.92,
-           0.05, 0.04, 0.07, 4.45, 5, 86, 0.74, 80_000),
-    Vendor("northwind", 25, "Asia/Manila", (0, 8, 14), 0.45, 0.30, 50, 3300, 0.07, 0.82,
-           0.08, 0.09, 0.16, 3.95, 5, 74, 0.86, 52_000),
-    Vendor("atlas", 15, "America/Bogota", (12, 18), 0.25, 0.30, 25, 1800, 0.04, 0.88,
-           0.12, 0.05, 0.10, 4.25, 10, 81, 0.69, 60_000),
+    Vendor(
+        "in-house",
+        20,
+        "Europe/Berlin",
+        (6, 12),
+        0.30,
+        0.40,
+        35,
+        2400,
+        0.03,
+        0.92,
+        0.05,
+        0.04,
+        0.07,
+        4.45,
+        5,
+        86,
+        0.74,
+        80_000,
+    ),
+    Vendor(
+        "northwind",
+        25,
+        "Asia/Manila",
+        (0, 8, 14),
+        0.45,
+        0.30,
+        50,
+        3300,
+        0.07,
+        0.82,
+        0.08,
+        0.09,
+        0.16,
+        3.95,
+        5,
+        74,
+        0.86,
+        52_000,
+    ),
+    Vendor(
+        "atlas",
+        15,
+        "America/Bogota",
+        (12, 18),
+        0.25,
+        0.30,
+        25,
+        1800,
+        0.04,
+        0.88,
+        0.12,
+        0.05,
+        0.10,
+        4.25,
+        10,
+        81,
+        0.69,
+        60_000,
+    ),
 )
 
 
@@ -82,5 +141,8 @@ def conversation_end(conv: dict[str, np.ndarray]) -> np.ndarray:
 
 def timestamps_or_null(offset: np.ndarray) -> pa.Array:
     mask = np.isnan(offset)
-    return pc.if_else(pa.array(mask), pa.scalar(None, pa.timestamp("us", tz="UTC")),
-                              timestamps(np.nan_to_num(offset)))
+    return pc.if_else(
+        pa.array(mask),
+        pa.scalar(None, pa.timestamp("us", tz="UTC")),
+        timestamps(np.nan_to_num(offset)),
+    )

@@ -63,8 +63,11 @@ def message_facts(messages: ir.Table) -> ir.Table:
     )
 
 
-def conversation_facts(conversations: ir.Table, messages: ir.Table,
-                       follow_up_window: timedelta = DEFAULT_FOLLOW_UP_WINDOW) -> ir.Table:
+def conversation_facts(
+    conversations: ir.Table,
+    messages: ir.Table,
+    follow_up_window: timedelta = DEFAULT_FOLLOW_UP_WINDOW,
+) -> ir.Table:
     """Every conversation with the facts of the module doc filled in."""
     facts = message_facts(messages)
     c = conversations.left_join(facts, "conversation_id").select(
@@ -79,9 +82,10 @@ def conversation_facts(conversations: ir.Table, messages: ir.Table,
     c = c.mutate(
         response_start=ibis.ifelse(
             c.first_customer_message_at.notnull()
-            & (c.first_response_at.isnull()
-               | (c.first_customer_message_at <= c.first_response_at)),
-            c.first_customer_message_at, c.created_at),
+            & (c.first_response_at.isnull() | (c.first_customer_message_at <= c.first_response_at)),
+            c.first_customer_message_at,
+            c.created_at,
+        ),
         handled=c.first_response_at.notnull(),
         ended_at=ibis.coalesce(c.resolved_at, c.closed_at, c.created_at),
     )
@@ -102,11 +106,14 @@ def _follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
     )
     known = c.customer_id.notnull()
     derived_of = ibis.ifelse(
-        known & (seconds_between(c.created_at, c.__prev_end) <= limit), c.__prev_id, None)
+        known & (seconds_between(c.created_at, c.__prev_end) <= limit), c.__prev_id, None
+    )
     named = c.select(named=c.follow_up_of).filter(ibis._.named.notnull()).distinct()
     c = c.mutate(
         follow_up_of=c.follow_up_of.fill_null(derived_of),
-        followed_up=(known & (seconds_between(c.__next_start, c.ended_at) <= limit))
-        .fill_null(False) | c.conversation_id.isin(named.named),
+        followed_up=(known & (seconds_between(c.__next_start, c.ended_at) <= limit)).fill_null(
+            False
+        )
+        | c.conversation_id.isin(named.named),
     )
     return c.drop("__prev_id", "__prev_end", "__next_start")

@@ -73,9 +73,15 @@ class LoadSummary:
         return total
 
 
-def load(store: Store, paths: Sequence[str | Path], *, table: str | None = None,
-         mapping: Mapping | None = None, progress: FileProgress | None = None,
-         fmt: str | None = None) -> LoadSummary:
+def load(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    table: str | None = None,
+    mapping: Mapping | None = None,
+    progress: FileProgress | None = None,
+    fmt: str | None = None,
+) -> LoadSummary:
     """Validate and load files into the store in one transaction; see the module doc.
     ``fmt`` names a file format (csv, parquet…) or a dataset format converted first (twcs)."""
     if fmt in CONVERTED:
@@ -96,8 +102,9 @@ def _ordered(sources: list[SourceFile]) -> list[SourceFile]:
     return sorted(sources, key=lambda s: order[s.table])
 
 
-def _load_converted(store: Store, paths: Sequence[str | Path], fmt: str,
-                    progress: FileProgress | None) -> LoadSummary:
+def _load_converted(
+    store: Store, paths: Sequence[str | Path], fmt: str, progress: FileProgress | None
+) -> LoadSummary:
     """Convert dataset files (twcs) to canonical files in a scratch folder, then load those
     under the original file's name, with the records the conversion left out."""
     from supportkpi.sources import twcs
@@ -109,14 +116,14 @@ def _load_converted(store: Store, paths: Sequence[str | Path], fmt: str,
             work = Path(scratch) / str(index)
             work.mkdir()
             try:
-                done = twcs.convert(path, work, progress=lambda d, t, p=path: report(
-                    str(p), d, t))
+                done = twcs.convert(path, work, progress=lambda d, t, p=path: report(str(p), d, t))
             except (SourceError, duckdb.Error) as exc:
                 raise LoadError(str(exc)) from None
             label = str(Path(path).resolve())
-            sources += [replace(open_source(done.conversations, table="conversations"),
-                                label=label),
-                        replace(open_source(done.messages, table="messages"), label=label)]
+            sources += [
+                replace(open_source(done.conversations, table="conversations"), label=label),
+                replace(open_source(done.messages, table="messages"), label=label),
+            ]
             rejected += [(label, r) for r in done.rejected]
         return _Load(store, progress, rejected).run(_ordered(sources))
 
@@ -124,8 +131,12 @@ def _load_converted(store: Store, paths: Sequence[str | Path], fmt: str,
 class _Load:
     """The staging tables and counts of one load call."""
 
-    def __init__(self, store: Store, progress: FileProgress | None,
-                 converted: list[tuple[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        progress: FileProgress | None,
+        converted: list[tuple[str, Any]] | None = None,
+    ) -> None:
         self.converted = converted or []
         self.store = store
         self.progress: FileProgress = progress or (lambda name, done, total: None)
@@ -152,7 +163,8 @@ class _Load:
         self.store.drop_temp(_REJECTS)
         self.store.execute(
             f"CREATE TEMP TABLE {_REJECTS} (source VARCHAR, line BIGINT, table_name VARCHAR, "
-            "column_name VARCHAR, rule VARCHAR, reason VARCHAR, raw VARCHAR, __file INTEGER)")
+            "column_name VARCHAR, rule VARCHAR, reason VARCHAR, raw VARCHAR, __file INTEGER)"
+        )
 
     # ------------------------------------------------------------ one file
 
@@ -187,7 +199,8 @@ class _Load:
                 named = f"'{source}' (mapped to {name})" if source != name else f"'{name}'"
                 raise LoadError(
                     f"{src.name}: no column {named}, which {spec.name} requires; the file has: "
-                    f"{', '.join(raw_types)}. Rename it, or map yours with --mapping.")
+                    f"{', '.join(raw_types)}. Rename it, or map yours with --mapping."
+                )
 
     def _ignored(self, src: SourceFile, raw_types: dict[str, str]) -> list[str]:
         used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
@@ -199,8 +212,10 @@ class _Load:
         thresholds = pa.table({"t": [line - i for i, line in enumerate(skipped)]})
         self.store.raw.register("__skipped", thresholds)
         try:
-            self.store.execute(f"UPDATE {q(raw)} SET {LINE} = {LINE} + (SELECT count(*) FROM "
-                               f"__skipped WHERE t <= {q(raw)}.{LINE})")
+            self.store.execute(
+                f"UPDATE {q(raw)} SET {LINE} = {LINE} + (SELECT count(*) FROM "
+                f"__skipped WHERE t <= {q(raw)}.{LINE})"
+            )
         finally:
             self.store.raw.unregister("__skipped")
 
@@ -210,23 +225,32 @@ class _Load:
             index = next(i for i, s in enumerate(sources) if s.name == label)
             self.store.raw.execute(
                 f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [label, r.line, "messages", None, r.rule, r.reason, r.raw, index])
+                [label, r.line, "messages", None, r.rule, r.reason, r.raw, index],
+            )
 
     def _reject_malformed(self, index: int, src: SourceFile) -> None:
         if not src.malformed:
             return
-        rows = [(src.name, m.line, src.table, None, "malformed_row", m.reason,
-                 json.dumps({"text": m.text}, ensure_ascii=False), index)
-                for m in src.malformed]
-        self.store.raw.executemany(f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                   rows)
+        rows = [
+            (
+                src.name,
+                m.line,
+                src.table,
+                None,
+                "malformed_row",
+                m.reason,
+                json.dumps({"text": m.text}, ensure_ascii=False),
+                index,
+            )
+            for m in src.malformed
+        ]
+        self.store.raw.executemany(f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _raw_json(self, raw: str, alias: str) -> str:
         cols = [c for c in self.store.columns(raw) if c != LINE]
         return "to_json({" + ", ".join(f"{lit(c)}: {alias}.{q(c)}" for c in cols) + "})"
 
-    def _check_rows(self, index: int, src: SourceFile, raw: str,
-                    raw_types: dict[str, str]) -> None:
+    def _check_rows(self, index: int, src: SourceFile, raw: str, raw_types: dict[str, str]) -> None:
         spec = schema.table(src.table)
         plan = validate.plan(spec, raw, raw_types, src.mapping)
         checked = self.store.temp_name("checked")
@@ -236,13 +260,15 @@ class _Load:
             f"c.col, c.rule, c.msg, {self._raw_json(raw, 'r')}, {index} FROM "
             f"(SELECT {LINE}, {plan.column_case()} AS col, {plan.rule_case()} AS rule, "
             f"{plan.message_case()} AS msg FROM {q(checked)} WHERE __check > 0) c "
-            f"JOIN {q(raw)} r USING ({LINE})")
+            f"JOIN {q(raw)} r USING ({LINE})"
+        )
         self._keep_first_of_each_key(index, src, plan, checked, raw)
         self.store.drop_temp(checked)
         self.provided.setdefault(spec.name, set()).update(plan.provided)
 
-    def _keep_first_of_each_key(self, index: int, src: SourceFile, plan: validate.Plan,
-                                checked: str, raw: str) -> None:
+    def _keep_first_of_each_key(
+        self, index: int, src: SourceFile, plan: validate.Plan, checked: str, raw: str
+    ) -> None:
         """Quarantine repeated keys (all but the kept row), then stage the good rows."""
         spec = plan.table
         key = ", ".join(q(k) for k in spec.key)
@@ -254,32 +280,38 @@ class _Load:
             f"row_number() OVER w AS __rn, first_value({LINE}) OVER w AS __kept "
             f"FROM {q(checked)} SEMI JOIN (SELECT {key} FROM {q(checked)} WHERE __check = 0 "
             f"GROUP BY ALL HAVING count(*) > 1) USING ({key}) WHERE __check = 0 "
-            f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})")
+            f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})"
+        )
         self.store.execute(f"DELETE FROM {q(ranked)} WHERE __rn = 1")
         shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
-        why = "' (line ' || k.__kept || ' supersedes it)'" if last else \
-            "' (first seen on line ' || k.__kept || ')'"
+        why = (
+            "' (line ' || k.__kept || ' supersedes it)'"
+            if last
+            else "' (first seen on line ' || k.__kept || ')'"
+        )
         self.store.execute(
             f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, k.{LINE}, {lit(spec.name)}, "
             f"{lit(plan.source_names.get(spec.key[0], spec.key[0]))}, 'duplicate_key', "
             f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || {why}, "
             f"{self._raw_json(raw, 'r')}, {index} FROM {q(ranked)} k "
-            f"JOIN {q(raw)} r USING ({LINE})")
+            f"JOIN {q(raw)} r USING ({LINE})"
+        )
         self._stage_clean(index, spec, checked, ranked)
         self.store.drop_temp(ranked)
 
     def _stage_clean(self, index: int, spec: schema.Table, checked: str, repeated: str) -> None:
         cols = ", ".join(q(c) for c in spec.column_names)
-        good = (f"SELECT {cols}, {index} AS __file, {LINE} FROM {q(checked)} "
-                f"ANTI JOIN {q(repeated)} USING ({LINE}) WHERE __check = 0")
+        good = (
+            f"SELECT {cols}, {index} AS __file, {LINE} FROM {q(checked)} "
+            f"ANTI JOIN {q(repeated)} USING ({LINE}) WHERE __check = 0"
+        )
         clean = self.clean.get(spec.name)
         if clean is None:
             self.clean[spec.name] = self.store.temp_name(f"clean_{spec.name}")
             self.store.execute(f"CREATE TEMP TABLE {q(self.clean[spec.name])} AS {good}")
             return
         # a later file in the same load replaces an earlier one's rows
-        match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM g.{q(k)}"
-                             for k in spec.key)
+        match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM g.{q(k)}" for k in spec.key)
         self.store.execute(f"DELETE FROM {q(clean)} USING ({good}) g WHERE {match}")
         self.store.execute(f"INSERT INTO {q(clean)} {good}")
 
@@ -290,9 +322,11 @@ class _Load:
         staged = self.clean.get("conversations")
         if staged is None:
             return "SELECT conversation_id, created_at FROM conversations"
-        return (f"SELECT conversation_id, created_at FROM {q(staged)} UNION ALL "
-                f"SELECT t.conversation_id, t.created_at FROM conversations t "
-                f"ANTI JOIN {q(staged)} s USING (conversation_id)")
+        return (
+            f"SELECT conversation_id, created_at FROM {q(staged)} UNION ALL "
+            f"SELECT t.conversation_id, t.created_at FROM conversations t "
+            f"ANTI JOIN {q(staged)} s USING (conversation_id)"
+        )
 
     def _cross_check(self, name: str, sources: list[SourceFile]) -> None:
         checks = validate.cross_checks(schema.table(name))
@@ -305,30 +339,38 @@ class _Load:
         self.store.execute(
             f"CREATE TEMP TABLE {q(failed)} AS SELECT s.*, CASE {case} ELSE 0 END AS __check, "
             f"c.created_at AS __conv_created FROM {q(clean)} s LEFT JOIN "
-            f"({self._conversations_sql()}) c ON s.{ref} = c.conversation_id")
+            f"({self._conversations_sql()}) c ON s.{ref} = c.conversation_id"
+        )
         self.store.execute(f"DELETE FROM {q(failed)} WHERE __check = 0")
         for index, raw in self.raw_tables.items():
             if sources[index].table != name:
                 continue
             self._reject_cross(index, sources[index], checks, failed, raw)
-        self.store.execute(f"DELETE FROM {q(clean)} USING {q(failed)} f "
-                           f"WHERE {q(clean)}.__file = f.__file AND {q(clean)}.{LINE} = f.{LINE}")
+        self.store.execute(
+            f"DELETE FROM {q(clean)} USING {q(failed)} f "
+            f"WHERE {q(clean)}.__file = f.__file AND {q(clean)}.{LINE} = f.{LINE}"
+        )
         self.store.drop_temp(failed)
 
-    def _reject_cross(self, index: int, src: SourceFile, checks: list[validate.CrossCheck],
-                      failed: str, raw: str) -> None:
+    def _reject_cross(
+        self, index: int, src: SourceFile, checks: list[validate.CrossCheck], failed: str, raw: str
+    ) -> None:
         names = src.mapping
-        col_case = " ".join(f"WHEN {i} THEN {lit(names.source_name(c.column))}"
-                            for i, c in enumerate(checks, start=1))
+        col_case = " ".join(
+            f"WHEN {i} THEN {lit(names.source_name(c.column))}"
+            for i, c in enumerate(checks, start=1)
+        )
         rule_case = " ".join(f"WHEN {i} THEN {lit(c.rule)}" for i, c in enumerate(checks, 1))
         msg_case = " ".join(
             f"WHEN {i} THEN {c.message.replace('c.created_at', 's.__conv_created')}"
-            for i, c in enumerate(checks, start=1))
+            for i, c in enumerate(checks, start=1)
+        )
         self.store.execute(
             f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, s.{LINE}, {lit(src.table)}, "
             f"CASE s.__check {col_case} END, CASE s.__check {rule_case} END, "
             f"CASE s.__check {msg_case} END, {self._raw_json(raw, 'r')}, {index} "
-            f"FROM {q(failed)} s JOIN {q(raw)} r USING ({LINE}) WHERE s.__file = {index}")
+            f"FROM {q(failed)} s JOIN {q(raw)} r USING ({LINE}) WHERE s.__file = {index}"
+        )
 
     # ------------------------------------------------------------ the transaction
 
@@ -342,11 +384,14 @@ class _Load:
                     merged[name] = self.store.merge(name, self.clean[name], self.provided[name])
             if names:
                 placeholders = ", ".join("?" for _ in names)
-                self.store.execute(f"DELETE FROM quarantine WHERE source IN ({placeholders})",
-                                   list(names))
+                self.store.execute(
+                    f"DELETE FROM quarantine WHERE source IN ({placeholders})", list(names)
+                )
             cols = ", ".join(_REJECT_COLUMNS)
-            self.store.execute(f"INSERT INTO quarantine ({cols}, quarantined_at) "
-                               f"SELECT {cols}, now() FROM {_REJECTS}")
+            self.store.execute(
+                f"INSERT INTO quarantine ({cols}, quarantined_at) "
+                f"SELECT {cols}, now() FROM {_REJECTS}"
+            )
         return merged
 
     def _count_rejects(self) -> None:

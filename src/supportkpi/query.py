@@ -35,8 +35,16 @@ from supportkpi.kpis.grains import (
 from supportkpi.store import Store
 from supportkpi.targets import all_targets, status_columns
 
-__all__ = ["DIMENSIONS", "PERIODS", "QueryError", "Report", "escalation_reasons", "report",
-           "select_kpis", "split_by"]
+__all__ = [
+    "DIMENSIONS",
+    "PERIODS",
+    "QueryError",
+    "Report",
+    "escalation_reasons",
+    "report",
+    "select_kpis",
+    "split_by",
+]
 
 
 class QueryError(ValueError):
@@ -83,8 +91,9 @@ class Report:
         return pl.from_arrow(self.table)
 
 
-def select_kpis(names: Iterable[str] | None = None, family: str | None = None,
-                business_hours: bool = False) -> list[Kpi]:
+def select_kpis(
+    names: Iterable[str] | None = None, family: str | None = None, business_hours: bool = False
+) -> list[Kpi]:
     """KPIs by name (in the order given) or by family; default: all, ``_bh`` twins only when
     business hours are configured."""
     if names:
@@ -95,8 +104,9 @@ def select_kpis(names: Iterable[str] | None = None, family: str | None = None,
     chosen = all_kpis()
     if family:
         if family not in {f.value for f in Family}:
-            raise QueryError(f"unknown family {family!r}; one of "
-                             f"{', '.join(f.value for f in Family)}")
+            raise QueryError(
+                f"unknown family {family!r}; one of {', '.join(f.value for f in Family)}"
+            )
         chosen = [k for k in chosen if k.family == family]
     return [k for k in chosen if business_hours or not k.business_hours]
 
@@ -107,36 +117,61 @@ def split_by(by: Sequence[str], period: str | None) -> tuple[tuple[str, ...], st
     periods = [b for b in by if b in PERIODS] + ([period] if period else [])
     unknown = [d for d in dims if d not in DIMENSIONS]
     if unknown:
-        raise QueryError(f"cannot group by {', '.join(unknown)}; group by "
-                         f"{', '.join(DIMENSIONS)} and a period ({', '.join(PERIODS)})")
+        raise QueryError(
+            f"cannot group by {', '.join(unknown)}; group by "
+            f"{', '.join(DIMENSIONS)} and a period ({', '.join(PERIODS)})"
+        )
     if len(set(periods)) > 1:
         raise QueryError(f"one period at a time, not {', '.join(periods)}")
     return tuple(dict.fromkeys(dims)), (periods[0] if periods else None)
 
 
-def report(store: Store, kpis: Iterable[str] | None = None, by: Sequence[str] = ("vendor",),
-           period: str | None = None, start: date | None = None, end: date | None = None,
-           filters: Mapping[str, Sequence[str]] | None = None, tz: str | None = None,
-           config: Config | None = None, family: str | None = None, *,
-           targets: bool = False, trend: bool = False) -> Report:
+def report(
+    store: Store,
+    kpis: Iterable[str] | None = None,
+    by: Sequence[str] = ("vendor",),
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+    family: str | None = None,
+    *,
+    targets: bool = False,
+    trend: bool = False,
+) -> Report:
     """KPIs per group over the store's data; see the module doc. ``targets`` adds each KPI's
     target, status and compliance; ``trend`` (with a period) adds the previous period's value,
     the change and whether it is an improvement."""
     config = config or Config()
     chosen = select_kpis(kpis, family, config.business_hours.configured)
-    return run(store, chosen, by, period, start, end, filters, tz, config, targets=targets,
-               trend=trend)
+    return run(
+        store, chosen, by, period, start, end, filters, tz, config, targets=targets, trend=trend
+    )
 
 
-def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
-        start: date | None, end: date | None, filters: Mapping[str, Sequence[str]] | None,
-        tz: str | None, config: Config, *, targets: bool = False,
-        trend: bool = False, share: bool = True) -> Report:
+def run(
+    store: Store,
+    chosen: list[Kpi],
+    by: Sequence[str],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    config: Config,
+    *,
+    targets: bool = False,
+    trend: bool = False,
+    share: bool = True,
+) -> Report:
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
     ``share=False`` derives the conversation facts inside the one query instead of once
     beforehand: the same numbers, the plain path."""
-    frame = _frame(store, config, by, period, start, end, filters, tz,
-                   any(k.business_hours for k in chosen))
+    frame = _frame(
+        store, config, by, period, start, end, filters, tz, any(k.business_hours for k in chosen)
+    )
     if trend and not frame.period:
         raise QueryError("a trend needs a period: --by month (or day, week…)")
     first = start
@@ -154,23 +189,28 @@ def run(store: Store, chosen: list[Kpi], by: Sequence[str], period: str | None,
         if trend:
             expr = _with_trends(expr, frame, chosen, first)
         if targets:
-            expr = expr.mutate(**status_columns(expr, frame.group, frame.filters,
-                                                all_targets(config),
-                                                [k.name for k in chosen]))
+            expr = expr.mutate(
+                **status_columns(
+                    expr, frame.group, frame.filters, all_targets(config), [k.name for k in chosen]
+                )
+            )
         table = _finish(expr.to_pyarrow(), chosen, missing)
         sql = ibis.to_sql(expr)
         if shared:
             facts = ibis.to_sql(conversation_rows(plain_frame))
-            sql = (f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
-                   f"-- the report:\n{sql}")
+            sql = (
+                f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
+                f"-- the report:\n{sql}"
+            )
     finally:
         if shared:
             store.drop_temp(shared)
     return Report(table, tuple(chosen), frame.group, missing, sql)
 
 
-def _share_facts(store: Store, frame: Frame, kpis: list[Kpi],
-                 share: bool) -> tuple[Frame, str | None]:
+def _share_facts(
+    store: Store, frame: Frame, kpis: list[Kpi], share: bool
+) -> tuple[Frame, str | None]:
     """Compute the conversation facts once, as a temporary table, when two or more grains
     of the report are built on them (each would otherwise derive them from the messages)."""
     if not share or len({k.grain for k in kpis} & ON_FACTS) < 2:
@@ -180,8 +220,7 @@ def _share_facts(store: Store, frame: Frame, kpis: list[Kpi],
     return replace(frame, facts=facts), name
 
 
-def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi],
-                 first: date | None) -> ir.Table:
+def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi], first: date | None) -> ir.Table:
     """Previous period's value, change, relative change and improved/worsened/unchanged."""
     assert frame.period
     p = expr[frame.period]
@@ -194,18 +233,23 @@ def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi],
         now = expr[kpi.name].cast("float64")
         before = ibis.ifelse(adjacent, now.lag().over(w), ibis.null("float64"))
         change = now - before
-        columns |= {f"{kpi.name}_previous": before, f"{kpi.name}_change": change,
-                    f"{kpi.name}_change_relative": change / before.abs().nullif(0.0),
-                    f"{kpi.name}_trend": _verdict(kpi, now, before, change)}
+        columns |= {
+            f"{kpi.name}_previous": before,
+            f"{kpi.name}_change": change,
+            f"{kpi.name}_change_relative": change / before.abs().nullif(0.0),
+            f"{kpi.name}_trend": _verdict(kpi, now, before, change),
+        }
     out = expr.mutate(**columns)
     if first:
-        out = out.filter(out[frame.period] >= ibis.timestamp(str(first)).truncate(
-            PERIODS[frame.period]))
+        out = out.filter(
+            out[frame.period] >= ibis.timestamp(str(first)).truncate(PERIODS[frame.period])
+        )
     return out.order_by(list(frame.group))
 
 
-def _verdict(kpi: Kpi, now: ir.FloatingValue, before: ir.FloatingValue,
-             change: ir.FloatingValue) -> ir.StringValue:
+def _verdict(
+    kpi: Kpi, now: ir.FloatingValue, before: ir.FloatingValue, change: ir.FloatingValue
+) -> ir.StringValue:
     """improved / worsened / unchanged, given which way is better."""
     if kpi.direction is Direction.NONE:
         return ibis.null("string")
@@ -219,21 +263,32 @@ def _verdict(kpi: Kpi, now: ir.FloatingValue, before: ir.FloatingValue,
         change = off(before) - off(now)  # positive: closer to the band
     elif kpi.direction is Direction.LOWER:
         change = -change
-    return ibis.cases((before.isnull() | now.isnull(), ibis.null("string")),
-                      (change > 0, "improved"), (change < 0, "worsened"),
-                      else_="unchanged")
+    return ibis.cases(
+        (before.isnull() | now.isnull(), ibis.null("string")),
+        (change > 0, "improved"),
+        (change < 0, "worsened"),
+        else_="unchanged",
+    )
 
 
-def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
-           start: date | None, end: date | None,
-           filters: Mapping[str, Sequence[str]] | None, tz: str | None,
-           business_hours: bool) -> Frame:
+def _frame(
+    store: Store,
+    config: Config,
+    by: Sequence[str],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    business_hours: bool,
+) -> Frame:
     dims, period = split_by(by, period)
     filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
     unknown = [f for f in filters if f not in DIMENSIONS]
     if unknown:
-        raise QueryError(f"cannot filter by {', '.join(unknown)}; filter by "
-                         f"{', '.join(DIMENSIONS)}")
+        raise QueryError(
+            f"cannot filter by {', '.join(unknown)}; filter by {', '.join(DIMENSIONS)}"
+        )
     if start and end and end < start:
         raise QueryError(f"the period ends ({end}) before it starts ({start})")
     if tz:
@@ -246,11 +301,29 @@ def _frame(store: Store, config: Config, by: Sequence[str], period: str | None,
     spans = None
     if business_hours and config.business_hours.configured:
         spans = ibis.memtable(calendar.span_table(config.business_hours, first, last))
-    tables = {name: store.table(name) for name in
-              ("conversations", "messages", "surveys", "agent_activity", "qa_reviews", "costs",
-               "revenue_events")}
-    return Frame(tables, config, dims, period, calendar.utc_offsets(config.timezone, first, last),
-                 start, end, filters, spans)
+    tables = {
+        name: store.table(name)
+        for name in (
+            "conversations",
+            "messages",
+            "surveys",
+            "agent_activity",
+            "qa_reviews",
+            "costs",
+            "revenue_events",
+        )
+    }
+    return Frame(
+        tables,
+        config,
+        dims,
+        period,
+        calendar.utc_offsets(config.timezone, first, last),
+        start,
+        end,
+        filters,
+        spans,
+    )
 
 
 def _data_range(store: Store) -> tuple[date, date]:
@@ -259,7 +332,8 @@ def _data_range(store: Store) -> tuple[date, date]:
         "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
         "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
         "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
-        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)")[0]
+        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)"
+    )[0]
     if row[0] is None:
         today = date.today()
         return today, today
@@ -275,8 +349,9 @@ def _why_missing(kpi: Kpi, counts: dict[str, int], config: Config) -> str | None
     return None
 
 
-def _aggregate(frame: Frame, computable: list[Kpi],
-               chosen: list[Kpi]) -> tuple[list[ir.Table], dict[str, str]]:
+def _aggregate(
+    frame: Frame, computable: list[Kpi], chosen: list[Kpi]
+) -> tuple[list[ir.Table], dict[str, str]]:
     """One aggregate per grain over the report's groups; reasons for grains that can't be."""
     parts, missing = [], {}
     by_grain: dict[str, list[Kpi]] = {}
@@ -288,10 +363,16 @@ def _aggregate(frame: Frame, computable: list[Kpi],
         except Unavailable as exc:
             missing |= {k.name: str(exc) for k in kpis}
             continue
-        measures = {col: expr.cast(_dtype(kpi, col)) for kpi in kpis
-                    for col, expr in kpi.measure(rows).items()}
-        out = rows.group_by(list(frame.group)).aggregate(**measures) if frame.group \
+        measures = {
+            col: expr.cast(_dtype(kpi, col))
+            for kpi in kpis
+            for col, expr in kpi.measure(rows).items()
+        }
+        out = (
+            rows.group_by(list(frame.group)).aggregate(**measures)
+            if frame.group
             else rows.aggregate(**measures)
+        )
         parts.append(_pad(out, frame.group, chosen))
     return parts, missing
 
@@ -306,18 +387,21 @@ def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table
     cols: dict[str, ir.Value] = {g: table[g] for g in group}
     for kpi in chosen:
         for out in kpi.outputs:
-            cols[out.column] = table[out.column] if out.column in table.columns else \
-                ibis.null().cast(_dtype(kpi, out.column))
+            cols[out.column] = (
+                table[out.column]
+                if out.column in table.columns
+                else ibis.null().cast(_dtype(kpi, out.column))
+            )
     return table.select(**cols)
 
 
-def _combine(parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi],
-             frame: Frame) -> ir.Table:
+def _combine(
+    parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi], frame: Frame
+) -> ir.Table:
     columns = [o.column for k in chosen for o in k.outputs]
     if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
-        typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g)
-                 for g in group]
+        typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g) for g in group]
         parts = [_pad(empty.select(*typed) if group else empty.select(), group, chosen)]
     stacked = parts[0]
     for part in parts[1:]:
@@ -335,16 +419,21 @@ def _finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.T
         if kpi.name in missing:
             continue
         if all(table[c].null_count == table.num_rows for c in kpi.columns):
-            missing[kpi.name] = f"no {kpi.over} in the data" if table.num_rows else \
-                "no conversations match the report's filters"
+            missing[kpi.name] = (
+                f"no {kpi.over} in the data"
+                if table.num_rows
+                else "no conversations match the report's filters"
+            )
             continue
         for out in kpi.outputs:
             if out.unit is Unit.COUNT and pa.types.is_integer(table[out.column].type):
                 index = table.schema.get_field_index(out.column)
                 filled = table[out.column].fill_null(0)
                 table = table.set_column(index, out.column, filled)
-    meta = {"units": {o.column: o.unit.value for k in chosen for o in k.outputs},
-            "missing": missing}
+    meta = {
+        "units": {o.column: o.unit.value for k in chosen for o in k.outputs},
+        "missing": missing,
+    }
     return table.replace_schema_metadata({"supportkpi": _json(meta)})
 
 
@@ -354,25 +443,44 @@ def _json(value: object) -> str:
     return json.dumps(value)
 
 
-def escalation_reasons(store: Store, by: Sequence[str] = ("vendor",), period: str | None = None,
-                       start: date | None = None, end: date | None = None,
-                       filters: Mapping[str, Sequence[str]] | None = None,
-                       tz: str | None = None, config: Config | None = None) -> pa.Table:
+def escalation_reasons(
+    store: Store,
+    by: Sequence[str] = ("vendor",),
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> pa.Table:
     """Escalations per group and reason: count, share of the group's escalations, and rate
     (escalations for that reason ÷ handled conversations of the group)."""
     frame = _frame(store, config or Config(), by, period, start, end, filters, tz, False)
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
-    handled = rows.group_by(group).aggregate(__handled=rows.handled.cast("int64").sum()) \
-        if group else rows.aggregate(__handled=rows.handled.cast("int64").sum())
+    handled = (
+        rows.group_by(group).aggregate(__handled=rows.handled.cast("int64").sum())
+        if group
+        else rows.aggregate(__handled=rows.handled.cast("int64").sum())
+    )
     esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
     esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
     counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
-    totals = counts.group_by(group).aggregate(__total=counts.escalations.sum()) if group \
+    totals = (
+        counts.group_by(group).aggregate(__total=counts.escalations.sum())
+        if group
         else counts.aggregate(__total=counts.escalations.sum())
-    joined = counts.cross_join(totals).cross_join(handled) if not group else \
-        counts.join(totals, group).join(handled, group)
-    out = joined.select(*group, "escalation_reason", "escalations",
-                        share_of_escalations=joined.escalations / joined.__total,
-                        rate=joined.escalations / joined.__handled.nullif(0))
+    )
+    joined = (
+        counts.cross_join(totals).cross_join(handled)
+        if not group
+        else counts.join(totals, group).join(handled, group)
+    )
+    out = joined.select(
+        *group,
+        "escalation_reason",
+        "escalations",
+        share_of_escalations=joined.escalations / joined.__total,
+        rate=joined.escalations / joined.__handled.nullif(0),
+    )
     return out.order_by([*group, ibis.desc("escalations")]).to_pyarrow()

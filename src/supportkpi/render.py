@@ -77,8 +77,9 @@ def _labelled(report: Report) -> pa.Table:
 def cell(value: Any, column: str) -> str:
     """A value of a plain table: rates (share_…, rate) as percentages, counts with commas."""
     if isinstance(value, float):
-        return humanise(value, Unit.RATE if column.startswith("share") or column == "rate"
-                        else Unit.SCORE)
+        return humanise(
+            value, Unit.RATE if column.startswith("share") or column == "rate" else Unit.SCORE
+        )
     if isinstance(value, int):
         return humanise(value, Unit.COUNT)
     return "(none)" if value is None else str(value)
@@ -88,15 +89,20 @@ def scorecard(report: Report, title: str = "Scorecard") -> Table:
     """A Rich table with humanised values: KPIs down the side when there are few groups."""
     rows = records(report)
     units = report.units()
-    labels = {o.column: (k.label if o.column == k.name else f"  {o.meaning}")
-              for k in report.kpis for o in k.outputs}
+    labels = {
+        o.column: (k.label if o.column == k.name else f"  {o.meaning}")
+        for k in report.kpis
+        for o in k.outputs
+    }
     group = list(report.group)
     if len(rows) > 12 or not rows:
         return _wide(rows, group, units, title)
     table = Table(title=title, title_justify="left")
     table.add_column("KPI")
-    names = [" · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
-             for r in rows]
+    names = [
+        " · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
+        for r in rows
+    ]
     for name in names:
         table.add_column(name, justify="right")
     for column, unit in units.items():
@@ -108,8 +114,13 @@ def scorecard(report: Report, title: str = "Scorecard") -> Table:
     return table
 
 
-_MARKS = {"improved": "[green]▲ improved[/]", "worsened": "[red]▼ worsened[/]",
-          "unchanged": "= unchanged", "met": "[green]met[/]", "missed": "[red]missed[/]"}
+_MARKS = {
+    "improved": "[green]▲ improved[/]",
+    "worsened": "[red]▼ worsened[/]",
+    "unchanged": "= unchanged",
+    "met": "[green]met[/]",
+    "missed": "[red]missed[/]",
+}
 
 
 def _change(row: dict[str, Any], column: str, unit: Unit) -> str:
@@ -145,18 +156,34 @@ def plain_records(table: pa.Table) -> list[dict[str, Any]]:
 def sla_table(table: pa.Table, period: str | None) -> Table:
     """The SLA view: every vendor's targets, worst first."""
     view = Table(title="SLA: each vendor's targets, worst first", title_justify="left")
-    heads = ["vendor", *([period] if period else []), "kpi", "scope", "target", "achieved",
-             "attainment", "compliance", "status"]
+    heads = [
+        "vendor",
+        *([period] if period else []),
+        "kpi",
+        "scope",
+        "target",
+        "achieved",
+        "attainment",
+        "compliance",
+        "status",
+    ]
     for head in heads:
-        view.add_column(head, justify="right" if head in ("achieved", "attainment",
-                                                          "compliance") else "left")
+        view.add_column(
+            head, justify="right" if head in ("achieved", "attainment", "compliance") else "left"
+        )
     for row in table.to_pylist():
         unit = Unit(row["unit"])
-        view.add_row(row["vendor"], *([period_label(row[period], period)] if period else []),
-                     row["kpi"], row["scope"], row["target"], humanise(row["achieved"], unit),
-                     humanise(row["attainment"], Unit.RATE),
-                     humanise(row["compliance"], Unit.RATE),
-                     _MARKS.get(row["status"], row["status"]))
+        view.add_row(
+            row["vendor"],
+            *([period_label(row[period], period)] if period else []),
+            row["kpi"],
+            row["scope"],
+            row["target"],
+            humanise(row["achieved"], unit),
+            humanise(row["attainment"], Unit.RATE),
+            humanise(row["compliance"], Unit.RATE),
+            _MARKS.get(row["status"], row["status"]),
+        )
     return view
 
 
@@ -177,9 +204,15 @@ def compare_table(table: pa.Table) -> Table:
         cells = [row["kpi"], humanise(row[baseline], unit)]
         for v in vendors:
             diff = row[f"{v}_difference"]
-            shown = "–" if diff is None else (f"{diff * 100:+.1f} pts" if unit is Unit.RATE
-                                              else ("+" if diff > 0 else "") + humanise(diff,
-                                                                                        unit))
+            shown = (
+                "–"
+                if diff is None
+                else (
+                    f"{diff * 100:+.1f} pts"
+                    if unit is Unit.RATE
+                    else ("+" if diff > 0 else "") + humanise(diff, unit)
+                )
+            )
             verdict = verdicts.get(row[f"{v}_verdict"] or "", "")
             cells += [humanise(row[v], unit), f"{shown} {verdict}".strip()]
         view.add_row(*cells)
@@ -193,6 +226,8 @@ def _wide(rows: list[dict[str, Any]], group: list[str], units: dict, title: str)
     for column in units:
         table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(*(str(r[g]) if r[g] is not None else "(none)" for g in group),
-                      *(humanise(r[c], u) for c, u in units.items()))
+        table.add_row(
+            *(str(r[g]) if r[g] is not None else "(none)" for g in group),
+            *(humanise(r[c], u) for c, u in units.items()),
+        )
     return table

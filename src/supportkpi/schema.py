@@ -112,8 +112,13 @@ CONVERSATIONS = Table(
     "One support contact: a chat session, an email thread, a call, a social thread.",
     (
         _c("conversation_id", "text", "Unique id of the conversation.", required=True),
-        _c("channel", "text", "Where it happened: chat, email, voice, social…", required=True,
-           choices=CHANNELS),
+        _c(
+            "channel",
+            "text",
+            "Where it happened: chat, email, voice, social…",
+            required=True,
+            choices=CHANNELS,
+        ),
         _c("created_at", "timestamp", "When the conversation began (UTC).", required=True),
         _c("customer_id", "text", "Who contacted support."),
         _c("vendor", "text", "Who staffed the agent: 'in-house' or an outsourcing partner."),
@@ -123,8 +128,12 @@ CONVERSATIONS = Table(
         _c("first_response_at", "timestamp", "First agent reply; derived from messages if empty."),
         _c("resolved_at", "timestamp", "First time the conversation was marked resolved."),
         _c("closed_at", "timestamp", "When the conversation was closed."),
-        _c("ended_by", "text", "Who ended it: customer, agent, system or timeout.",
-           choices=ENDED_BY),
+        _c(
+            "ended_by",
+            "text",
+            "Who ended it: customer, agent, system or timeout.",
+            choices=ENDED_BY,
+        ),
         _c("escalated", "bool", "Escalated to another tier or team."),
         _c("escalation_reason", "text", "Why it was escalated."),
         _c("transfers", "int", "Times it was transferred between agents.", minimum=0),
@@ -151,8 +160,13 @@ MESSAGES = Table(
         _c("message_id", "text", "Unique id of the message.", required=True),
         _c("conversation_id", "text", "The conversation it belongs to.", required=True),
         _c("sent_at", "timestamp", "When it was sent (UTC).", required=True),
-        _c("author_role", "text", "customer, agent, bot or system.", required=True,
-           choices=AUTHOR_ROLES),
+        _c(
+            "author_role",
+            "text",
+            "customer, agent, bot or system.",
+            required=True,
+            choices=AUTHOR_ROLES,
+        ),
         _c("author_id", "text", "Who wrote it (agent id for agents)."),
         _c("private", "bool", "An internal note, not seen by the customer."),
         _c("text", "text", "The message body."),
@@ -176,9 +190,7 @@ SURVEYS = Table(
         _c("comment", "text", "Free-text comment."),
     ),
     key=("survey_id",),
-    references=(
-        Reference("conversation_id", "conversations", "conversation_id", optional=True),
-    ),
+    references=(Reference("conversation_id", "conversations", "conversation_id", optional=True),),
 )
 
 AGENT_ACTIVITY = Table(
@@ -188,8 +200,13 @@ AGENT_ACTIVITY = Table(
         _c("agent_id", "text", "The agent.", required=True),
         _c("vendor", "text", "The agent's vendor."),
         _c("team", "text", "The agent's team."),
-        _c("state", "text", "available, busy, away, break or offline.", required=True,
-           choices=AGENT_STATES),
+        _c(
+            "state",
+            "text",
+            "available, busy, away, break or offline.",
+            required=True,
+            choices=AGENT_STATES,
+        ),
         _c("started_at", "timestamp", "When the state began (UTC).", required=True),
         _c("ended_at", "timestamp", "When it ended (UTC); empty while it lasts."),
     ),
@@ -234,14 +251,17 @@ REVENUE_EVENTS = Table(
         _c("customer_id", "text", "The customer.", required=True),
         _c("occurred_at", "timestamp", "When it happened (UTC).", required=True),
         _c("amount", "float", "Revenue amount (0 for churn)."),
-        _c("kind", "text", "purchase, upsell, cross_sell or churn.", required=True,
-           choices=REVENUE_KINDS),
+        _c(
+            "kind",
+            "text",
+            "purchase, upsell, cross_sell or churn.",
+            required=True,
+            choices=REVENUE_KINDS,
+        ),
         _c("conversation_id", "text", "The conversation it is attributed to, if known."),
     ),
     key=("event_id",),
-    references=(
-        Reference("conversation_id", "conversations", "conversation_id", optional=True),
-    ),
+    references=(Reference("conversation_id", "conversations", "conversation_id", optional=True),),
 )
 
 QUARANTINE = Table(
@@ -249,8 +269,12 @@ QUARANTINE = Table(
     "Every rejected input row, with where it came from, why, and the record as it was.",
     (
         _c("source", "text", "The file (or API batch) the row came from.", required=True),
-        _c("line", "int", "Line (CSV, JSON Lines, Excel) or record number (Parquet, JSON).",
-           required=True),
+        _c(
+            "line",
+            "int",
+            "Line (CSV, JSON Lines, Excel) or record number (Parquet, JSON).",
+            required=True,
+        ),
         _c("table_name", "text", "The table the row was meant for.", required=True),
         _c("column_name", "text", "The column at fault, as named in the source."),
         _c("rule", "text", "Short code of the rule that failed.", required=True),
@@ -265,7 +289,13 @@ QUARANTINE = Table(
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        CONVERSATIONS, MESSAGES, SURVEYS, AGENT_ACTIVITY, QA_REVIEWS, COSTS, REVENUE_EVENTS,
+        CONVERSATIONS,
+        MESSAGES,
+        SURVEYS,
+        AGENT_ACTIVITY,
+        QA_REVIEWS,
+        COSTS,
+        REVENUE_EVENTS,
         QUARANTINE,
     )
 }
@@ -285,17 +315,33 @@ def table(name: str) -> Table:
 
 def markdown() -> str:
     """The canonical tables as Markdown (docs/schema.md is this, kept in sync by a test)."""
-    lines = ["# The canonical tables", "",
-             "Generated from `src/supportkpi/schema.py`; every timestamp is stored in UTC.", ""]
+    lines = [
+        "# The canonical tables",
+        "",
+        "Generated from `src/supportkpi/schema.py`; every timestamp is stored in UTC.",
+        "",
+    ]
     for spec in TABLES.values():
-        lines += [f"## `{spec.name}`", "", spec.doc, "",
-                  f"Key: {', '.join(f'`{k}`' for k in spec.key)}."
-                  + (" Loaded from files and the API." if spec.loadable else
-                     " Written by the loader, never loaded."), "",
-                  "| column | type | required | meaning |", "|---|---|---|---|"]
+        lines += [
+            f"## `{spec.name}`",
+            "",
+            spec.doc,
+            "",
+            f"Key: {', '.join(f'`{k}`' for k in spec.key)}."
+            + (
+                " Loaded from files and the API."
+                if spec.loadable
+                else " Written by the loader, never loaded."
+            ),
+            "",
+            "| column | type | required | meaning |",
+            "|---|---|---|---|",
+        ]
         for col in spec.columns:
             allowed = f" One of: {', '.join(col.choices)}." if col.choices else ""
-            lines.append(f"| `{col.name}` | {col.kind} | {'yes' if col.required else ''} | "
-                         f"{col.doc}{allowed} |")
+            lines.append(
+                f"| `{col.name}` | {col.kind} | {'yes' if col.required else ''} | "
+                f"{col.doc}{allowed} |"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -22,8 +22,14 @@ from supportkpi.store import Store
 from supportkpi.targets import Target, compliance, contract
 
 IN_HOUSE = "in-house"
-COMPARED = ("cost_per_contact", "first_response_time", "first_contact_resolution", "csat", "nps",
-            "escalation_rate")
+COMPARED = (
+    "cost_per_contact",
+    "first_response_time",
+    "first_contact_resolution",
+    "csat",
+    "nps",
+    "escalation_rate",
+)
 SHAPED = ("channel", "team")
 
 
@@ -49,13 +55,30 @@ def _attainment(target: Target, index: int) -> Kpi | None:
             meets = value <= target.value if target.op == "<=" else value >= target.value
         return {name: share(meets, value.notnull())}
 
-    return Kpi(name, f"{kpi.label} attainment", Unit.RATE, Direction.HIGHER, kpi.family,
-               f"Share of {kpi.over} meeting {target.describe()}.", kpi.grain, kpi.needs,
-               measure, (Output(name, Unit.RATE, "attainment"),), over=kpi.over)
+    return Kpi(
+        name,
+        f"{kpi.label} attainment",
+        Unit.RATE,
+        Direction.HIGHER,
+        kpi.family,
+        f"Share of {kpi.over} meeting {target.describe()}.",
+        kpi.grain,
+        kpi.needs,
+        measure,
+        (Output(name, Unit.RATE, "attainment"),),
+        over=kpi.over,
+    )
 
 
-def sla(store: Store, config: Config, vendor: str | None = None, period: str | None = None,
-        start: date | None = None, end: date | None = None, tz: str | None = None) -> pa.Table:
+def sla(
+    store: Store,
+    config: Config,
+    vendor: str | None = None,
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    tz: str | None = None,
+) -> pa.Table:
     """Every vendor's targets with achieved, attainment, compliance and status, worst first."""
     if period and period not in PERIODS:
         raise QueryError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
@@ -63,20 +86,31 @@ def sla(store: Store, config: Config, vendor: str | None = None, period: str | N
     held = [(v, t) for v in names for t in contract(config, v)]
     rows: list[dict] = []
     for shape in {tuple(d for d in SHAPED if getattr(t, d)) for _, t in held}:
-        items = [(i, v, t) for i, (v, t) in enumerate(held)
-                 if tuple(d for d in SHAPED if getattr(t, d)) == shape]
+        items = [
+            (i, v, t)
+            for i, (v, t) in enumerate(held)
+            if tuple(d for d in SHAPED if getattr(t, d)) == shape
+        ]
         extra = [k for i, _, t in items if (k := _attainment(t, i))]
         chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
-        result = run(store, chosen, ["vendor", *shape], period, start, end,
-                     {"vendor": names}, tz, config)
+        result = run(
+            store, chosen, ["vendor", *shape], period, start, end, {"vendor": names}, tz, config
+        )
         rows += _rows(result, items, shape, period)
-    rows.sort(key=lambda r: (r["status"] != "missed", r["compliance"] if r["compliance"]
-                             is not None else 2.0, r["vendor"], r["kpi"]))
+    rows.sort(
+        key=lambda r: (
+            r["status"] != "missed",
+            r["compliance"] if r["compliance"] is not None else 2.0,
+            r["vendor"],
+            r["kpi"],
+        )
+    )
     return pa.Table.from_pylist(rows, schema=_schema(period))
 
 
-def _rows(result: Report, items: list[tuple[int, str, Target]], shape: tuple[str, ...],
-          period: str | None) -> list[dict]:
+def _rows(
+    result: Report, items: list[tuple[int, str, Target]], shape: tuple[str, ...], period: str | None
+) -> list[dict]:
     out = []
     table = result.table.to_pylist()
     for index, vendor, target in items:
@@ -85,38 +119,58 @@ def _rows(result: Report, items: list[tuple[int, str, Target]], shape: tuple[str
             if row["vendor"] != vendor or tuple(row[d] for d in shape) != scope:
                 continue
             achieved = row.get(target.kpi)
-            ratio = compliance(target.op, target.value, achieved) if achieved is not None \
-                else None
-            out.append({
-                "vendor": vendor, **({period: row[period]} if period else {}),
-                "kpi": target.kpi, "scope": ", ".join(f"{d} {getattr(target, d)}"
-                                                      for d in shape) or "all",
-                "target": target.describe(), "unit": REGISTRY[target.kpi].unit.value,
-                "achieved": achieved, "attainment": row.get(f"attainment_{index}"),
-                "compliance": ratio,
-                "status": "missing" if ratio is None else "met" if ratio >= 1 else "missed",
-                "source": target.source,
-                "reason": result.missing.get(target.kpi),
-            })
+            ratio = compliance(target.op, target.value, achieved) if achieved is not None else None
+            out.append(
+                {
+                    "vendor": vendor,
+                    **({period: row[period]} if period else {}),
+                    "kpi": target.kpi,
+                    "scope": ", ".join(f"{d} {getattr(target, d)}" for d in shape) or "all",
+                    "target": target.describe(),
+                    "unit": REGISTRY[target.kpi].unit.value,
+                    "achieved": achieved,
+                    "attainment": row.get(f"attainment_{index}"),
+                    "compliance": ratio,
+                    "status": "missing" if ratio is None else "met" if ratio >= 1 else "missed",
+                    "source": target.source,
+                    "reason": result.missing.get(target.kpi),
+                }
+            )
     return out
 
 
 def _schema(period: str | None) -> pa.Schema:
     fields = [("vendor", pa.string())] + ([(period, pa.timestamp("us"))] if period else [])
-    fields += [("kpi", pa.string()), ("scope", pa.string()), ("target", pa.string()),
-               ("unit", pa.string()), ("achieved", pa.float64()), ("attainment", pa.float64()),
-               ("compliance", pa.float64()), ("status", pa.string()), ("source", pa.string()),
-               ("reason", pa.string())]
+    fields += [
+        ("kpi", pa.string()),
+        ("scope", pa.string()),
+        ("target", pa.string()),
+        ("unit", pa.string()),
+        ("achieved", pa.float64()),
+        ("attainment", pa.float64()),
+        ("compliance", pa.float64()),
+        ("status", pa.string()),
+        ("source", pa.string()),
+        ("reason", pa.string()),
+    ]
     return pa.schema(fields)
 
 
-def compare(store: Store, config: Config, kpis: Sequence[str] = COMPARED,
-            start: date | None = None, end: date | None = None, tz: str | None = None,
-            channel: Sequence[str] | None = None, baseline: str = IN_HOUSE) -> pa.Table:
+def compare(
+    store: Store,
+    config: Config,
+    kpis: Sequence[str] = COMPARED,
+    start: date | None = None,
+    end: date | None = None,
+    tz: str | None = None,
+    channel: Sequence[str] | None = None,
+    baseline: str = IN_HOUSE,
+) -> pa.Table:
     """One row per KPI: the baseline (in-house), then each vendor, its difference from the
     baseline and whether that is better or worse given the KPI's direction."""
-    result = report(store, kpis, ["vendor"], None, start, end,
-                    {"channel": list(channel or [])}, tz, config)
+    result = report(
+        store, kpis, ["vendor"], None, start, end, {"channel": list(channel or [])}, tz, config
+    )
     rows = {r["vendor"]: r for r in result.table.to_pylist()}
     if baseline not in rows:
         raise QueryError(f"no {baseline!r} conversations to compare the vendors with")

@@ -55,8 +55,10 @@ def _duckdb_path(url: str) -> str:
         return url.removeprefix("duckdb:///")
     if "://" in url:
         scheme = url.split("://", 1)[0]
-        raise StoreError(f"store URL scheme {scheme!r} is not supported yet; "
-                         "use duckdb:///path.duckdb or a plain file path")
+        raise StoreError(
+            f"store URL scheme {scheme!r} is not supported yet; "
+            "use duckdb:///path.duckdb or a plain file path"
+        )
     return url
 
 
@@ -73,8 +75,13 @@ class Store:
         self._temp_counter = 0
 
     @classmethod
-    def open(cls, url: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-             memory_limit: str | None = None) -> Store:
+    def open(
+        cls,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+    ) -> Store:
         """Open (and create when new) the store at ``url``; see :func:`default_url`.
 
         ``memory_limit`` (e.g. ``"512MB"``; default ``$SUPPORTKPI_MEMORY_LIMIT`` or 1GB) caps
@@ -93,8 +100,10 @@ class Store:
         limit = memory_limit or os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY_LIMIT
         try:
             quoted = limit.replace("'", "''")
-            con.raw_sql(f"SET TimeZone = 'UTC'; SET memory_limit = '{quoted}'; "
-                        "SET preserve_insertion_order = false; SET enable_progress_bar = false")
+            con.raw_sql(
+                f"SET TimeZone = 'UTC'; SET memory_limit = '{quoted}'; "
+                "SET preserve_insertion_order = false; SET enable_progress_bar = false"
+            )
         except duckdb.Error as exc:
             con.disconnect()
             raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
@@ -154,7 +163,8 @@ class Store:
             for col in batch.schema.names:
                 if col not in have:
                     ctype = self.raw.execute(
-                        f"SELECT typeof({_q(col)}) FROM {_q(view)} LIMIT 1").fetchone()
+                        f"SELECT typeof({_q(col)}) FROM {_q(view)} LIMIT 1"
+                    ).fetchone()
                     sql_type = ctype[0] if ctype and ctype[0] != "NULL" else "VARCHAR"
                     self.raw.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(col)} {sql_type}")
             self.raw.execute(f"INSERT INTO {_q(name)} BY NAME SELECT * FROM {_q(view)}")
@@ -164,7 +174,8 @@ class Store:
     def exists(self, name: str) -> bool:
         """Whether a table (temporary or not) called ``name`` exists."""
         row = self.raw.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
         return bool(row and row[0])
 
     def columns(self, name: str) -> dict[str, str]:
@@ -176,8 +187,9 @@ class Store:
         """Run one SQL statement and return its rows."""
         return self.raw.execute(sql, params or []).fetchall()
 
-    def quarantined(self, reason: str | None = None,
-                    limit: int | None = 50) -> tuple[int, list[tuple[Any, ...]]]:
+    def quarantined(
+        self, reason: str | None = None, limit: int | None = 50
+    ) -> tuple[int, list[tuple[Any, ...]]]:
         """(how many, the first ``limit``) quarantined rows, optionally only one rule or those
         whose reason contains ``reason``: (source, line, table, column, rule, reason)."""
         where, params = "", []
@@ -186,7 +198,9 @@ class Store:
         total = self.execute(f"SELECT count(*) FROM quarantine {where}", params)[0][0]
         rows = self.execute(
             f"SELECT source, line, table_name, column_name, rule, reason FROM quarantine {where} "
-            "ORDER BY source, line" + (f" LIMIT {int(limit)}" if limit else ""), params)
+            "ORDER BY source, line" + (f" LIMIT {int(limit)}" if limit else ""),
+            params,
+        )
         return total, rows
 
     def drop_temp(self, name: str) -> None:
@@ -219,22 +233,26 @@ class Store:
         compared = [c for c in spec.column_names if c in provided and c not in key]
         changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)
         picks = ", ".join(
-            f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names)
+            f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names
+        )
         delta = self.temp_name("delta")
         self.raw.execute(
             f"CREATE TEMP TABLE {_q(delta)} AS SELECT {picks}, t.__present IS NOT NULL AS __old "
             f"FROM {_q(staged)} s LEFT JOIN (SELECT *, true AS __present FROM {_q(table)}) t "
-            f"ON {on} WHERE t.__present IS NULL" + (f" OR {changed}" if changed else ""))
+            f"ON {on} WHERE t.__present IS NULL" + (f" OR {changed}" if changed else "")
+        )
         try:
             new, updated = self.raw.execute(
-                f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) "
-                f"FROM {_q(delta)}").fetchone() or (0, 0)
+                f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) FROM {_q(delta)}"
+            ).fetchone() or (0, 0)
             total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
             if updated:
-                match = " AND ".join(f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}"
-                                     for k in key)
-                self.raw.execute(f"DELETE FROM {_q(table)} USING {_q(delta)} d "
-                                 f"WHERE d.__old AND {match}")
+                match = " AND ".join(
+                    f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in key
+                )
+                self.raw.execute(
+                    f"DELETE FROM {_q(table)} USING {_q(delta)} d WHERE d.__old AND {match}"
+                )
             cols = ", ".join(_q(c) for c in spec.column_names)
             self.raw.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(delta)}")
         finally:

@@ -98,8 +98,9 @@ DEFAULTS: tuple[Target, ...] = (
 def _from_spec(spec: TargetSpec, key: str, source: str, vendor: str | None) -> Target:
     if spec.kpi not in REGISTRY:
         raise ConfigError(f"{key}.kpi: unknown KPI {spec.kpi!r}; `supportkpi kpis` lists them")
-    return Target(spec.kpi, spec.op, spec.value, vendor or spec.vendor, spec.channel,
-                  spec.team, source)
+    return Target(
+        spec.kpi, spec.op, spec.value, vendor or spec.vendor, spec.channel, spec.team, source
+    )
 
 
 def all_targets(config: Config) -> list[Target]:
@@ -110,8 +111,10 @@ def all_targets(config: Config) -> list[Target]:
         general[(t.kpi, t.vendor, t.channel, t.team)] = t
     out = list(general.values())
     for vendor, specs in config.contracts.items():
-        out += [_from_spec(s, f"contracts.{vendor}[{i}]", f"contract:{vendor}", vendor)
-                for i, s in enumerate(specs)]
+        out += [
+            _from_spec(s, f"contracts.{vendor}[{i}]", f"contract:{vendor}", vendor)
+            for i, s in enumerate(specs)
+        ]
     return out
 
 
@@ -122,43 +125,57 @@ def contract(config: Config, vendor: str) -> list[Target]:
     own = [t for t in targets if t.source == f"contract:{vendor}"]
     if own:
         return own
-    return [t for t in targets if t.vendor in (None, vendor) and not t.source.startswith(
-        "contract")]
+    return [
+        t for t in targets if t.vendor in (None, vendor) and not t.source.startswith("contract")
+    ]
 
 
-def status_columns(table: ir.Table, group: Sequence[str],
-                   filters: Mapping[str, Sequence[str]], targets: list[Target],
-                   kpis: Sequence[str]) -> dict[str, ir.Value]:
+def status_columns(
+    table: ir.Table,
+    group: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    targets: list[Target],
+    kpis: Sequence[str],
+) -> dict[str, ir.Value]:
     """``<kpi>_target``, ``<kpi>_status`` (met, missed, missing, no target) and
     ``<kpi>_compliance`` for each KPI column of a report expression."""
     out: dict[str, ir.Value] = {}
     for kpi in kpis:
         if kpi not in table.columns:
             continue
-        candidates = sorted((t for t in targets if t.kpi == kpi), key=lambda t: t.specificity,
-                            reverse=True)
+        candidates = sorted(
+            (t for t in targets if t.kpi == kpi), key=lambda t: t.specificity, reverse=True
+        )
         if not candidates:
             continue
-        fitting = [(fits, t) for t in candidates
-                   if (fits := _fits(table, group, filters, t)) is not None]
+        fitting = [
+            (fits, t) for t in candidates if (fits := _fits(table, group, filters, t)) is not None
+        ]
         achieved = table[kpi]
         if not fitting:
             target, ratio = ibis.null("string"), ibis.null("float64")
         else:
-            target = ibis.cases(*((f, ibis.literal(t.describe())) for f, t in fitting),
-                                else_=ibis.null("string"))
-            ratio = ibis.cases(*((f, compliance(t.op, t.value, achieved.cast("float64")))
-                                 for f, t in fitting), else_=ibis.null("float64"))
+            target = ibis.cases(
+                *((f, ibis.literal(t.describe())) for f, t in fitting), else_=ibis.null("string")
+            )
+            ratio = ibis.cases(
+                *((f, compliance(t.op, t.value, achieved.cast("float64"))) for f, t in fitting),
+                else_=ibis.null("float64"),
+            )
         out[f"{kpi}_target"] = target
-        out[f"{kpi}_status"] = ibis.cases((target.isnull(), "no target"),
-                                          (achieved.isnull(), "missing"),
-                                          (ratio >= 1.0, "met"), else_="missed")
+        out[f"{kpi}_status"] = ibis.cases(
+            (target.isnull(), "no target"),
+            (achieved.isnull(), "missing"),
+            (ratio >= 1.0, "met"),
+            else_="missed",
+        )
         out[f"{kpi}_compliance"] = ratio
     return out
 
 
-def _fits(table: ir.Table, group: Sequence[str], filters: Mapping[str, Sequence[str]],
-          target: Target) -> ir.BooleanValue | None:
+def _fits(
+    table: ir.Table, group: Sequence[str], filters: Mapping[str, Sequence[str]], target: Target
+) -> ir.BooleanValue | None:
     """Which groups a target judges; None when it judges none of them."""
     fits: ir.BooleanValue = ibis.literal(True)
     for dim, value in target.scope.items():

@@ -97,8 +97,10 @@ class Plan:
 
     def column_case(self) -> str:
         """SQL naming the (source) column of the broken check ``__check``."""
-        whens = " ".join(f"WHEN {i} THEN {lit(self.source_names.get(c.column, c.column))}"
-                         for i, c in enumerate(self.checks, start=1))
+        whens = " ".join(
+            f"WHEN {i} THEN {lit(self.source_names.get(c.column, c.column))}"
+            for i, c in enumerate(self.checks, start=1)
+        )
         return f"CASE __check {whens} END"
 
     def rule_case(self) -> str:
@@ -127,18 +129,26 @@ def plan(table: Table, raw: str, raw_types: dict[str, str], mapping: Mapping) ->
     checks = tuple(_checks(table, typed, set(texts), mapping))
     inner = ", ".join(["__line", *(f"{e} AS {q(text_of(n))}" for n, e in texts.items())])
     typed_sql = ", ".join(f"{e} AS {q(n)}" for n, e in typed.items())
-    nulls = ", ".join(f"NULL::{_SQL_TYPES[c.kind]} AS {q(c.name)}"
-                      for c in table.columns if c.name not in typed)
+    nulls = ", ".join(
+        f"NULL::{_SQL_TYPES[c.kind]} AS {q(c.name)}" for c in table.columns if c.name not in typed
+    )
     case = " ".join(f"WHEN {c.fails} THEN {i}" for i, c in enumerate(checks, start=1))
-    sql = (f"SELECT *, CASE {case} ELSE 0 END AS __check FROM ("
-           f"SELECT __line, {', '.join(q(text_of(n)) for n in texts)}, {typed_sql}"
-           + (f", {nulls}" if nulls else "")
-           + f" FROM (SELECT {inner} FROM {q(raw)}))")
+    sql = (
+        f"SELECT *, CASE {case} ELSE 0 END AS __check FROM ("
+        f"SELECT __line, {', '.join(q(text_of(n)) for n in texts)}, {typed_sql}"
+        + (f", {nulls}" if nulls else "")
+        + f" FROM (SELECT {inner} FROM {q(raw)}))"
+    )
     return Plan(table, sql, checks, frozenset(typed), source_names)
 
 
-_SQL_TYPES = {"text": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
-              "timestamp": "TIMESTAMPTZ"}
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+}
 
 
 def _input_text(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str | None:
@@ -163,8 +173,11 @@ def _input_text(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str
 def _typed(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str:
     """SQL turning the input text of ``col`` into its canonical type (NULL when it fails)."""
     t = q(text_of(col.name))
-    source_type = "VARCHAR" if col.name in mapping.constants else raw_types.get(
-        mapping.source_name(col.name), "VARCHAR")
+    source_type = (
+        "VARCHAR"
+        if col.name in mapping.constants
+        else raw_types.get(mapping.source_name(col.name), "VARCHAR")
+    )
     if col.kind == "text":
         return t if source_type == "VARCHAR" else f"CAST({t} AS VARCHAR)"
     if col.kind == "float":
@@ -176,8 +189,10 @@ def _typed(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str:
         if source_type == "BOOLEAN":
             return t
         low = f"lower(CAST({t} AS VARCHAR))"
-        return (f"(CASE WHEN {low} IN ({', '.join(map(lit, _TRUE))}) THEN TRUE "
-                f"WHEN {low} IN ({', '.join(map(lit, _FALSE))}) THEN FALSE END)")
+        return (
+            f"(CASE WHEN {low} IN ({', '.join(map(lit, _TRUE))}) THEN TRUE "
+            f"WHEN {low} IN ({', '.join(map(lit, _FALSE))}) THEN FALSE END)"
+        )
     return _timestamp(t, source_type, mapping.format_for(col.name), mapping.timezone)
 
 
@@ -193,9 +208,11 @@ def _timestamp(t: str, source_type: str, fmt: str | None, zone: str) -> str:
     # "10:00 -0700" and "10:00:00 -07:00" → "10:00:00-0700", which the engine reads
     seconds = f"regexp_replace({text}, {lit(_NO_SECONDS)}, '\\1\\2:00\\3')"
     joined = f"regexp_replace({seconds}, {lit(_SPACED_OFFSET)}, '\\1')"
-    return (f"(CASE WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
-            f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) "
-            f"ELSE timezone({lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) END)")
+    return (
+        f"(CASE WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
+        f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) "
+        f"ELSE timezone({lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) END)"
+    )
 
 
 def _after(typed: dict[str, str], mapping: Mapping) -> dict[str, str]:
@@ -204,8 +221,10 @@ def _after(typed: dict[str, str], mapping: Mapping) -> dict[str, str]:
     for name, spec in mapping.after.items():
         if name in typed and spec.column in typed:
             delay = f"TRY_CAST({q(text_of(name))} AS DOUBLE)"
-            out[name] = (f"({typed[spec.column]} + to_microseconds(CAST(round({delay} * "
-                         f"{spec.factor!r} * 1e6) AS BIGINT)))")
+            out[name] = (
+                f"({typed[spec.column]} + to_microseconds(CAST(round({delay} * "
+                f"{spec.factor!r} * 1e6) AS BIGINT)))"
+            )
     return out
 
 
@@ -215,8 +234,9 @@ def _defaults(table: Table, typed: dict[str, str]) -> dict[str, str]:
         return {}
     out = {}
     for bound, index in (("scale_min", 0), ("scale_max", 1)):
-        whens = " ".join(f"WHEN {lit(k)} THEN {float(v[index])!r}"
-                         for k, v in schema.DEFAULT_SCALES.items())
+        whens = " ".join(
+            f"WHEN {lit(k)} THEN {float(v[index])!r}" for k, v in schema.DEFAULT_SCALES.items()
+        )
         given = typed.get(bound, "NULL::DOUBLE")
         out[bound] = f"coalesce({given}, CASE {typed['kind']} {whens} END)"
     return out
@@ -227,8 +247,7 @@ def _show(expr: str) -> str:
     return f"'\"' || left(CAST({expr} AS VARCHAR), 80) || '\"'"
 
 
-def _checks(table: Table, typed: dict[str, str], texts: set[str],
-            mapping: Mapping) -> list[Check]:
+def _checks(table: Table, typed: dict[str, str], texts: set[str], mapping: Mapping) -> list[Check]:
     """Every rule for the columns present; ``texts`` are those that came from the input."""
     checks: list[Check] = []
     for col in table.columns:
@@ -237,16 +256,27 @@ def _checks(table: Table, typed: dict[str, str], texts: set[str],
         v = q(col.name)
         if col.required:
             given = q(text_of(col.name)) if col.name in texts else v
-            checks.append(Check("missing_value", col.name, f"{given} IS NULL",
-                                lit(f"{col.name} is required but empty")))
+            checks.append(
+                Check(
+                    "missing_value",
+                    col.name,
+                    f"{given} IS NULL",
+                    lit(f"{col.name} is required but empty"),
+                )
+            )
         if col.name in texts:
             checks.extend(_type_checks(col, q(text_of(col.name)), v, mapping))
         if col.choices:
             allowed = ", ".join(col.choices)
-            checks.append(Check(
-                "unknown_value", col.name,
-                f"{v} IS NOT NULL AND {v} NOT IN ({', '.join(map(lit, col.choices))})",
-                f"{_show(v)} || {lit(f' is not a valid {col.name}; expected one of {allowed}')}"))
+            checks.append(
+                Check(
+                    "unknown_value",
+                    col.name,
+                    f"{v} IS NOT NULL AND {v} NOT IN ({', '.join(map(lit, col.choices))})",
+                    f"{_show(v)} || {lit(f' is not a valid {col.name}; expected one of ')}"
+                    f" || {lit(allowed)}",
+                )
+            )
         checks.extend(_range_checks(col, v))
     checks.extend(_scale_checks(table))
     checks.extend(_order_checks(table, typed))
@@ -257,19 +287,31 @@ def _type_checks(col: Column, t: str, v: str, mapping: Mapping) -> list[Check]:
     if col.kind == "text":
         return []
     if col.name in mapping.after:
-        unit = next(u for u in ("seconds", "minutes", "hours")
-                    if getattr(mapping.after[col.name], u))
-        return [Check("bad_number", col.name,
-                      f"{t} IS NOT NULL AND TRY_CAST({t} AS DOUBLE) IS NULL",
-                      f"{_show(t)} || {lit(f' is not a number of {unit}')}")]
+        unit = next(
+            u for u in ("seconds", "minutes", "hours") if getattr(mapping.after[col.name], u)
+        )
+        return [
+            Check(
+                "bad_number",
+                col.name,
+                f"{t} IS NOT NULL AND TRY_CAST({t} AS DOUBLE) IS NULL",
+                f"{_show(t)} || {lit(f' is not a number of {unit}')}",
+            )
+        ]
     what = {
         "float": ("bad_number", "is not a number"),
         "int": ("bad_integer", "is not a whole number"),
         "bool": ("bad_boolean", "is not true/false, yes/no or 1/0"),
         "timestamp": ("bad_timestamp", _timestamp_hint(mapping.format_for(col.name))),
     }[col.kind]
-    return [Check(what[0], col.name, f"{t} IS NOT NULL AND {v} IS NULL",
-                  f"{_show(t)} || {lit(f' in {col.name} {what[1]}')}")]
+    return [
+        Check(
+            what[0],
+            col.name,
+            f"{t} IS NOT NULL AND {v} IS NULL",
+            f"{_show(t)} || {lit(f' in {col.name} {what[1]}')}",
+        )
+    ]
 
 
 def _timestamp_hint(fmt: str | None) -> str:
@@ -281,11 +323,23 @@ def _timestamp_hint(fmt: str | None) -> str:
 def _range_checks(col: Column, v: str) -> list[Check]:
     out = []
     if col.minimum is not None:
-        out.append(Check("out_of_range", col.name, f"{v} < {col.minimum!r}",
-                         f"{_show(v)} || {lit(f' in {col.name} is below {col.minimum:g}')}"))
+        out.append(
+            Check(
+                "out_of_range",
+                col.name,
+                f"{v} < {col.minimum!r}",
+                f"{_show(v)} || {lit(f' in {col.name} is below {col.minimum:g}')}",
+            )
+        )
     if col.maximum is not None:
-        out.append(Check("out_of_range", col.name, f"{v} > {col.maximum!r}",
-                         f"{_show(v)} || {lit(f' in {col.name} is above {col.maximum:g}')}"))
+        out.append(
+            Check(
+                "out_of_range",
+                col.name,
+                f"{v} > {col.maximum!r}",
+                f"{_show(v)} || {lit(f' in {col.name} is above {col.maximum:g}')}",
+            )
+        )
     return out
 
 
@@ -295,11 +349,19 @@ def _scale_checks(table: Table) -> list[Check]:
     lo, hi, score = q("scale_min"), q("scale_max"), q("score")
     shown = {name: f"printf('%g', {name})" for name in (lo, hi, score)}
     return [
-        Check("out_of_range", "scale_max", f"{lo} >= {hi}",
-              f"'the scale ' || {shown[lo]} || '–' || {shown[hi]} || ' is empty or reversed'"),
-        Check("out_of_range", "score", f"{score} < {lo} OR {score} > {hi}",
-              f"'score ' || {shown[score]} || ' is outside the ' || kind || ' scale ' || "
-              f"{shown[lo]} || '–' || {shown[hi]}"),
+        Check(
+            "out_of_range",
+            "scale_max",
+            f"{lo} >= {hi}",
+            f"'the scale ' || {shown[lo]} || '–' || {shown[hi]} || ' is empty or reversed'",
+        ),
+        Check(
+            "out_of_range",
+            "score",
+            f"{score} < {lo} OR {score} > {hi}",
+            f"'score ' || {shown[score]} || ' is outside the ' || kind || ' scale ' || "
+            f"{shown[lo]} || '–' || {shown[hi]}",
+        ),
     ]
 
 
@@ -308,11 +370,16 @@ def _order_checks(table: Table, typed: dict[str, str]) -> list[Check]:
     for rule in table.orderings:
         if rule.later in typed and rule.earlier in typed:
             later, earlier = q(rule.later), q(rule.earlier)
-            out.append(Check(
-                "bad_order", rule.later, f"{later} < {earlier}",
-                f"{lit(rule.later + ' ')} || strftime({later}, '%Y-%m-%d %H:%M:%S') || "
-                f"{lit(' UTC is before ' + rule.earlier + ' ')} || "
-                f"strftime({earlier}, '%Y-%m-%d %H:%M:%S') || ' UTC'"))
+            out.append(
+                Check(
+                    "bad_order",
+                    rule.later,
+                    f"{later} < {earlier}",
+                    f"{lit(rule.later + ' ')} || strftime({later}, '%Y-%m-%d %H:%M:%S') || "
+                    f"{lit(' UTC is before ' + rule.earlier + ' ')} || "
+                    f"strftime({earlier}, '%Y-%m-%d %H:%M:%S') || ' UTC'",
+                )
+            )
     return out
 
 
@@ -335,12 +402,23 @@ def cross_checks(table: Table) -> list[CrossCheck]:
     for ref in table.references:
         col = q(ref.column)
         fails = f"c.conversation_id IS NULL AND s.{col} IS NOT NULL"
-        out.append(CrossCheck("unknown_ref", ref.column, fails,
-                              f"'conversation ' || {_show('s.' + col)} || "
-                              f"' is neither in the store nor in this load'"))
+        out.append(
+            CrossCheck(
+                "unknown_ref",
+                ref.column,
+                fails,
+                f"'conversation ' || {_show('s.' + col)} || "
+                f"' is neither in the store nor in this load'",
+            )
+        )
     if table.name == "messages":
-        out.append(CrossCheck(
-            "before_start", "sent_at", "s.sent_at < c.created_at",
-            "'sent at ' || strftime(s.sent_at, '%Y-%m-%d %H:%M:%S') || ' UTC, before its "
-            "conversation began at ' || strftime(c.created_at, '%Y-%m-%d %H:%M:%S') || ' UTC'"))
+        out.append(
+            CrossCheck(
+                "before_start",
+                "sent_at",
+                "s.sent_at < c.created_at",
+                "'sent at ' || strftime(s.sent_at, '%Y-%m-%d %H:%M:%S') || ' UTC, before its "
+                "conversation began at ' || strftime(c.created_at, '%Y-%m-%d %H:%M:%S') || ' UTC'",
+            )
+        )
     return out

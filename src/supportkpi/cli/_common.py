@@ -25,14 +25,24 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option(
-    "--db", help=f"Store: a DuckDB file or duckdb:/// URL [default: ${ENV_DB} or "
-                 "./supportkpi.duckdb]", show_default=False)]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"Store: a DuckDB file or duckdb:/// URL [default: ${ENV_DB} or ./supportkpi.duckdb]",
+        show_default=False,
+    ),
+]
 
 
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", help="Settings file [default: $SUPPORTKPI_CONFIG or ./supportkpi.toml]",
-    show_default=False)]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Settings file [default: $SUPPORTKPI_CONFIG or ./supportkpi.toml]",
+        show_default=False,
+    ),
+]
 
 
 def config_from(path: Path | None) -> Config:
@@ -65,9 +75,15 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
 
 @contextmanager
 def progress_bar() -> Iterator[FileProgress]:
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                   TimeRemainingColumn(), console=err, transient=True,
-                   disable=not err.is_terminal)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
     tasks: dict[str, int] = {}
 
     def update(name: str, done: int, total: int) -> None:
@@ -79,8 +95,6 @@ def progress_bar() -> Iterator[FileProgress]:
 
     with bar:
         yield update
-
-
 
 
 def parse_date(text: str | None) -> date | None:

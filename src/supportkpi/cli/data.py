@@ -37,14 +37,18 @@ def print_summary(summary: LoadSummary) -> None:
     out.print(table)
     for f in summary.files:
         if f.ignored_columns:
-            out.print(f"[dim]{Path(f.name).name}: columns not used: "
-                      f"{', '.join(f.ignored_columns)}[/]", highlight=False)
+            out.print(
+                f"[dim]{Path(f.name).name}: columns not used: {', '.join(f.ignored_columns)}[/]",
+                highlight=False,
+            )
     rejected = summary.quarantined
     if not rejected:
         out.print("Quarantined: none")
         return
-    q = Table(title=f"Quarantined: {sum(rejected.values()):,} rows "
-                    "(see `supportkpi quarantine`)", title_justify="left")
+    q = Table(
+        title=f"Quarantined: {sum(rejected.values()):,} rows (see `supportkpi quarantine`)",
+        title_justify="left",
+    )
     q.add_column("rule")
     q.add_column("meaning")
     q.add_column("rows", justify="right")
@@ -55,19 +59,32 @@ def print_summary(summary: LoadSummary) -> None:
 
 @app.command("load")
 def load_command(
-    files: Annotated[list[Path], typer.Argument(help="CSV, JSONL, JSON, Parquet or .xlsx "
-                                                     "files, optionally gzip-compressed.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV, JSONL, JSON, Parquet or .xlsx files, optionally gzip-compressed."
+        ),
+    ],
     db: DbOption = None,
-    table: Annotated[str | None, typer.Option(
-        help="Table the files feed [default: from each file's name].")] = None,
-    mapping: Annotated[Path | None, typer.Option(
-        help="TOML file mapping your columns and values onto ours.")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="File format when the name does not say (csv, jsonl, json, "
-                         "parquet, xlsx), or a dataset format: twcs (Customer Support on "
-                         "Twitter).")] = None,
-    preset: Annotated[str | None, typer.Option(
-        help="A shipped mapping for a helpdesk export (see `supportkpi presets`).")] = None,
+    table: Annotated[
+        str | None, typer.Option(help="Table the files feed [default: from each file's name].")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML file mapping your columns and values onto ours.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="File format when the name does not say (csv, jsonl, json, "
+            "parquet, xlsx), or a dataset format: twcs (Customer Support on "
+            "Twitter).",
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A shipped mapping for a helpdesk export (see `supportkpi presets`)."),
+    ] = None,
 ) -> None:
     """Validate and load files into the store, in one transaction."""
     if mapping and preset:
@@ -78,8 +95,7 @@ def load_command(
         raise fail(str(exc)) from None
     with open_store(db) as store, progress_bar() as progress:
         try:
-            summary = load(store, files, table=table, mapping=rules, progress=progress,
-                           fmt=fmt)
+            summary = load(store, files, table=table, mapping=rules, progress=progress, fmt=fmt)
         except LoadError as exc:
             raise fail(f"{exc}\nNothing was loaded.") from None
     print_summary(summary)
@@ -99,9 +115,12 @@ def presets_command() -> None:
 @app.command("quarantine")
 def quarantine_command(
     db: DbOption = None,
-    reason: Annotated[str | None, typer.Option(
-        help="Only this rule (e.g. bad_timestamp), or rows whose reason contains the text.")]
-    = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this rule (e.g. bad_timestamp), or rows whose reason contains the text."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows (0: all).")] = 50,
 ) -> None:
     """List the rows that were rejected, with file, line, column and reason."""
@@ -110,11 +129,18 @@ def quarantine_command(
     if not total:
         out.print("No quarantined rows" + (f" matching {reason!r}." if reason else "."))
         return
-    table = Table(title=f"Quarantine: {total:,} rows" + (
-        f", showing {len(rows):,}" if len(rows) < total else ""), title_justify="left")
+    table = Table(
+        title=f"Quarantine: {total:,} rows"
+        + (f", showing {len(rows):,}" if len(rows) < total else ""),
+        title_justify="left",
+    )
     for col in ("file", "line", "table", "column", "rule", "reason"):
-        table.add_column(col, justify="right" if col == "line" else "left",
-                         no_wrap=col != "reason", overflow="fold")
+        table.add_column(
+            col,
+            justify="right" if col == "line" else "left",
+            no_wrap=col != "reason",
+            overflow="fold",
+        )
     for source, line, tname, column, rule, why in rows:
         table.add_row(Path(source).name, str(line or "?"), tname, column or "", rule, why)
     out.print(table)
@@ -136,8 +162,9 @@ def tables_command(db: DbOption = None) -> None:
 @app.command("demo")
 def demo_command(
     db: DbOption = None,
-    out_dir: Annotated[Path, typer.Option(
-        "--out", help="Where to write the demo's input files.")] = Path("demo-data"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write the demo's input files.")
+    ] = Path("demo-data"),
     days: Annotated[int, typer.Option(min=7, help="Days of history.")] = 90,
     volume: Annotated[float, typer.Option(min=10, help="Conversations per day.")] = 450,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
@@ -146,8 +173,11 @@ def demo_command(
     data = demo_data.generate(days=days, daily_volume=volume, seed=seed)
     paths = data.write(out_dir)
     settings = data.write_config(out_dir)
-    out.print(f"Demo files written to [bold]{out_dir}/[/]: "
-              f"{', '.join(p.name for p in [*paths, settings])}", highlight=False)
+    out.print(
+        f"Demo files written to [bold]{out_dir}/[/]: "
+        f"{', '.join(p.name for p in [*paths, settings])}",
+        highlight=False,
+    )
     with open_store(db) as store, progress_bar() as progress:
         try:
             summary = load(store, paths, progress=progress)
@@ -155,9 +185,13 @@ def demo_command(
             raise fail(str(exc)) from None
     print_summary(summary)
     with open_store(db, read_only=True) as store:
-        print_report(report(store, config=config_from(settings)),
-                     "Scorecard by vendor (all KPIs, all data)")
+        print_report(
+            report(store, config=config_from(settings)), "Scorecard by vendor (all KPIs, all data)"
+        )
     flags = f"--db {store.url} --config {settings}"
-    out.print(f"Store: [bold]{store.url}[/]. Next:\n  supportkpi sla {flags}\n"
-              f"  supportkpi compare {flags}\n"
-              f"  supportkpi report --by vendor,month --trend {flags}", highlight=False)
+    out.print(
+        f"Store: [bold]{store.url}[/]. Next:\n  supportkpi sla {flags}\n"
+        f"  supportkpi compare {flags}\n"
+        f"  supportkpi report --by vendor,month --trend {flags}",
+        highlight=False,
+    )

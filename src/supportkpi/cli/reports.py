@@ -49,32 +49,43 @@ def print_report(result: Report, title: str) -> None:
 def report_command(
     db: DbOption = None,
     kpi: Annotated[str | None, typer.Option(help="KPIs to compute, comma-separated.")] = None,
-    family: Annotated[str | None, typer.Option(
-        help=f"Only one family: {', '.join(f.value for f in Family)}.")] = None,
-    by: Annotated[str, typer.Option(
-        help=f"Group by, comma-separated: {', '.join(DIMENSIONS)} and one period "
-             f"({', '.join(PERIODS)}).")] = "vendor",
-    from_: Annotated[str | None, typer.Option(
-        "--from", help="First day (YYYY-MM-DD, in the report's time zone).")] = None,
+    family: Annotated[
+        str | None, typer.Option(help=f"Only one family: {', '.join(f.value for f in Family)}.")
+    ] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            help=f"Group by, comma-separated: {', '.join(DIMENSIONS)} and one period "
+            f"({', '.join(PERIODS)})."
+        ),
+    ] = "vendor",
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="First day (YYYY-MM-DD, in the report's time zone)."),
+    ] = None,
     to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
-    tz: Annotated[str | None, typer.Option(
-        help="Report time zone [default: from the config, else UTC].")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="Report time zone [default: from the config, else UTC].")
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
     vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
     team: Annotated[str | None, typer.Option(help="Only these teams.")] = None,
     agent: Annotated[str | None, typer.Option(help="Only these agents.")] = None,
     queue: Annotated[str | None, typer.Option(help="Only these queues.")] = None,
     topic: Annotated[str | None, typer.Option(help="Only these topics.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or parquet.")]
-    = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or parquet.")] = "table",
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     explain: Annotated[bool, typer.Option(help="Also print the SQL the report ran.")] = False,
-    trend: Annotated[bool, typer.Option(
-        help="Add the previous period's value, the change and whether it improved.")] = False,
-    targets: Annotated[bool, typer.Option(
-        help="Add each KPI's target, status (met, missed) and compliance.")] = False,
-    fail_on_breach: Annotated[bool, typer.Option(
-        help="Exit with 3 when any target is missed (implies --targets).")] = False,
+    trend: Annotated[
+        bool,
+        typer.Option(help="Add the previous period's value, the change and whether it improved."),
+    ] = False,
+    targets: Annotated[
+        bool, typer.Option(help="Add each KPI's target, status (met, missed) and compliance.")
+    ] = False,
+    fail_on_breach: Annotated[
+        bool, typer.Option(help="Exit with 3 when any target is missed (implies --targets).")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """KPIs per vendor, team, agent, channel, queue, topic and period."""
@@ -82,22 +93,40 @@ def report_command(
         raise fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
     if fmt == "parquet" and out_file is None:
         raise fail("--format parquet needs --out FILE")
-    filters = {"channel": channel, "vendor": vendor, "team": team, "agent": agent,
-               "queue": queue, "topic": topic}
+    filters = {
+        "channel": channel,
+        "vendor": vendor,
+        "team": team,
+        "agent": agent,
+        "queue": queue,
+        "topic": topic,
+    }
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
-            result = report(store, csv_list(kpi), csv_list(by), None, parse_date(from_),
-                            parse_date(to), {k: csv_list(v) for k, v in filters.items()}, tz,
-                            settings, family, targets=targets or fail_on_breach, trend=trend)
+            result = report(
+                store,
+                csv_list(kpi),
+                csv_list(by),
+                None,
+                parse_date(from_),
+                parse_date(to),
+                {k: csv_list(v) for k, v in filters.items()},
+                tz,
+                settings,
+                family,
+                targets=targets or fail_on_breach,
+                trend=trend,
+            )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
     _emit(result, fmt, out_file)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
     if fail_on_breach:
-        _exit_on_breach([c for c in result.table.column_names if c.endswith("_status")],
-                        result.table)
+        _exit_on_breach(
+            [c for c in result.table.column_names if c.endswith("_status")], result.table
+        )
 
 
 def _exit_on_breach(columns: list[str], table: pa.Table) -> None:
@@ -127,8 +156,7 @@ def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
 @app.command("escalations")
 def escalations_command(
     db: DbOption = None,
-    by: Annotated[str, typer.Option(help="Group by, comma-separated, as in report.")]
-    = "vendor",
+    by: Annotated[str, typer.Option(help="Group by, comma-separated, as in report.")] = "vendor",
     from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
     to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
     tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
@@ -140,9 +168,16 @@ def escalations_command(
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
-            table = escalation_reasons(store, csv_list(by), None, parse_date(from_), parse_date(to),
-                                       {"vendor": csv_list(vendor),
-                                        "channel": csv_list(channel)}, tz, settings)
+            table = escalation_reasons(
+                store,
+                csv_list(by),
+                None,
+                parse_date(from_),
+                parse_date(to),
+                {"vendor": csv_list(vendor), "channel": csv_list(channel)},
+                tz,
+                settings,
+            )
         except QueryError as exc:
             raise fail(str(exc)) from None
     if not table.num_rows:
@@ -150,8 +185,9 @@ def escalations_command(
         return
     view = Table(title="Escalations by reason", title_justify="left")
     for name in table.column_names:
-        view.add_column(name, justify="left" if table.schema.field(name).type == "string"
-                        else "right")
+        view.add_column(
+            name, justify="left" if table.schema.field(name).type == "string" else "right"
+        )
     for row in table.to_pylist():
         view.add_row(*(render.cell(row[c], c) for c in table.column_names))
     out.print(view)
@@ -161,14 +197,16 @@ def escalations_command(
 def sla_command(
     db: DbOption = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor.")] = None,
-    period: Annotated[str | None, typer.Option(
-        help=f"Judge each period apart: {', '.join(PERIODS)}.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help=f"Judge each period apart: {', '.join(PERIODS)}.")
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
     to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
     tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    fail_on_breach: Annotated[bool, typer.Option(
-        help="Exit with 3 when any target is missed (for a scheduler).")] = False,
+    fail_on_breach: Annotated[
+        bool, typer.Option(help="Exit with 3 when any target is missed (for a scheduler).")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Each vendor's contract, KPI by KPI: target, achieved, attainment, compliance, worst
@@ -202,8 +240,14 @@ def compare_command(
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
-            table = compare(store, settings, start=parse_date(from_), end=parse_date(to),
-                            tz=tz, channel=csv_list(channel))
+            table = compare(
+                store,
+                settings,
+                start=parse_date(from_),
+                end=parse_date(to),
+                tz=tz,
+                channel=csv_list(channel),
+            )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
     out.print(render.compare_table(table))
@@ -216,8 +260,7 @@ def kpis_command() -> None:
     for col in ("name", "family", "unit", "better", "target", "definition"):
         table.add_column(col, overflow="fold")
     for k in all_kpis():
-        table.add_row(k.name, k.family.value, k.unit.value, k.direction.value,
-                      k.target or "", k.description)
+        table.add_row(
+            k.name, k.family.value, k.unit.value, k.direction.value, k.target or "", k.description
+        )
     out.print(table)
-
-

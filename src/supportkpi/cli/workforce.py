@@ -52,8 +52,9 @@ def _emit(table: pa.Table, fmt: str) -> bool:
 def _view(table: pa.Table, title: str) -> Table:
     view = Table(title=title, title_justify="left")
     for name in table.column_names:
-        view.add_column(name, justify="left" if pa.types.is_string(table.schema.field(name)
-                                                                   .type) else "right")
+        view.add_column(
+            name, justify="left" if pa.types.is_string(table.schema.field(name).type) else "right"
+        )
     for row in table.to_pylist():
         view.add_row(*(render.cell(row[c], c) for c in table.column_names))
     return view
@@ -65,9 +66,12 @@ def forecast_command(
     days: Annotated[int, typer.Option(min=1, max=92, help="Days to forecast.")] = 7,
     interval: Interval = 30,
     by: By = "channel",
-    check: Annotated[bool, typer.Option(
-        "--backtest", help="Score the model on the last two weeks against seasonal-naive.")]
-    = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--backtest", help="Score the model on the last two weeks against seasonal-naive."
+        ),
+    ] = False,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
@@ -86,21 +90,36 @@ def forecast_command(
             scores = [backtest(s) for s in series]
         except ValueError as exc:
             raise fail(str(exc)) from None
-        table = pa.table({**{k: [s.key[i] for s in scores] for i, k in enumerate(keys)},
-                          "mape": [s.mape for s in scores], "mase": [s.mase for s in scores],
-                          "naive_mape": [s.naive_mape for s in scores],
-                          "naive_mase": [s.naive_mase for s in scores]})
+        table = pa.table(
+            {
+                **{k: [s.key[i] for s in scores] for i, k in enumerate(keys)},
+                "mape": [s.mape for s in scores],
+                "mase": [s.mase for s in scores],
+                "naive_mape": [s.naive_mape for s in scores],
+                "naive_mase": [s.naive_mase for s in scores],
+            }
+        )
         if not _emit(table, fmt):
-            out.print(_view(table, "Backtest on the last 14 days: model vs seasonal-naive "
-                                   "(lower is better)"))
+            out.print(
+                _view(
+                    table, "Backtest on the last 14 days: model vs seasonal-naive (lower is better)"
+                )
+            )
         return
     table = forecast_table(series, days, keys)
     if _emit(table, fmt):
         return
-    daily = pa.table({**{k: table[k] for k in keys},
-                      "day": pa.array([t.date() for t in table["interval_start"].to_pylist()]),
-                      "arrivals": table["arrivals"]}).group_by([*keys, "day"]).aggregate(
-        [("arrivals", "sum"), ("arrivals", "max")])
+    daily = (
+        pa.table(
+            {
+                **{k: table[k] for k in keys},
+                "day": pa.array([t.date() for t in table["interval_start"].to_pylist()]),
+                "arrivals": table["arrivals"],
+            }
+        )
+        .group_by([*keys, "day"])
+        .aggregate([("arrivals", "sum"), ("arrivals", "max")])
+    )
     daily = daily.rename_columns([*keys, "day", "conversations", "busiest interval"])
     out.print(_view(daily, f"Forecast: conversations per day ({interval}-minute intervals)"))
 
@@ -111,26 +130,33 @@ def staff_command(
     days: Annotated[int, typer.Option(min=1, max=92, help="Days to plan.")] = 7,
     interval: Interval = 30,
     by: By = "channel",
-    service_level: Annotated[float | None, typer.Option(
-        help="Share to answer within the target [config: 0.8].")] = None,
-    answer_within: Annotated[float | None, typer.Option(
-        help="Target answer time in seconds [default: the channel's threshold].")] = None,
+    service_level: Annotated[
+        float | None, typer.Option(help="Share to answer within the target [config: 0.8].")
+    ] = None,
+    answer_within: Annotated[
+        float | None,
+        typer.Option(help="Target answer time in seconds [default: the channel's threshold]."),
+    ] = None,
     max_occupancy: Annotated[float | None, typer.Option(help="Occupancy cap [0.85].")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Chats per agent at once [2].")]
-    = None,
-    shrinkage: Annotated[float | None, typer.Option(help="Share of paid time not available "
-                                                          "[0.3].")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Chats per agent at once [2].")] = None,
+    shrinkage: Annotated[
+        float | None, typer.Option(help="Share of paid time not available [0.3].")
+    ] = None,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
     """Agents needed per interval: forecast × measured handle time and patience (Erlang A/C)."""
     settings = config_from(config)
-    overrides = {"service_level": service_level, "max_occupancy": max_occupancy,
-                 "concurrency": concurrency, "shrinkage": shrinkage}
+    overrides = {
+        "service_level": service_level,
+        "max_occupancy": max_occupancy,
+        "concurrency": concurrency,
+        "shrinkage": shrinkage,
+    }
     try:
         workforce = settings.workforce.model_validate(
-            settings.workforce.model_dump() | {k: v for k, v in overrides.items()
-                                               if v is not None})
+            settings.workforce.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+        )
     except ValueError as exc:
         raise fail(f"invalid staffing option: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
     keys = csv_list(by)
@@ -143,10 +169,15 @@ def staff_command(
         raise fail("no conversations with a handle time in the store to plan from")
     if _emit(result.intervals, fmt):
         return
-    out.print(_view(daily_summary(result, keys), "Staffing per day (scheduled agents, "
-                                                 f"shrinkage {workforce.shrinkage:.0%})"))
-    top = peaks(result, keys, 3).select([*keys, "interval_start", "arrivals", "scheduled",
-                                         "service_level", "occupancy"])
+    out.print(
+        _view(
+            daily_summary(result, keys),
+            f"Staffing per day (scheduled agents, shrinkage {workforce.shrinkage:.0%})",
+        )
+    )
+    top = peaks(result, keys, 3).select(
+        [*keys, "interval_start", "arrivals", "scheduled", "service_level", "occupancy"]
+    )
     out.print(_view(top, "Peak intervals"))
 
 
@@ -157,11 +188,12 @@ def erlang_command(
     interval: Annotated[int, typer.Option(help="Interval, minutes.")] = 30,
     answer_within: Annotated[float, typer.Option(help="Target answer time, seconds.")] = 20,
     service_level: Annotated[float, typer.Option(help="Share to answer in time.")] = 0.8,
-    patience: Annotated[float | None, typer.Option(
-        help="Mean patience in seconds: Erlang A (abandonment); without it Erlang C.")] = None,
+    patience: Annotated[
+        float | None,
+        typer.Option(help="Mean patience in seconds: Erlang A (abandonment); without it Erlang C."),
+    ] = None,
     max_occupancy: Annotated[float, typer.Option(help="Occupancy cap.")] = 1.0,
-    max_abandon: Annotated[float | None, typer.Option(help="Abandonment cap (Erlang A).")]
-    = None,
+    max_abandon: Annotated[float | None, typer.Option(help="Abandonment cap (Erlang A).")] = None,
     concurrency: Annotated[int, typer.Option(help="Chats per agent at once.")] = 1,
     growth: Annotated[float, typer.Option(help="Handle-time growth per extra chat.")] = 0.25,
     shrinkage: Annotated[float, typer.Option(help="Share of paid time not available.")] = 0.0,
@@ -174,20 +206,38 @@ def erlang_command(
     except ValueError as exc:
         raise fail(str(exc)) from None
     model = erlang_a if patience else erlang_c
-    view = Table(title=f"{'Erlang A' if patience else 'Erlang C'}: {arrivals:g} arrivals per "
-                       f"{interval} min, AHT {aht:g} s, load {queue.load:.2f} Erlangs",
-                 title_justify="left")
-    for head in ("slots" if slots > 1 else "agents", "scheduled", "service level", "ASA",
-                 "occupancy", "P(wait)", "P(abandon)"):
+    view = Table(
+        title=f"{'Erlang A' if patience else 'Erlang C'}: {arrivals:g} arrivals per "
+        f"{interval} min, AHT {aht:g} s, load {queue.load:.2f} Erlangs",
+        title_justify="left",
+    )
+    for head in (
+        "slots" if slots > 1 else "agents",
+        "scheduled",
+        "service level",
+        "ASA",
+        "occupancy",
+        "P(wait)",
+        "P(abandon)",
+    ):
         view.add_column(head, justify="right")
     for n in range(max(1, needed.agents - 2), needed.agents + 3):
         r = model(queue, n, answer_within)
         mark = " ◀" if n == needed.agents else ""
-        view.add_row(f"{n}{mark}", str(with_shrinkage(-(-n // slots), shrinkage)),
-                     f"{r.service_level:.1%}", f"{r.asa:.1f}s", f"{r.occupancy:.1%}",
-                     f"{r.wait_probability:.1%}", f"{r.abandon_probability:.1%}")
+        view.add_row(
+            f"{n}{mark}",
+            str(with_shrinkage(-(-n // slots), shrinkage)),
+            f"{r.service_level:.1%}",
+            f"{r.asa:.1f}s",
+            f"{r.occupancy:.1%}",
+            f"{r.wait_probability:.1%}",
+            f"{r.abandon_probability:.1%}",
+        )
     out.print(view)
-    out.print(f"Fewest meeting the targets: {-(-needed.agents // slots)} agents"
-              + (f" ({needed.agents} chat slots of {slots})" if slots > 1 else "")
-              + f"; scheduled with shrinkage {shrinkage:.0%}: "
-              f"{with_shrinkage(-(-needed.agents // slots), shrinkage)}", highlight=False)
+    out.print(
+        f"Fewest meeting the targets: {-(-needed.agents // slots)} agents"
+        + (f" ({needed.agents} chat slots of {slots})" if slots > 1 else "")
+        + f"; scheduled with shrinkage {shrinkage:.0%}: "
+        f"{with_shrinkage(-(-needed.agents // slots), shrinkage)}",
+        highlight=False,
+    )

@@ -37,8 +37,7 @@ def period_step(period: str) -> ir.IntervalScalar:
     months = {"month": 1, "quarter": 3, "year": 12}.get(period)
     if months:
         return ibis.interval(months=months)
-    return ibis.interval(**{"hour": {"hours": 1}, "day": {"days": 1},
-                            "week": {"days": 7}}[period])
+    return ibis.interval(**{"hour": {"hours": 1}, "day": {"days": 1}, "week": {"days": 7}}[period])
 
 
 def previous_period_start(day: date, period: str) -> date:
@@ -90,16 +89,18 @@ class Frame:
         local = self.local(table[ts])
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
         if self.start:
-            conditions.append(local >= ibis.timestamp(datetime.combine(self.start,
-                                                                       datetime.min.time())))
+            conditions.append(
+                local >= ibis.timestamp(datetime.combine(self.start, datetime.min.time()))
+            )
         if self.end:
             day_after = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
             conditions.append(local < ibis.timestamp(day_after))
         if conditions:
             table = table.filter(*conditions)
         if self.period:
-            table = table.mutate(**{self.period: self.local(table[ts])
-                                    .truncate(PERIODS[self.period])})
+            table = table.mutate(
+                **{self.period: self.local(table[ts]).truncate(PERIODS[self.period])}
+            )
         return table
 
 
@@ -117,19 +118,21 @@ def conversation_rows(frame: Frame) -> ir.Table:
     """Every conversation with its facts, before the report's dates and filters apply."""
     if frame.facts is not None:
         return frame.facts
-    f = conversation_facts(frame.tables["conversations"], frame.tables["messages"],
-                           timedelta(days=frame.config.follow_up_days))
-    counts = frame.tables["surveys"].group_by("conversation_id").aggregate(
-        __surveys=ibis._.count())
+    f = conversation_facts(
+        frame.tables["conversations"],
+        frame.tables["messages"],
+        timedelta(days=frame.config.follow_up_days),
+    )
+    counts = frame.tables["surveys"].group_by("conversation_id").aggregate(__surveys=ibis._.count())
     f = f.left_join(counts, "conversation_id").drop("conversation_id_right")
     f = f.mutate(agent=f.agent_id, surveys_answered=f.__surveys.fill_null(0)).drop("__surveys")
     active = seconds_between(f.last_message_at, f.first_agent_message_at)
     f = f.mutate(
-        frt_seconds=ibis.ifelse(f.handled, seconds_between(f.first_response_at,
-                                                           f.response_start), None),
+        frt_seconds=ibis.ifelse(
+            f.handled, seconds_between(f.first_response_at, f.response_start), None
+        ),
         resolution_seconds=seconds_between(f.resolved_at, f.created_at),
-        abandon_seconds=ibis.ifelse(f.abandoned, seconds_between(f.left_at, f.created_at),
-                                    None),
+        abandon_seconds=ibis.ifelse(f.abandoned, seconds_between(f.left_at, f.created_at), None),
         aht_seconds=_handle_time(f, active),
         threshold=_threshold(frame.config, f.channel),
     )
@@ -156,8 +159,9 @@ def _business_clocks(f: ir.Table, frame: Frame) -> ir.Table:
         frt_bh_seconds=ibis.ifelse(f.handled, bh["frt"], None),
         resolution_bh_seconds=bh["resolution"],
         abandon_bh_seconds=ibis.ifelse(f.abandoned, bh["abandon"], None),
-        aht_bh_seconds=ibis.ifelse(f.handled, ibis.coalesce(
-            supplied, bh["active"] + f.hold_seconds.fill_null(0)), None),
+        aht_bh_seconds=ibis.ifelse(
+            f.handled, ibis.coalesce(supplied, bh["active"] + f.hold_seconds.fill_null(0)), None
+        ),
     ).drop(*(f"__bh_{c}" for c in columns))
 
 
@@ -176,13 +180,20 @@ def responses(frame: Frame) -> ir.Table:
     public_agent = (m.author_role == "agent") & ~m.private.fill_null(False)
     m = m.filter((m.author_role == "customer") | public_agent)
     is_agent = (m.author_role == "agent").cast("int64")
-    w = ibis.cumulative_window(group_by=m.conversation_id,
-                               order_by=[m.sent_at, is_agent, m.message_id])
+    w = ibis.cumulative_window(
+        group_by=m.conversation_id, order_by=[m.sent_at, is_agent, m.message_id]
+    )
     m = m.mutate(__turn=is_agent.sum().over(w) - is_agent, __agent=is_agent)
-    asked = m.filter(m.__agent == 0).group_by("conversation_id", "__turn").aggregate(
-        asked_at=ibis._.sent_at.min())
-    replied = m.filter(m.__agent == 1).group_by("conversation_id", "__turn").aggregate(
-        replied_at=ibis._.sent_at.min())
+    asked = (
+        m.filter(m.__agent == 0)
+        .group_by("conversation_id", "__turn")
+        .aggregate(asked_at=ibis._.sent_at.min())
+    )
+    replied = (
+        m.filter(m.__agent == 1)
+        .group_by("conversation_id", "__turn")
+        .aggregate(replied_at=ibis._.sent_at.min())
+    )
     pairs = replied.join(asked, ["conversation_id", "__turn"])
     r = pairs.join(_conversation_dims(frame), "conversation_id")
     r = r.mutate(response_seconds=seconds_between(r.replied_at, r.asked_at))
@@ -244,8 +255,12 @@ def agent_load(frame: Frame) -> ir.Table:
     """One row per chat agent: total chat time and the time with at least one chat open
     (the union of the agent's chat intervals, first agent reply → last message)."""
     c = conversations(frame)
-    c = c.filter((c.channel == "chat") & c.handled & c.agent.notnull()
-                 & (c.last_message_at > c.first_agent_message_at))
+    c = c.filter(
+        (c.channel == "chat")
+        & c.handled
+        & c.agent.notnull()
+        & (c.last_message_at > c.first_agent_message_at)
+    )
     keys = list(dict.fromkeys([*frame.group, "agent"]))
     c = c.select(*keys, s=c.first_agent_message_at, e=c.last_message_at)
     ordered = ibis.window(group_by=[c[k] for k in keys], order_by=[c.s, c.e])
@@ -257,9 +272,11 @@ def agent_load(frame: Frame) -> ir.Table:
     c = c.mutate(__island=c.__new.sum().over(running))
     islands = c.group_by([*keys, "__island"]).aggregate(
         busy=seconds_between(ibis._.e.max(), ibis._.s.min()),
-        chat=seconds_between(ibis._.e, ibis._.s).sum())
-    return islands.group_by(keys).aggregate(chat_seconds=islands.chat.sum(),
-                                            busy_seconds=islands.busy.sum())
+        chat=seconds_between(ibis._.e, ibis._.s).sum(),
+    )
+    return islands.group_by(keys).aggregate(
+        chat_seconds=islands.chat.sum(), busy_seconds=islands.busy.sum()
+    )
 
 
 def days(frame: Frame) -> ir.Table:
@@ -271,30 +288,48 @@ def days(frame: Frame) -> ir.Table:
     daily = c.group_by([*dims, "__day"]).aggregate(volume=ibis._.count())
     if frame.period:
         daily = daily.mutate(**{frame.period: daily.__day.truncate(PERIODS[frame.period])})
-    past = daily.select(*(daily[d].name(f"__p_{d}") for d in dims),
-                        __p_day=daily.__day, __p_volume=daily.volume)
-    same = [(daily[d] == past[f"__p_{d}"]) | (daily[d].isnull() & past[f"__p_{d}"].isnull())
-            for d in dims]
-    window = [past.__p_day < daily.__day,
-              past.__p_day >= daily.__day - ibis.interval(days=28)]
+    past = daily.select(
+        *(daily[d].name(f"__p_{d}") for d in dims), __p_day=daily.__day, __p_volume=daily.volume
+    )
+    same = [
+        (daily[d] == past[f"__p_{d}"]) | (daily[d].isnull() & past[f"__p_{d}"].isnull())
+        for d in dims
+    ]
+    window = [past.__p_day < daily.__day, past.__p_day >= daily.__day - ibis.interval(days=28)]
     pairs = daily.join(past, [*same, *window])
     keys = [*frame.group, *dims, "__day", "volume"]
     keys = list(dict.fromkeys(keys))
-    med = pairs.group_by(keys).aggregate(trailing_median=pairs.__p_volume.median(),
-                                         history=ibis._.count())
+    med = pairs.group_by(keys).aggregate(
+        trailing_median=pairs.__p_volume.median(), history=ibis._.count()
+    )
     pairs = pairs.join(med, keys)
     mad = pairs.group_by(keys).aggregate(
         mad=(pairs.__p_volume - pairs.trailing_median).abs().median(),
-        trailing_median=pairs.trailing_median.max(), history=pairs.history.max())
+        trailing_median=pairs.trailing_median.max(),
+        history=pairs.history.max(),
+    )
     flagged = daily.left_join(mad, keys).select(daily, "trailing_median", "mad", "history")
-    return flagged.mutate(spike=(flagged.history >= 7) & (
-        flagged.volume > flagged.trailing_median + 3 * flagged.mad))
+    return flagged.mutate(
+        spike=(flagged.history >= 7) & (flagged.volume > flagged.trailing_median + 3 * flagged.mad)
+    )
 
 
 # Grains built on the conversation facts; a report using two or more computes the facts once.
-ON_FACTS = frozenset({"conversations", "responses", "surveys", "qa_reviews", "shifts",
-                      "agent_load", "days", "vendor_money", "revenue", "conversions",
-                      "customers"})
+ON_FACTS = frozenset(
+    {
+        "conversations",
+        "responses",
+        "surveys",
+        "qa_reviews",
+        "shifts",
+        "agent_load",
+        "days",
+        "vendor_money",
+        "revenue",
+        "conversions",
+        "customers",
+    }
+)
 
 GRAINS: dict[str, Callable[[Frame], ir.Table]] = {
     "conversations": conversations,

@@ -123,8 +123,9 @@ def share(condition: ir.BooleanValue, among: ir.BooleanValue | None = None) -> i
     return value.mean(where=among) if among is not None else value.mean()
 
 
-def spread(column: ir.FloatingValue, name: str,
-           where: ir.BooleanValue | None = None) -> dict[str, ir.Scalar]:
+def spread(
+    column: ir.FloatingValue, name: str, where: ir.BooleanValue | None = None
+) -> dict[str, ir.Scalar]:
     """Mean, median and p90 (continuous, linear interpolation) of a duration column."""
     return {
         name: column.mean(where=where),
@@ -135,27 +136,62 @@ def spread(column: ir.FloatingValue, name: str,
 
 def spread_outputs(name: str, unit: Unit = Unit.SECONDS) -> tuple[Output, ...]:
     """The three outputs of :func:`spread`."""
-    return (Output(name, unit, "mean"), Output(f"{name}_median", unit, "median"),
-            Output(f"{name}_p90", unit, "90th percentile"))
+    return (
+        Output(name, unit, "mean"),
+        Output(f"{name}_median", unit, "median"),
+        Output(f"{name}_p90", unit, "90th percentile"),
+    )
 
 
-def duration(name: str, label: str, description: str, grain: str, column: str, *,
-             needs: tuple[str, ...], family: Family, over: str,
-             direction: Direction = Direction.LOWER,
-             target: str | None = None) -> tuple[Kpi, Kpi]:
+def duration(
+    name: str,
+    label: str,
+    description: str,
+    grain: str,
+    column: str,
+    *,
+    needs: tuple[str, ...],
+    family: Family,
+    over: str,
+    direction: Direction = Direction.LOWER,
+    target: str | None = None,
+) -> tuple[Kpi, Kpi]:
     """A duration KPI (mean, median, p90 of ``column``) and its business-hours twin."""
 
     def measure(col: str, out: str) -> Measure:
         return lambda t: spread(t[col], out)
 
     bh_column = column.replace("_seconds", "_bh_seconds")
-    plain = Kpi(name, label, Unit.SECONDS, direction, family, description, grain, needs,
-                measure(column, name), spread_outputs(name), over=over, target=target,
-                per_row=column)
-    bh = Kpi(f"{name}_bh", f"{label} (business hours)", Unit.SECONDS, direction, family,
-             f"{description} Counts only time inside business hours.", grain, needs,
-             measure(bh_column, f"{name}_bh"), spread_outputs(f"{name}_bh"), over=over,
-             business_hours=True, per_row=bh_column)
+    plain = Kpi(
+        name,
+        label,
+        Unit.SECONDS,
+        direction,
+        family,
+        description,
+        grain,
+        needs,
+        measure(column, name),
+        spread_outputs(name),
+        over=over,
+        target=target,
+        per_row=column,
+    )
+    bh = Kpi(
+        f"{name}_bh",
+        f"{label} (business hours)",
+        Unit.SECONDS,
+        direction,
+        family,
+        f"{description} Counts only time inside business hours.",
+        grain,
+        needs,
+        measure(bh_column, f"{name}_bh"),
+        spread_outputs(f"{name}_bh"),
+        over=over,
+        business_hours=True,
+        per_row=bh_column,
+    )
     return plain, bh
 
 

@@ -79,14 +79,19 @@ def attributed_revenue(frame: Frame) -> ir.Table:
     events = frame.tables["revenue_events"]
     events = events.filter(events.kind != "churn")
     rows = conversation_rows(frame)
-    last = rows.select(__customer=rows.customer_id, __started=rows.created_at,
-                       __conv=rows.conversation_id)
+    last = rows.select(
+        __customer=rows.customer_id, __started=rows.created_at, __conv=rows.conversation_id
+    )
     window = frame.config.attribution_days * 86400
-    joined = events.asof_join(last, on=events.occurred_at >= last.__started,
-                              predicates=[events.customer_id == last.__customer])
+    joined = events.asof_join(
+        last,
+        on=events.occurred_at >= last.__started,
+        predicates=[events.customer_id == last.__customer],
+    )
     recent = seconds_between(joined.occurred_at, joined.__started) <= window
-    joined = joined.mutate(__attributed=ibis.coalesce(
-        joined.conversation_id, ibis.ifelse(recent, joined.__conv, None)))
+    joined = joined.mutate(
+        __attributed=ibis.coalesce(joined.conversation_id, ibis.ifelse(recent, joined.__conv, None))
+    )
     dims = rows.select("conversation_id", *DIMENSIONS)
     attributed = joined.join(dims, joined.__attributed == dims.conversation_id)
     attributed = attributed.select(*events.columns, *DIMENSIONS)
@@ -104,17 +109,18 @@ def vendor_money(frame: Frame) -> ir.Table:
     c = conversations(frame)
     handled = c.group_by(keys).aggregate(handled=c.handled.cast("int64").sum())
     parts = [
-        cost.select(*keys, cost="cost", revenue=ibis.null("float64"),
-                    handled=ibis.null("int64")),
-        revenue.select(*keys, cost=ibis.null("float64"), revenue="revenue",
-                       handled=ibis.null("int64")),
-        handled.select(*keys, cost=ibis.null("float64"), revenue=ibis.null("float64"),
-                       handled="handled"),
+        cost.select(*keys, cost="cost", revenue=ibis.null("float64"), handled=ibis.null("int64")),
+        revenue.select(
+            *keys, cost=ibis.null("float64"), revenue="revenue", handled=ibis.null("int64")
+        ),
+        handled.select(
+            *keys, cost=ibis.null("float64"), revenue=ibis.null("float64"), handled="handled"
+        ),
     ]
     stacked = parts[0].union(parts[1]).union(parts[2])
-    return stacked.group_by(keys).aggregate(cost=stacked.cost.sum(),
-                                            revenue=stacked.revenue.sum(),
-                                            handled=stacked.handled.sum())
+    return stacked.group_by(keys).aggregate(
+        cost=stacked.cost.sum(), revenue=stacked.revenue.sum(), handled=stacked.handled.sum()
+    )
 
 
 def conversions(frame: Frame) -> ir.Table:
@@ -125,12 +131,18 @@ def conversions(frame: Frame) -> ir.Table:
     sales = events.filter(events.kind.isin(SALES))
     window = ibis.interval(seconds=int(frame.config.attribution_days * 86400))
     bought = c.select("conversation_id", "customer_id", "created_at").join(
-        sales, [c.customer_id == sales.customer_id, sales.occurred_at >= c.created_at,
-                sales.occurred_at <= c.created_at + window])
+        sales,
+        [
+            c.customer_id == sales.customer_id,
+            sales.occurred_at >= c.created_at,
+            sales.occurred_at <= c.created_at + window,
+        ],
+    )
     buyers = bought.select(__bought=bought.conversation_id).distinct()
     c = c.left_join(buyers, c.conversation_id == buyers.__bought)
-    length = seconds_between(ibis.coalesce(c.last_message_at, c.closed_at, c.created_at),
-                             c.created_at)
+    length = seconds_between(
+        ibis.coalesce(c.last_message_at, c.closed_at, c.created_at), c.created_at
+    )
     return c.mutate(converted=c.__bought.notnull(), engagement_seconds=length)
 
 
@@ -139,55 +151,71 @@ def customer_values(frame: Frame) -> ir.Table:
     before it, over the report's dates. Grouped by a dimension, events of customers who had not
     yet contacted support belong to no segment and are left out."""
     if frame.period:
-        raise Unavailable("customer lifetime value is over the report's whole range, not per "
-                          "period")
+        raise Unavailable(
+            "customer lifetime value is over the report's whole range, not per period"
+        )
     events = frame.tables["revenue_events"]
     rows = conversation_rows(frame)
-    last = rows.select(*(rows[d].name(f"__{d}") for d in DIMENSIONS),
-                       __customer=rows.customer_id, __started=rows.created_at)
-    joined = events.asof_join(last, on=events.occurred_at >= last.__started,
-                              predicates=[events.customer_id == last.__customer])
+    last = rows.select(
+        *(rows[d].name(f"__{d}") for d in DIMENSIONS),
+        __customer=rows.customer_id,
+        __started=rows.created_at,
+    )
+    joined = events.asof_join(
+        last,
+        on=events.occurred_at >= last.__started,
+        predicates=[events.customer_id == last.__customer],
+    )
     if frame.by:  # a customer joins a segment with their first conversation
         joined = joined.filter(joined.__started.notnull())
     joined = joined.mutate(**{d: joined[f"__{d}"] for d in DIMENSIONS})
     joined = joined.select(*events.columns, *DIMENSIONS)
     selected = frame.select(joined, "occurred_at", DIMENSIONS)
-    span = selected.aggregate(__first=selected.occurred_at.min(),
-                              __last=selected.occurred_at.max())
+    span = selected.aggregate(__first=selected.occurred_at.min(), __last=selected.occurred_at.max())
     lifespan = frame.config.customer_lifespan_years
     return selected.cross_join(span).mutate(
-        observed_days=ibis.greatest(
-            seconds_between(ibis._.__last, ibis._.__first) / 86400.0, 1.0),
-        lifespan_years=ibis.literal(lifespan, type="float64"))
+        observed_days=ibis.greatest(seconds_between(ibis._.__last, ibis._.__first) / 86400.0, 1.0),
+        lifespan_years=ibis.literal(lifespan, type="float64"),
+    )
 
 
 def retention(frame: Frame) -> ir.Table:
     """One row per (period, customer known before it began): whether they churned in it."""
     other = sorted(set(frame.by) | set(frame.filters))
     if other:
-        raise Unavailable(f"retention is over the whole customer base, not per "
-                          f"{' or '.join(other)}")
+        raise Unavailable(
+            f"retention is over the whole customer base, not per {' or '.join(other)}"
+        )
     if not frame.period:
-        raise Unavailable("retention needs a period (--by month, …): customers at its start "
-                          "and at its end")
+        raise Unavailable(
+            "retention needs a period (--by month, …): customers at its start and at its end"
+        )
     unit = PERIODS[frame.period]
     c, e = frame.tables["conversations"], frame.tables["revenue_events"]
     seen = c.select(customer_id=c.customer_id.cast("string"), at=c.created_at).union(
-        e.select(customer_id=e.customer_id.cast("string"), at=e.occurred_at))
+        e.select(customer_id=e.customer_id.cast("string"), at=e.occurred_at)
+    )
     seen = seen.filter(seen.customer_id.notnull())
     customers = seen.group_by("customer_id").aggregate(first_seen=seen.at.min())
-    churn = e.filter(e.kind == "churn").group_by("customer_id").aggregate(
-        churned_at=ibis._.occurred_at.min())
+    churn = (
+        e.filter(e.kind == "churn")
+        .group_by("customer_id")
+        .aggregate(churned_at=ibis._.occurred_at.min())
+    )
     customers = customers.left_join(churn, "customer_id").select(
-        "customer_id", "first_seen", "churned_at")
-    customers = customers.mutate(first_local=frame.local(customers.first_seen),
-                                 churn_local=frame.local(customers.churned_at))
+        "customer_id", "first_seen", "churned_at"
+    )
+    customers = customers.mutate(
+        first_local=frame.local(customers.first_seen), churn_local=frame.local(customers.churned_at)
+    )
     starts = seen.select(p=frame.local(seen.at).truncate(unit)).distinct()
     starts = starts.mutate(p_end=starts.p + period_step(frame.period))
     pairs = starts.join(customers, [customers.first_local < starts.p])
     pairs = pairs.filter(pairs.churn_local.isnull() | (pairs.churn_local >= pairs.p))
-    pairs = pairs.mutate(retained=pairs.churn_local.isnull() | (pairs.churn_local >= pairs.p_end),
-                         **{frame.period: pairs.p})
+    pairs = pairs.mutate(
+        retained=pairs.churn_local.isnull() | (pairs.churn_local >= pairs.p_end),
+        **{frame.period: pairs.p},
+    )
     if frame.start:
         pairs = pairs.filter(pairs.p >= ibis.timestamp(str(frame.start)))
     if frame.end:
@@ -195,10 +223,12 @@ def retention(frame: Frame) -> ir.Table:
     return pairs
 
 
-GRAINS.update({
-    "vendor_money": vendor_money,
-    "revenue": attributed_revenue,
-    "conversions": conversions,
-    "customers": customer_values,
-    "retention": retention,
-})
+GRAINS.update(
+    {
+        "vendor_money": vendor_money,
+        "revenue": attributed_revenue,
+        "conversions": conversions,
+        "customers": customer_values,
+        "retention": retention,
+    }
+)

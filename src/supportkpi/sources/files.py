@@ -31,8 +31,15 @@ LINE = "__line"
 FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
 CONVERTED = ("twcs",)  # formats turned into canonical files before loading
 _SUFFIXES = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
 _BATCH_ROWS = 50_000
 _CSV_BLOCK = 4 << 20
@@ -77,8 +84,9 @@ class SourceFile:
         yield from reader(self, progress or (lambda done, total: None))
 
 
-def open_source(path: str | Path, mapping: Mapping | None = None,
-                table: str | None = None) -> SourceFile:
+def open_source(
+    path: str | Path, mapping: Mapping | None = None, table: str | None = None
+) -> SourceFile:
     """Recognise a file's format and target table, or fail with one clear message."""
     path = Path(path)
     mapping = mapping or Mapping()
@@ -94,9 +102,11 @@ def _format_from_name(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".gzip")]
     fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
     if fmt is None:
-        raise SourceError(f"{path}: cannot tell the format from the name; use one of "
-                          ".csv .tsv .jsonl .json .parquet .xlsx (optionally .gz) or set "
-                          "`format` in the mapping")
+        raise SourceError(
+            f"{path}: cannot tell the format from the name; use one of "
+            ".csv .tsv .jsonl .json .parquet .xlsx (optionally .gz) or set "
+            "`format` in the mapping"
+        )
     return fmt
 
 
@@ -105,9 +115,11 @@ def _table_from_name(path: Path) -> str:
     for name in sorted(schema.LOAD_ORDER, key=len, reverse=True):
         if stem == name or re.match(rf"{name}[-_]", stem):
             return name
-    raise SourceError(f"{path}: cannot tell which table the file feeds; name it after the "
-                      f"table (e.g. conversations.csv) or pass --table "
-                      f"({', '.join(schema.LOAD_ORDER)})")
+    raise SourceError(
+        f"{path}: cannot tell which table the file feeds; name it after the "
+        f"table (e.g. conversations.csv) or pass --table "
+        f"({', '.join(schema.LOAD_ORDER)})"
+    )
 
 
 def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
@@ -140,13 +152,18 @@ def _csv_header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
 
 def _encoding(mapping: Mapping) -> str:
     """The codec to read text with; a UTF-8 byte-order mark is skipped."""
-    return "utf-8-sig" if mapping.encoding.lower().replace("_", "-") in ("utf-8", "utf8") \
+    return (
+        "utf-8-sig"
+        if mapping.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
         else mapping.encoding
+    )
 
 
 def _not_text(path: Path, mapping: Mapping, exc: Exception) -> str:
-    return (f"{path}: not readable as {mapping.encoding} text ({exc}); if the file uses "
-            "another encoding, set e.g. encoding = \"latin-1\" in a mapping file")
+    return (
+        f"{path}: not readable as {mapping.encoding} text ({exc}); if the file uses "
+        'another encoding, set e.g. encoding = "latin-1" in a mapping file'
+    )
 
 
 def _sniff_delimiter(path: Path, header: str) -> str:
@@ -181,15 +198,21 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     with raw:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
-                                           block_size=_CSV_BLOCK,
-                                           encoding=_encoding(src.mapping)),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1,
+                block_size=_CSV_BLOCK,
+                encoding=_encoding(src.mapping),
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                null_values=["", *src.mapping.null_values], strings_can_be_null=True,
-                quoted_strings_can_be_null=False),
+                null_values=["", *src.mapping.null_values],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
         )
         seen = 0
         try:
@@ -205,8 +228,9 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
 
 
-def _locate_malformed(path: Path, bad: list[tuple[int, int, str]],
-                      src_mapping: Mapping) -> list[Malformed]:
+def _locate_malformed(
+    path: Path, bad: list[tuple[int, int, str]], src_mapping: Mapping
+) -> list[Malformed]:
     """Find the line of each row that had the wrong number of fields (only when there are any).
 
     Arrow's reader does not report line numbers when values may span lines, so the file is
@@ -243,8 +267,9 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _records_to_batch(records: list[dict[str, Any]], lines: list[int],
-                      nulls: set[str]) -> pa.RecordBatch:
+def _records_to_batch(
+    records: list[dict[str, Any]], lines: list[int], nulls: set[str]
+) -> pa.RecordBatch:
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
@@ -314,7 +339,7 @@ def _read_json(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
             raise SourceError(f"{src.path}: not valid JSON: {exc}") from None
     nulls = set(src.mapping.null_values)
     for start in range(0, len(data), _BATCH_ROWS):
-        chunk = data[start:start + _BATCH_ROWS]
+        chunk = data[start : start + _BATCH_ROWS]
         records, lines = [], []
         for number, item in enumerate(chunk, start=start + 1):
             if isinstance(item, dict):
@@ -363,8 +388,10 @@ def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     try:
         sheet = book[src.mapping.sheet] if src.mapping.sheet else book.worksheets[0]
     except KeyError:
-        raise SourceError(f"{src.path}: no sheet named {src.mapping.sheet!r}; "
-                          f"sheets: {', '.join(book.sheetnames)}") from None
+        raise SourceError(
+            f"{src.path}: no sheet named {src.mapping.sheet!r}; "
+            f"sheets: {', '.join(book.sheetnames)}"
+        ) from None
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:

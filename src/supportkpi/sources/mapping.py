@@ -119,8 +119,9 @@ class Mapping(BaseModel):
         try:
             codecs.lookup(value)
         except LookupError:
-            raise ValueError(f"unknown encoding {value!r} (e.g. 'utf-8', 'latin-1', "
-                             "'cp1252')") from None
+            raise ValueError(
+                f"unknown encoding {value!r} (e.g. 'utf-8', 'latin-1', 'cp1252')"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -131,8 +132,10 @@ class Mapping(BaseModel):
         for section in ("columns", "values", "constants", "timestamp_formats", "after"):
             for name in getattr(self, section):
                 if name not in known:
-                    raise ValueError(f"[{section}] names {name!r}, which is not a column of "
-                                     f"{self.table}; its columns are: {', '.join(sorted(known))}")
+                    raise ValueError(
+                        f"[{section}] names {name!r}, which is not a column of "
+                        f"{self.table}; its columns are: {', '.join(sorted(known))}"
+                    )
         return self
 
     def source_name(self, canonical: str) -> str:

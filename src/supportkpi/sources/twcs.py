@@ -37,8 +37,15 @@ import pyarrow as pa
 from supportkpi.sources.files import LINE, SourceError, open_source
 from supportkpi.sources.mapping import Mapping
 
-COLUMNS = ("tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id",
-           "in_response_to_tweet_id")
+COLUMNS = (
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+)
 TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 # A signature is ^XX or -XX (letters, 2–4) at the very end of the tweet.
 SIGNATURE = r"(?:\^|-)\s?([A-Z][A-Za-z]{1,3})\s*$"
@@ -63,15 +70,21 @@ class Converted:
     rejected: list[Rejected]
 
 
-def convert(path: str | Path, workdir: Path, memory_limit: str = "512MB",
-            progress: Callable[[int, int], None] | None = None) -> Converted:
+def convert(
+    path: str | Path,
+    workdir: Path,
+    memory_limit: str = "512MB",
+    progress: Callable[[int, int], None] | None = None,
+) -> Converted:
     """Turn a twcs CSV into conversations.parquet and messages.parquet in ``workdir``."""
     src = open_source(path, Mapping(), table="messages")
     if src.format != "csv":
         raise SourceError(f"{path}: the twcs format is a CSV file")
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'; SET TimeZone = 'UTC'; "
-                f"SET temp_directory = '{workdir / 'spill'}'; SET enable_progress_bar = false")
+    con.execute(
+        f"SET memory_limit = '{memory_limit}'; SET TimeZone = 'UTC'; "
+        f"SET temp_directory = '{workdir / 'spill'}'; SET enable_progress_bar = false"
+    )
     try:
         _stage(con, src, progress or (lambda done, total: None))
         rejected = _reject_malformed(src) + _walk(con)
@@ -88,13 +101,16 @@ def _stage(con: duckdb.DuckDBPyConnection, src, progress) -> None:
     for batch in src.batches(progress):
         missing = [c for c in COLUMNS if c not in batch.schema.names]
         if missing:
-            raise SourceError(f"{src.path}: not the twcs format; no column "
-                              f"{', '.join(missing)}")
-        batch = pa.RecordBatch.from_arrays([batch[c] for c in (*COLUMNS, LINE)],
-                                           names=[*COLUMNS, LINE])
+            raise SourceError(f"{src.path}: not the twcs format; no column {', '.join(missing)}")
+        batch = pa.RecordBatch.from_arrays(
+            [batch[c] for c in (*COLUMNS, LINE)], names=[*COLUMNS, LINE]
+        )
         con.register("__batch", batch)
-        con.execute("CREATE TABLE raw AS SELECT * FROM __batch" if first
-                    else "INSERT INTO raw SELECT * FROM __batch")
+        con.execute(
+            "CREATE TABLE raw AS SELECT * FROM __batch"
+            if first
+            else "INSERT INTO raw SELECT * FROM __batch"
+        )
         con.unregister("__batch")
         first = False
     if first:
@@ -102,8 +118,12 @@ def _stage(con: duckdb.DuckDBPyConnection, src, progress) -> None:
 
 
 def _reject_malformed(src) -> list[Rejected]:
-    return [Rejected(m.line, "malformed_row", m.reason,
-                     json.dumps({"text": m.text}, ensure_ascii=False)) for m in src.malformed]
+    return [
+        Rejected(
+            m.line, "malformed_row", m.reason, json.dumps({"text": m.text}, ensure_ascii=False)
+        )
+        for m in src.malformed
+    ]
 
 
 _PARSE = f"""

@@ -126,8 +126,9 @@ def _stationary(lam: float, mu: float, theta: float, agents: int) -> np.ndarray:
     return values / values.sum()
 
 
-def _tagged(queued: np.ndarray, rate: float, theta: float,
-            within: float) -> tuple[float, float, float]:
+def _tagged(
+    queued: np.ndarray, rate: float, theta: float, within: float
+) -> tuple[float, float, float]:
     """For arrivals who queue: P(answered), P(answered within t), E[wait; answered].
 
     A queued arrival with j customers ahead moves to j − 1 at rate N/AHT + jθ (an agent frees
@@ -146,8 +147,7 @@ def _tagged(queued: np.ndarray, rate: float, theta: float,
     y = solve_banded((1, 0), banded, x)
     t = diags([-leave, move[1:]], [0, -1], format="csc")
     stay = expm_multiply(t * within, x) if within > 0 else x
-    return (rate * float(queued @ x), rate * float(queued @ (x - stay)),
-            rate * float(queued @ y))
+    return (rate * float(queued @ x), rate * float(queued @ (x - stay)), rate * float(queued @ y))
 
 
 def _unit(size: int) -> np.ndarray:
@@ -156,8 +156,13 @@ def _unit(size: int) -> np.ndarray:
     return e
 
 
-def agents_for(queue: Queue, answer_within: float, service_level: float,
-               max_occupancy: float = 1.0, max_abandon: float | None = None) -> Result:
+def agents_for(
+    queue: Queue,
+    answer_within: float,
+    service_level: float,
+    max_occupancy: float = 1.0,
+    max_abandon: float | None = None,
+) -> Result:
     """The fewest agents meeting the service level, the occupancy cap and (Erlang A) the
     abandonment cap. Each holds from some N on, so the search doubles, then bisects."""
     if not 0 <= service_level < 1 or not 0 < max_occupancy <= 1:
@@ -166,8 +171,11 @@ def agents_for(queue: Queue, answer_within: float, service_level: float,
 
     def meets(n: int) -> Result | None:
         r = model(queue, n, answer_within)
-        ok = r.service_level >= service_level and r.occupancy <= max_occupancy and (
-            max_abandon is None or r.abandon_probability <= max_abandon)
+        ok = (
+            r.service_level >= service_level
+            and r.occupancy <= max_occupancy
+            and (max_abandon is None or r.abandon_probability <= max_abandon)
+        )
         return r if ok else None
 
     low = max(0, math.floor(queue.load)) if model is erlang_c else 0  # fails (or is 0)

@@ -43,8 +43,9 @@ class Series:
     @property
     def slots(self) -> np.ndarray:
         """Time-of-week slot of each interval (0 = Monday 00:00)."""
-        first = (self.start.weekday() * 24 * 60 + self.start.hour * 60
-                 + self.start.minute) // self.interval
+        first = (
+            self.start.weekday() * 24 * 60 + self.start.hour * 60 + self.start.minute
+        ) // self.interval
         return (first + np.arange(len(self.counts))) % (WEEK_MINUTES // self.interval)
 
     def times(self, offset: int = 0, length: int | None = None) -> list[datetime]:
@@ -54,9 +55,13 @@ class Series:
         return [self.start + step * (offset + i) for i in range(n)]
 
 
-def series_from_counts(table: pa.Table, interval: int, keys: Sequence[str],
-                       first: datetime | None = None, last: datetime | None = None
-                       ) -> list[Series]:
+def series_from_counts(
+    table: pa.Table,
+    interval: int,
+    keys: Sequence[str],
+    first: datetime | None = None,
+    last: datetime | None = None,
+) -> list[Series]:
     """Complete series (zero where nothing arrived) from rows of (keys…, slot, arrivals)."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(map(str, INTERVALS))} minutes")
@@ -85,8 +90,7 @@ def _floor_day(t: datetime) -> datetime:
     return datetime.combine(t.date(), datetime.min.time())
 
 
-def _design(series: Series, slots: np.ndarray, trend: np.ndarray,
-            seen: np.ndarray) -> np.ndarray:
+def _design(series: Series, slots: np.ndarray, trend: np.ndarray, seen: np.ndarray) -> np.ndarray:
     index = np.searchsorted(seen, slots)
     x = np.zeros((len(slots), len(seen) + 1))
     x[np.arange(len(slots)), index] = 1.0
@@ -115,8 +119,9 @@ def forecast(series: Series, horizon_days: int) -> np.ndarray:
             model = sm.GLM(series.counts[keep], x, family=sm.families.Poisson()).fit()
         fitted = np.zeros(n)
         inside = np.isin(slots, seen)
-        fitted[inside] = model.predict(_design(series, slots[inside],
-                                               np.arange(n)[inside] / scale, seen))
+        fitted[inside] = model.predict(
+            _design(series, slots[inside], np.arange(n)[inside] / scale, seen)
+        )
         keep &= ~_spike_days(series.counts, fitted, per_day)
     unseen = ~np.isin(future_slots, seen)
     future_slots[unseen] = seen[0]
@@ -164,10 +169,14 @@ def backtest(series: Series, holdout_days: int = 14) -> Backtest:
     model = forecast(train, holdout_days)
     naive = np.resize(train.counts[-per_week:], len(actual))
     scale = np.mean(np.abs(train.counts[per_week:] - train.counts[:-per_week]))
-    return Backtest(series.key, holdout_days, _mape(actual, model, per_day),
-                    float(np.mean(np.abs(actual - model)) / scale),
-                    _mape(actual, naive, per_day),
-                    float(np.mean(np.abs(actual - naive)) / scale))
+    return Backtest(
+        series.key,
+        holdout_days,
+        _mape(actual, model, per_day),
+        float(np.mean(np.abs(actual - model)) / scale),
+        _mape(actual, naive, per_day),
+        float(np.mean(np.abs(actual - naive)) / scale),
+    )
 
 
 def _mape(actual: np.ndarray, predicted: np.ndarray, per_day: int) -> float:

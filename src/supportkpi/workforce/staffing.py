@@ -37,8 +37,9 @@ class Demand:
     patience: float | None
 
 
-def arrival_series(store: Store, interval: int, by: Sequence[str] = ("channel",),
-                   tz: str = "UTC") -> list[Series]:
+def arrival_series(
+    store: Store, interval: int, by: Sequence[str] = ("channel",), tz: str = "UTC"
+) -> list[Series]:
     """Conversations per interval (in ``tz``) and group, zero-filled, over the whole history."""
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
@@ -50,17 +51,27 @@ def arrival_series(store: Store, interval: int, by: Sequence[str] = ("channel",)
         return []
     offsets = calendar.utc_offsets(tz, first.date(), last.date())
     local = calendar.local_time(c.created_at, offsets)
-    counts = c.mutate(slot=local.bucket(minutes=interval)).group_by([*by, "slot"]).aggregate(
-        arrivals=ibis._.count()).to_pyarrow()
-    counts = counts.set_column(counts.schema.get_field_index("slot"), "slot",
-                               pc.cast(counts["slot"], pa.timestamp("us")))
+    counts = (
+        c.mutate(slot=local.bucket(minutes=interval))
+        .group_by([*by, "slot"])
+        .aggregate(arrivals=ibis._.count())
+        .to_pyarrow()
+    )
+    counts = counts.set_column(
+        counts.schema.get_field_index("slot"), "slot", pc.cast(counts["slot"], pa.timestamp("us"))
+    )
     return series_from_counts(counts, interval, list(by))
 
 
 def demand(store: Store, config: Config, by: Sequence[str] = ("channel",)) -> dict[tuple, Demand]:
     """Handle time and patience per group, from the registry's KPIs."""
-    kpis = ["average_handle_time", "first_response_time", "time_to_abandon", "chat_volume",
-            "abandonment_rate"]
+    kpis = [
+        "average_handle_time",
+        "first_response_time",
+        "time_to_abandon",
+        "chat_volume",
+        "abandonment_rate",
+    ]
     rows = report(store, kpis, by=list(by), config=config).table.to_pylist()
     out = {}
     for r in rows:
@@ -68,7 +79,8 @@ def demand(store: Store, config: Config, by: Sequence[str] = ("channel",)) -> di
             continue
         abandoned = (r["abandonment_rate"] or 0.0) * r["chat_volume"]
         waited = (r["first_response_time"] or 0.0) * r["chat_volume_handled"] + (
-            r["time_to_abandon"] or 0.0) * abandoned
+            r["time_to_abandon"] or 0.0
+        ) * abandoned
         patience = waited / abandoned if abandoned >= 1 and waited > 0 else None
         out[tuple(r[b] for b in by)] = Demand(r["average_handle_time"], patience)
     return out
@@ -83,16 +95,35 @@ class Plan:
     interval: int
 
 
-def plan(store: Store, config: Config, days: int = 7, interval: int = 30,
-         by: Sequence[str] = ("channel",), answer_within: float | None = None,
-         settings: Workforce | None = None) -> Plan:
+def plan(
+    store: Store,
+    config: Config,
+    days: int = 7,
+    interval: int = 30,
+    by: Sequence[str] = ("channel",),
+    answer_within: float | None = None,
+    settings: Workforce | None = None,
+) -> Plan:
     """Agents needed per interval over the next ``days`` days, with cost where a rate is set."""
     settings = settings or config.workforce
     series = arrival_series(store, interval, by, config.timezone)
     needs = demand(store, config, by)
-    columns: dict[str, list] = {b: [] for b in by} | {k: [] for k in (
-        "interval_start", "arrivals", "aht", "patience", "agents", "scheduled",
-        "service_level", "asa", "occupancy", "abandon", "cost")}
+    columns: dict[str, list] = {b: [] for b in by} | {
+        k: []
+        for k in (
+            "interval_start",
+            "arrivals",
+            "aht",
+            "patience",
+            "agents",
+            "scheduled",
+            "service_level",
+            "asa",
+            "occupancy",
+            "abandon",
+            "cost",
+        )
+    }
     for s in series:
         need = needs.get(s.key)
         if need is None:
@@ -101,8 +132,7 @@ def plan(store: Store, config: Config, days: int = 7, interval: int = 30,
         target = answer_within if answer_within is not None else config.threshold(channel or "")
         rate = _rate(settings, s.key[list(by).index("vendor")] if "vendor" in by else None)
         expected = forecast(s, days)
-        for start, arrivals in zip(s.times(len(s.counts), len(expected)), expected,
-                                   strict=True):
+        for start, arrivals in zip(s.times(len(s.counts), len(expected)), expected, strict=True):
             row = _staff(arrivals, need, channel, interval, target, settings)
             for b, v in zip(by, s.key, strict=True):
                 columns[b].append(v)
@@ -113,10 +143,10 @@ def plan(store: Store, config: Config, days: int = 7, interval: int = 30,
             columns["cost"].append(scheduled * interval / 60 * rate if rate else None)
             for k, v in row.items():
                 columns[k].append(v)
-    types = {"interval_start": pa.timestamp("us"), "agents": pa.int64(),
-             "scheduled": pa.int64()}
-    schema = pa.schema([(name, types.get(name, pa.string() if name in by else pa.float64()))
-                        for name in columns])
+    types = {"interval_start": pa.timestamp("us"), "agents": pa.int64(), "scheduled": pa.int64()}
+    schema = pa.schema(
+        [(name, types.get(name, pa.string() if name in by else pa.float64())) for name in columns]
+    )
     return Plan(pa.table(columns, schema=schema), settings, interval)
 
 
@@ -124,40 +154,76 @@ def _rate(settings: Workforce, vendor: str | None) -> float | None:
     return settings.hourly_rate.get(vendor or "", settings.hourly_rate.get("default"))
 
 
-def _staff(arrivals: float, need: Demand, channel: str | None, interval: int,
-           answer_within: float, settings: Workforce) -> dict[str, float | int | None]:
+def _staff(
+    arrivals: float,
+    need: Demand,
+    channel: str | None,
+    interval: int,
+    answer_within: float,
+    settings: Workforce,
+) -> dict[str, float | int | None]:
     queue = Queue(arrivals, need.aht, interval * 60.0, need.patience)
     per_agent = 1
     if channel == "chat" and settings.concurrency > 1:
         queue, per_agent = chat_slots(queue, settings.concurrency, settings.concurrency_growth)
     if arrivals <= 0:
-        return {"aht": queue.aht, "patience": need.patience, "agents": 0, "service_level": 1.0,
-                "asa": 0.0, "occupancy": 0.0, "abandon": 0.0}
-    result = agents_for(queue, answer_within, settings.service_level, settings.max_occupancy,
-                        settings.max_abandon if need.patience else None)
-    return {"aht": queue.aht, "patience": need.patience,
-            "agents": -(-result.agents // per_agent), "service_level": result.service_level,
-            "asa": result.asa, "occupancy": result.occupancy,
-            "abandon": result.abandon_probability}
+        return {
+            "aht": queue.aht,
+            "patience": need.patience,
+            "agents": 0,
+            "service_level": 1.0,
+            "asa": 0.0,
+            "occupancy": 0.0,
+            "abandon": 0.0,
+        }
+    result = agents_for(
+        queue,
+        answer_within,
+        settings.service_level,
+        settings.max_occupancy,
+        settings.max_abandon if need.patience else None,
+    )
+    return {
+        "aht": queue.aht,
+        "patience": need.patience,
+        "agents": -(-result.agents // per_agent),
+        "service_level": result.service_level,
+        "asa": result.asa,
+        "occupancy": result.occupancy,
+        "abandon": result.abandon_probability,
+    }
 
 
 def daily_summary(p: Plan, by: Sequence[str]) -> pa.Table:
     """Per group and day: conversations expected, peak scheduled agents, agent-hours, cost."""
     t = ibis.memtable(p.intervals)
     day = t.interval_start.date()
-    return t.group_by([*by, day.name("day")]).aggregate(
-        conversations=t.arrivals.sum(), peak_agents=t.scheduled.max(),
-        agent_hours=(t.scheduled * p.interval / 60).sum(), cost=t.cost.sum(),
-    ).order_by([*by, "day"]).to_pyarrow()
+    return (
+        t.group_by([*by, day.name("day")])
+        .aggregate(
+            conversations=t.arrivals.sum(),
+            peak_agents=t.scheduled.max(),
+            agent_hours=(t.scheduled * p.interval / 60).sum(),
+            cost=t.cost.sum(),
+        )
+        .order_by([*by, "day"])
+        .to_pyarrow()
+    )
 
 
 def peaks(p: Plan, by: Sequence[str], top: int = 5) -> pa.Table:
     """The busiest intervals per group."""
     t = ibis.memtable(p.intervals)
-    rank = ibis.row_number().over(group_by=[t[b] for b in by],
-                                  order_by=[ibis.desc(t.scheduled), t.interval_start])
-    return t.mutate(rank=rank).filter(ibis._.rank < top).drop("rank").order_by(
-        [*by, ibis.desc("scheduled"), "interval_start"]).to_pyarrow()
+    rank = ibis.row_number().over(
+        group_by=[t[b] for b in by], order_by=[ibis.desc(t.scheduled), t.interval_start]
+    )
+    return (
+        t.mutate(rank=rank)
+        .filter(ibis._.rank < top)
+        .drop("rank")
+        .order_by([*by, ibis.desc("scheduled"), "interval_start"])
+        .to_pyarrow()
+    )
 
 
 __all__ = ["Demand", "Plan", "arrival_series", "daily_summary", "demand", "peaks", "plan"]
