@@ -2,7 +2,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint clean
+SIZE   ?= 1000000
+
+.PHONY: demo test lint bench clean
 
 $(BIN)/supportkpi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,10 @@ test: $(BIN)/supportkpi
 lint: $(BIN)/supportkpi
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+bench: $(BIN)/supportkpi
+	$(BIN)/python bench/load_throughput.py --conversations $(SIZE)
+	$(BIN)/python bench/scorecard.py --conversations $(SIZE)
 
 clean:
 	rm -rf $(VENV) supportkpi.duckdb supportkpi.duckdb.wal demo-data
