@@ -9,6 +9,7 @@ temporary table. A KPI whose inputs are absent is NULL and :attr:`Report.missing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -368,12 +369,7 @@ def _aggregate(
             for kpi in kpis
             for col, expr in kpi.measure(rows).items()
         }
-        out = (
-            rows.group_by(list(frame.group)).aggregate(**measures)
-            if frame.group
-            else rows.aggregate(**measures)
-        )
-        parts.append(_pad(out, frame.group, chosen))
+        parts.append(_pad(_grouped(rows, frame.group, **measures), frame.group, chosen))
     return parts, missing
 
 
@@ -407,9 +403,8 @@ def _combine(
     for part in parts[1:]:
         stacked = stacked.union(part)
     merged = {c: stacked[c].max() for c in columns}
-    if not group:
-        return stacked.aggregate(**merged)
-    return stacked.group_by(list(group)).aggregate(**merged).order_by(list(group))
+    merged_table = _grouped(stacked, group, **merged)
+    return merged_table.order_by(list(group)) if group else merged_table
 
 
 def _finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.Table:
@@ -434,13 +429,16 @@ def _finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.T
         "units": {o.column: o.unit.value for k in chosen for o in k.outputs},
         "missing": missing,
     }
-    return table.replace_schema_metadata({"supportkpi": _json(meta)})
+    return table.replace_schema_metadata({"supportkpi": json.dumps(meta)})
 
 
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value)
+def _grouped(table: ir.Table, group: Sequence[str], **aggregates: ir.Scalar) -> ir.Table:
+    """``aggregates`` per group, or over the whole table when there is no group."""
+    return (
+        table.group_by(list(group)).aggregate(**aggregates)
+        if group
+        else table.aggregate(**aggregates)
+    )
 
 
 def escalation_reasons(
@@ -458,19 +456,11 @@ def escalation_reasons(
     frame = _frame(store, config or Config(), by, period, start, end, filters, tz, False)
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
-    handled = (
-        rows.group_by(group).aggregate(__handled=rows.handled.cast("int64").sum())
-        if group
-        else rows.aggregate(__handled=rows.handled.cast("int64").sum())
-    )
+    handled = _grouped(rows, group, __handled=rows.handled.cast("int64").sum())
     esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
     esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
     counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
-    totals = (
-        counts.group_by(group).aggregate(__total=counts.escalations.sum())
-        if group
-        else counts.aggregate(__total=counts.escalations.sum())
-    )
+    totals = _grouped(counts, group, __total=counts.escalations.sum())
     joined = (
         counts.cross_join(totals).cross_join(handled)
         if not group

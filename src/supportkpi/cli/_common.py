@@ -35,6 +35,16 @@ DbOption = Annotated[
 ]
 
 
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="First day (YYYY-MM-DD, in the report's time zone).")
+]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last day, included.")]
+TzOption = Annotated[
+    str | None, typer.Option("--tz", help="Report time zone [default: from the config, else UTC].")
+]
+VendorOption = Annotated[str | None, typer.Option("--vendor", help="Only these vendors.")]
+ChannelOption = Annotated[str | None, typer.Option("--channel", help="Only these channels.")]
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(

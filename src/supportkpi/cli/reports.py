@@ -13,8 +13,13 @@ from rich.table import Table
 
 from supportkpi import render
 from supportkpi.cli._common import (
+    ChannelOption,
     ConfigOption,
     DbOption,
+    FromOption,
+    ToOption,
+    TzOption,
+    VendorOption,
     app,
     config_from,
     csv_list,
@@ -59,16 +64,11 @@ def report_command(
             f"({', '.join(PERIODS)})."
         ),
     ] = "vendor",
-    from_: Annotated[
-        str | None,
-        typer.Option("--from", help="First day (YYYY-MM-DD, in the report's time zone)."),
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
-    tz: Annotated[
-        str | None, typer.Option(help="Report time zone [default: from the config, else UTC].")
-    ] = None,
-    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
-    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    tz: TzOption = None,
+    channel: ChannelOption = None,
+    vendor: VendorOption = None,
     team: Annotated[str | None, typer.Option(help="Only these teams.")] = None,
     agent: Annotated[str | None, typer.Option(help="Only these agents.")] = None,
     queue: Annotated[str | None, typer.Option(help="Only these queues.")] = None,
@@ -157,11 +157,11 @@ def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
 def escalations_command(
     db: DbOption = None,
     by: Annotated[str, typer.Option(help="Group by, comma-separated, as in report.")] = "vendor",
-    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
-    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
-    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
-    vendor: Annotated[str | None, typer.Option(help="Only these vendors.")] = None,
-    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    tz: TzOption = None,
+    vendor: VendorOption = None,
+    channel: ChannelOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Escalations by reason: how many, their share, and their rate per handled conversation."""
@@ -200,9 +200,9 @@ def sla_command(
     period: Annotated[
         str | None, typer.Option(help=f"Judge each period apart: {', '.join(PERIODS)}.")
     ] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
-    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
-    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    tz: TzOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     fail_on_breach: Annotated[
         bool, typer.Option(help="Exit with 3 when any target is missed (for a scheduler).")
@@ -230,10 +230,10 @@ def sla_command(
 @app.command("compare")
 def compare_command(
     db: DbOption = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First day.")] = None,
-    to: Annotated[str | None, typer.Option(help="Last day, included.")] = None,
-    tz: Annotated[str | None, typer.Option(help="Report time zone.")] = None,
-    channel: Annotated[str | None, typer.Option(help="Only these channels.")] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    tz: TzOption = None,
+    channel: ChannelOption = None,
     config: ConfigOption = None,
 ) -> None:
     """In-house against each vendor: cost per contact, FRT, FCR, CSAT, NPS, escalation."""
