@@ -119,3 +119,10 @@ def test_every_command_is_in_the_readme():
     assert names
     for name in names:
         assert f"supportkpi {name}" in readme, f"`supportkpi {name}` is not in the README"
+
+
+def test_help_shows_the_defaults_in_brackets():
+    result = runner.invoke(app, ["report", "--help"])
+    text = " ".join(result.output.split())  # help lines wrap at 80 columns
+    assert "[default: from the config, else UTC]" in text
+    assert "[default: $SUPPORTKPI_DB or ./supportkpi.duckdb]" in text
