@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from supportkpi import ingest, query
+from supportkpi import ingest, query, views
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.sources.mapping import Mapping as ColumnMapping
@@ -59,7 +59,7 @@ class Connection:
         tz: str | None = None,
     ) -> pa.Table:
         """Escalations per group and reason."""
-        return query.escalation_reasons(
+        return views.escalation_reasons(
             self.store, by, period, start, end, filters, tz, self.config
         )
 

@@ -97,6 +97,23 @@ def load(
     return _Load(store, progress).run(_ordered(sources))
 
 
+def load_records(store: Store, table: str, data: bytes, label: str) -> LoadSummary:
+    """Records sent as one JSON array or as JSON Lines (an HTTP request body) loaded into
+    ``table`` like a file named ``label``: same rules, one transaction, and quarantine rows
+    that carry the record's number in place of a line."""
+    with tempfile.TemporaryDirectory(prefix="supportkpi-") as scratch:
+        path = Path(scratch) / "records.json"
+        path.write_bytes(data)
+        try:
+            src = replace(open_source(path, None, table), label=label)
+        except (SourceError, KeyError) as exc:
+            raise LoadError(str(exc).strip('"')) from None
+        try:
+            return _Load(store, None).run([src])
+        except LoadError as exc:
+            raise LoadError(str(exc).replace(str(path), "the request body")) from None
+
+
 def _ordered(sources: list[SourceFile]) -> list[SourceFile]:
     order = {name: i for i, name in enumerate(schema.LOAD_ORDER)}
     return sorted(sources, key=lambda s: order[s.table])

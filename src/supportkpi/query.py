@@ -41,7 +41,7 @@ __all__ = [
     "PERIODS",
     "QueryError",
     "Report",
-    "escalation_reasons",
+    "build_frame",
     "report",
     "select_kpis",
     "split_by",
@@ -170,7 +170,7 @@ def run(
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
     ``share=False`` derives the conversation facts inside the one query instead of once
     beforehand: the same numbers, the plain path."""
-    frame = _frame(
+    frame = build_frame(
         store, config, by, period, start, end, filters, tz, any(k.business_hours for k in chosen)
     )
     if trend and not frame.period:
@@ -272,7 +272,7 @@ def _verdict(
     )
 
 
-def _frame(
+def build_frame(
     store: Store,
     config: Config,
     by: Sequence[str],
@@ -283,6 +283,8 @@ def _frame(
     tz: str | None,
     business_hours: bool,
 ) -> Frame:
+    """The frame a report or breakdown is computed in: grouping, dates, filters, the zone's
+    UTC offsets and, when asked for, the business-hour spans; every argument checked."""
     dims, period = split_by(by, period)
     filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
     unknown = [f for f in filters if f not in DIMENSIONS]
@@ -439,38 +441,3 @@ def _grouped(table: ir.Table, group: Sequence[str], **aggregates: ir.Scalar) -> 
         if group
         else table.aggregate(**aggregates)
     )
-
-
-def escalation_reasons(
-    store: Store,
-    by: Sequence[str] = ("vendor",),
-    period: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    filters: Mapping[str, Sequence[str]] | None = None,
-    tz: str | None = None,
-    config: Config | None = None,
-) -> pa.Table:
-    """Escalations per group and reason: count, share of the group's escalations, and rate
-    (escalations for that reason ÷ handled conversations of the group)."""
-    frame = _frame(store, config or Config(), by, period, start, end, filters, tz, False)
-    rows = GRAINS["conversations"](frame)
-    group = list(frame.group)
-    handled = _grouped(rows, group, __handled=rows.handled.cast("int64").sum())
-    esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
-    esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
-    counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
-    totals = _grouped(counts, group, __total=counts.escalations.sum())
-    joined = (
-        counts.cross_join(totals).cross_join(handled)
-        if not group
-        else counts.join(totals, group).join(handled, group)
-    )
-    out = joined.select(
-        *group,
-        "escalation_reason",
-        "escalations",
-        share_of_escalations=joined.escalations / joined.__total,
-        rate=joined.escalations / joined.__handled.nullif(0),
-    )
-    return out.order_by([*group, ibis.desc("escalations")]).to_pyarrow()

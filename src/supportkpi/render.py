@@ -145,12 +145,21 @@ def _status(row: dict[str, Any], column: str) -> str:
 
 def plain_records(table: pa.Table) -> list[dict[str, Any]]:
     """Any Arrow table as JSON-ready objects (timestamps as ISO text)."""
-    rows = table.to_pylist()
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, datetime | date):
-                row[key] = value.isoformat()
-    return rows
+    return jsonable(table.to_pylist())
+
+
+def jsonable(value: Any) -> Any:
+    """Nested dicts and lists made JSON-ready: dates and times as ISO text, NaN and
+    infinities as null."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def sla_table(table: pa.Table, period: str | None) -> Table:

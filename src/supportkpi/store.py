@@ -203,6 +203,14 @@ class Store:
         )
         return total, rows
 
+    def quarantined_from(self, source: str) -> list[tuple[Any, ...]]:
+        """The quarantine rows of one source: (line, column, rule, reason), in line order."""
+        return self.execute(
+            "SELECT line, column_name, rule, reason FROM quarantine WHERE source = ? "
+            "ORDER BY line, column_name",
+            [source],
+        )
+
     def drop_temp(self, name: str) -> None:
         """Drop a temporary staging table if it exists."""
         self.raw.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")

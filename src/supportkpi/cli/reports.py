@@ -31,8 +31,9 @@ from supportkpi.cli._common import (
 )
 from supportkpi.config import ConfigError
 from supportkpi.kpis import Family, all_kpis
-from supportkpi.query import DIMENSIONS, PERIODS, QueryError, Report, escalation_reasons, report
+from supportkpi.query import DIMENSIONS, PERIODS, QueryError, Report, report
 from supportkpi.sla import compare, sla
+from supportkpi.views import escalation_reasons
 
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 

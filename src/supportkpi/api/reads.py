@@ -1,0 +1,196 @@
+"""The read routes: the registry, the report, SLAs, breakdowns, headline cards and live."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import PlainTextResponse, Response
+
+from supportkpi import live, render, views
+from supportkpi.access import Role
+from supportkpi.api.auth import Caller, Svc, scoped_vendor
+from supportkpi.api.params import Scope, csv_list
+from supportkpi.kpis import all_kpis
+from supportkpi.query import PERIODS, report
+from supportkpi.sla import sla, vendors
+
+router = APIRouter(prefix="/v1", tags=["read"])
+
+HEADLINE = (
+    "first_response_time",
+    "csat",
+    "first_contact_resolution",
+    "abandonment_rate",
+    "average_handle_time",
+    "nps",
+    "cost_per_contact",
+)
+
+
+def json_response(data: Any) -> Response:
+    """JSON exactly as the CLI writes it (NaN and infinities as null)."""
+    return Response(
+        json.dumps(render.jsonable(data), ensure_ascii=False), media_type="application/json"
+    )
+
+
+@router.get("/kpis", summary="Every KPI of the registry")
+def kpis(who: Caller) -> list[dict[str, Any]]:
+    """Name, label, unit, direction, family, definition, default target and output columns."""
+    return [
+        {
+            "name": k.name,
+            "label": k.label,
+            "unit": k.unit.value,
+            "direction": k.direction.value,
+            "family": k.family.value,
+            "definition": k.description,
+            "target": k.target,
+            "columns": [
+                {"column": o.column, "unit": o.unit.value, "meaning": o.meaning}
+                for o in k.outputs
+            ],
+        }
+        for k in all_kpis()
+    ]
+
+
+@router.get("/me", summary="Who the token or session belongs to")
+def me(who: Caller, svc: Svc) -> dict[str, Any]:
+    """The caller's role and vendor, and whether the server checks tokens at all."""
+    return {
+        "name": who.name,
+        "role": who.role.value,
+        "vendor": who.vendor,
+        "auth": svc.tokens is not None,
+    }
+
+
+@router.get("/meta", summary="What there is to filter by")
+def meta(scope: Scope, svc: Svc) -> dict[str, Any]:
+    """The data's first and last day, the time zone, and the vendors, channels and teams."""
+    with svc.using_store() as store:
+        values = views.filter_values(store, ("vendor", "channel", "team"), scope.filters)
+        first, last = views.data_days(store, scope.tz, svc.config)
+    return {
+        "first_day": first.isoformat() if first else None,
+        "last_day": last.isoformat() if last else None,
+        "timezone": svc.config.timezone,
+        "periods": list(PERIODS),
+        **values,
+    }
+
+
+@router.get("/report", summary="KPIs per group, as supportkpi report --format json")
+def report_route(
+    scope: Scope,
+    svc: Svc,
+    kpi: Annotated[str | None, Query(description="KPIs, comma-separated.")] = None,
+    family: Annotated[str | None, Query(description="Only one family.")] = None,
+    by: Annotated[str, Query(description="Group by, comma-separated; empty: overall.")] = "vendor",
+    trend: bool = False,
+    targets: bool = False,
+    format: Annotated[str, Query(description="json or csv.")] = "json",
+) -> Response:
+    """The same rows and columns as ``supportkpi report --format json`` (or csv)."""
+    if format not in ("json", "csv"):
+        raise HTTPException(400, f"unknown format {format!r}; json or csv")
+    with svc.using_store() as store:
+        result = report(
+            store,
+            csv_list(kpi),
+            csv_list(by),
+            None,
+            scope.start,
+            scope.end,
+            scope.filters,
+            scope.tz,
+            svc.config,
+            family,
+            targets=targets,
+            trend=trend,
+        )
+    headers = {f"X-Missing-{k}": v[:200] for k, v in result.missing.items()}
+    if format == "csv":
+        return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
+    return Response(render.to_json(result), media_type="application/json", headers=headers)
+
+
+@router.get("/headline", summary="Headline KPIs against target and the previous period")
+def headline(
+    scope: Scope,
+    svc: Svc,
+    kpi: Annotated[str | None, Query(description="KPIs, comma-separated.")] = None,
+) -> Response:
+    """Each KPI over from–to with target status, and the same-length period before it."""
+    with svc.using_store() as store:
+        start, end = scope.start, scope.end
+        if start is None or end is None:
+            first, last = views.data_days(store, scope.tz, svc.config)
+            if last is None or first is None:
+                return json_response({"cards": []})
+            end = end or last
+            start = start or max(first, end - timedelta(days=27))
+        data = views.headline(
+            store, csv_list(kpi) or HEADLINE, start, end, scope.filters, scope.tz, svc.config
+        )
+    return json_response(data)
+
+
+@router.get("/sla", summary="Each vendor's contract, KPI by KPI")
+def sla_route(
+    scope: Scope,
+    svc: Svc,
+    period: Annotated[str | None, Query(description="Judge each period apart.")] = None,
+) -> Response:
+    """As ``supportkpi sla --format json``; a vendor token sees only its own contract."""
+    vendor = scope.filters.get("vendor")
+    one = scoped_vendor(scope.who, vendor[0] if vendor and len(vendor) == 1 else None)
+    with svc.using_store() as store:
+        table = sla(store, svc.config, one, period, scope.start, scope.end, scope.tz)
+    return json_response(render.plain_records(table))
+
+
+@router.get("/escalations", summary="Escalations by reason")
+def escalations(
+    scope: Scope,
+    svc: Svc,
+    by: Annotated[str, Query(description="Group by, comma-separated.")] = "",
+) -> Response:
+    """Count, share of escalations and rate per handled conversation, per reason."""
+    with svc.using_store() as store:
+        table = views.escalation_reasons(
+            store, csv_list(by), None, scope.start, scope.end, scope.filters, scope.tz, svc.config
+        )
+    return json_response(render.plain_records(table))
+
+
+@router.get("/peaks", summary="Conversations by weekday and hour")
+def peaks(scope: Scope, svc: Svc) -> Response:
+    """Conversations created per local weekday (0 = Monday) and hour."""
+    with svc.using_store() as store:
+        table = views.weekday_hour_volume(
+            store, scope.start, scope.end, scope.filters, scope.tz, svc.config
+        )
+    return json_response(table.to_pylist())
+
+
+@router.get("/live", summary="The operation now")
+def live_route(scope: Scope, svc: Svc) -> Response:
+    """Waiting conversations and the longest wait, open conversations per agent, agents online,
+    and today's first response time, abandonment and volume so far against target."""
+    with svc.using_store() as store:
+        data = live.snapshot(store, scope.filters, svc.config, scope.tz)
+    return json_response(data)
+
+
+@router.get("/vendors", summary="The vendors the caller may see")
+def vendor_list(who: Caller, svc: Svc) -> list[str]:
+    """Every vendor with conversations, or only a vendor token's own."""
+    if who.role is Role.VENDOR:
+        return [who.vendor or ""]
+    with svc.using_store() as store:
+        return vendors(store)

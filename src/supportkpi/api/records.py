@@ -1,0 +1,120 @@
+"""The ingestion route: canonical records in, validated, upserted, the bad ones quarantined."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from supportkpi import schema
+from supportkpi.access import Principal, Role
+from supportkpi.api.auth import Svc, Writer
+from supportkpi.api.service import Service
+from supportkpi.ingest import LoadError, load_records
+from supportkpi.ownership import foreign_records
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it is larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is {int(declared):,} bytes; the limit is {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parsed_records(body: bytes) -> list[dict[str, Any] | None]:
+    """The records of a JSON array or of JSON Lines; None for one that is not an object
+    (validation quarantines it)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    else:
+        items = []
+        for line in text.splitlines():
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except json.JSONDecodeError:
+                    items.append(None)
+    return [i if isinstance(i, dict) else None for i in items]
+
+
+@router.post(
+    "/records/{table}",
+    summary="Send canonical records (JSON array or JSON Lines)",
+    responses={413: {"description": "The body is over the size limit"}},
+)
+async def post_records(
+    table: Annotated[str, Path(description="A canonical table: conversations, messages…")],
+    request: Request,
+    who: Writer,
+    svc: Svc,
+) -> dict[str, Any]:
+    """Validates with the same rules as file loading, upserts the good records in one
+    transaction (durable before the answer) and quarantines the bad ones; the answer counts
+    them and says what was wrong with each bad record. Sending the same batch again changes
+    nothing."""
+    if table not in schema.TABLES or table == "quarantine":
+        raise HTTPException(404, f"no table {table!r}; one of {', '.join(schema.LOAD_ORDER)}")
+    body = await read_body(request, svc.max_body)
+    records = parsed_records(body)
+    if not records:
+        raise HTTPException(400, "no records: send a JSON array of objects or JSON Lines")
+    label = f"api:{table}:{hashlib.sha256(body).hexdigest()[:16]}"
+    return await run_in_threadpool(
+        _load_now, svc, who.role, who.vendor, table, body, records, label
+    )
+
+
+def _load_now(
+    svc: Service,
+    who: Principal,
+    table: str,
+    body: bytes,
+    records: list[dict[str, Any] | None],
+    label: str,
+) -> dict[str, Any]:
+    with svc.using_store() as store:
+        if who.role is Role.VENDOR:
+            vendor = who.vendor or ""
+            foreign = foreign_records(store, table, records, vendor)
+            if foreign:
+                raise HTTPException(
+                    403,
+                    f"a {vendor} token may send only {vendor}'s records; nothing was loaded: "
+                    + "; ".join(f"record {n}: {why}" for n, why in foreign[:20]),
+                )
+        try:
+            summary = load_records(store, table, body, label)
+        except LoadError as exc:
+            raise HTTPException(400, str(exc)) from None
+        errors = store.quarantined_from(label)
+    counts = summary.tables.get(table)
+    result = summary.files[0]
+    return {
+        "table": table,
+        "source": label,
+        "records": result.rows,
+        "new": counts.new if counts else 0,
+        "updated": counts.updated if counts else 0,
+        "unchanged": counts.unchanged if counts else 0,
+        "quarantined": len({e[0] for e in errors}),
+        "errors": [
+            {"record": line, "column": column, "rule": rule, "reason": reason}
+            for line, column, rule, reason in errors
+        ],
+    }

@@ -1,0 +1,80 @@
+"""The dashboard: its page and assets (plotly.js from Plotly's own package, served locally),
+and signing in with a token for a session cookie."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from supportkpi.api.auth import COOKIE, Svc
+from supportkpi.api.service import SESSION_SECONDS
+
+router = APIRouter()
+WEB = Path(str(resources.files("supportkpi") / "web"))
+
+
+def plotly_js() -> Path:
+    """Plotly's bundled plotly.min.js, from the installed plotly package."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+@router.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    """The dashboard page; it signs in and fetches its data from the API."""
+    return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}", include_in_schema=False)
+def static(name: str) -> FileResponse:
+    """The dashboard's own script and styles, and plotly.js."""
+    if name == "plotly.min.js":
+        return FileResponse(plotly_js(), headers={"Cache-Control": "max-age=86400"})
+    path = WEB / "static" / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise HTTPException(404, f"no file {name!r}")
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> dict[str, str]:
+    """For load balancers and tests: the server is up."""
+    return {"status": "ok"}
+
+
+@router.post("/v1/session", tags=["session"], summary="Sign in with a token")
+def sign_in(
+    request: Request,
+    svc: Svc,
+    token: Annotated[str, Body(embed=True, description="An access token.")],
+) -> Response:
+    """Checks the token and sets a secure, HTTP-only session cookie for the dashboard."""
+    if svc.tokens is None:
+        return JSONResponse({"role": "admin", "vendor": None, "auth": False})
+    who = svc.tokens.check(token.strip())
+    if who is None:
+        raise HTTPException(401, "this token is not valid (unknown or revoked)")
+    response = JSONResponse({"role": who.role.value, "vendor": who.vendor, "auth": True})
+    response.set_cookie(
+        COOKIE,
+        svc.open_session(who),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.delete("/v1/session", tags=["session"], summary="Sign out")
+def sign_out(request: Request, svc: Svc) -> Response:
+    """Ends the session and clears its cookie."""
+    session = request.cookies.get(COOKIE)
+    if session:
+        svc.close_session(session)
+    response = JSONResponse({"signed_out": True})
+    response.delete_cookie(COOKIE, httponly=True, secure=True, samesite="strict")
+    return response

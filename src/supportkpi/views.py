@@ -1,0 +1,180 @@
+"""Breakdowns the dashboard and the CLI show beside the KPI report: escalations by reason,
+volume by weekday and hour, and headline figures against the previous period.
+
+Like :mod:`supportkpi.query`, these build Ibis expressions over the store's tables with the
+report's frame (dates, filters, time zone), so they agree with the report to the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from supportkpi.config import Config
+from supportkpi.kpis import REGISTRY, Direction, Kpi
+from supportkpi.kpis.grains import DIMENSIONS, GRAINS
+from supportkpi.query import _grouped, build_frame, report
+from supportkpi.store import Store
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def escalation_reasons(
+    store: Store,
+    by: Sequence[str] = ("vendor",),
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> pa.Table:
+    """Escalations per group and reason: count, share of the group's escalations, and rate
+    (escalations for that reason ÷ handled conversations of the group)."""
+    frame = build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
+    rows = GRAINS["conversations"](frame)
+    group = list(frame.group)
+    handled = _grouped(rows, group, __handled=rows.handled.cast("int64").sum())
+    esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
+    esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
+    counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
+    totals = _grouped(counts, group, __total=counts.escalations.sum())
+    joined = (
+        counts.cross_join(totals).cross_join(handled)
+        if not group
+        else counts.join(totals, group).join(handled, group)
+    )
+    out = joined.select(
+        *group,
+        "escalation_reason",
+        "escalations",
+        share_of_escalations=joined.escalations / joined.__total,
+        rate=joined.escalations / joined.__handled.nullif(0),
+    )
+    return out.order_by([*group, ibis.desc("escalations")]).to_pyarrow()
+
+
+def weekday_hour_volume(
+    store: Store,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> pa.Table:
+    """Conversations created per local weekday (0 = Monday) and hour (0–23): the peak times.
+    Only the weekday × hour cells that have conversations are returned."""
+    frame = build_frame(store, config or Config(), (), None, start, end, filters, tz, False)
+    table = frame.tables["conversations"]
+    rows = frame.select(table.mutate(agent=table.agent_id), "created_at", DIMENSIONS)
+    local = frame.local(rows.created_at)
+    rows = rows.mutate(weekday=local.day_of_week.index().cast("int64"), hour=local.hour())
+    out = rows.group_by(["weekday", "hour"]).aggregate(conversations=ibis._.count())
+    return out.order_by(["weekday", "hour"]).to_pyarrow()
+
+
+def headline(
+    store: Store,
+    kpis: Sequence[str],
+    start: date,
+    end: date,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> dict[str, Any]:
+    """Each KPI over ``start``–``end`` with its target status, and over the period of the same
+    length just before: the previous value, the change and whether that is an improvement."""
+    now = report(store, kpis, (), None, start, end, filters, tz, config, targets=True)
+    days = (end - start).days + 1
+    before_end = start - timedelta(days=1)
+    before = report(
+        store,
+        kpis,
+        (),
+        None,
+        before_end - timedelta(days=days - 1),
+        before_end,
+        filters,
+        tz,
+        config,
+    )
+    current = now.table.to_pylist()[0] if now.table.num_rows else {}
+    previous = before.table.to_pylist()[0] if before.table.num_rows else {}
+    cards = []
+    for name in kpis:
+        kpi = REGISTRY[name]
+        value, prior = current.get(name), previous.get(name)
+        cards.append(
+            {
+                "kpi": name,
+                "label": kpi.label,
+                "unit": kpi.unit.value,
+                "direction": kpi.direction.value,
+                "value": value,
+                "target": current.get(f"{name}_target"),
+                "status": current.get(f"{name}_status"),
+                "previous": prior,
+                "change": None if value is None or prior is None else value - prior,
+                "trend": trend_verdict(kpi, value, prior),
+                "missing": now.missing.get(name),
+            }
+        )
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "previous_from": (before_end - timedelta(days=days - 1)).isoformat(),
+        "previous_to": before_end.isoformat(),
+        "cards": cards,
+    }
+
+
+def trend_verdict(kpi: Kpi, now: float | None, before: float | None) -> str | None:
+    """improved / worsened / unchanged from ``before`` to ``now``, given which way is better
+    (for a band KPI: closer to or further from the band)."""
+    if now is None or before is None or kpi.direction is Direction.NONE:
+        return None
+    change = now - before
+    if kpi.direction is Direction.BAND:
+        assert kpi.band
+        low, high = kpi.band
+
+        def off(x: float) -> float:
+            return max(low - x, x - high, 0.0)
+
+        change = off(before) - off(now)
+    elif kpi.direction is Direction.LOWER:
+        change = -change
+    return "improved" if change > 0 else "worsened" if change < 0 else "unchanged"
+
+
+def filter_values(
+    store: Store, columns: Sequence[str], filters: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """The distinct values of conversation columns (vendor, channel, team…) within
+    ``filters``, sorted: what a dashboard offers to filter by."""
+    table = store.table("conversations").mutate(agent=ibis._.agent_id)
+    conditions = [table[k].isin(list(v)) for k, v in (filters or {}).items() if v]
+    if conditions:
+        table = table.filter(*conditions)
+    out = {}
+    for column in columns:
+        values = table.filter(table[column].notnull()).select(column).distinct()
+        out[column] = sorted(values.to_pyarrow()[column].to_pylist())
+    return out
+
+
+def data_days(
+    store: Store, tz: str | None = None, config: Config | None = None
+) -> tuple[date | None, date | None]:
+    """The first and last local day with a conversation, or (None, None) when there is none."""
+    frame = build_frame(store, config or Config(), (), None, None, None, None, tz, False)
+    c = frame.tables["conversations"]
+    local = frame.local(c.created_at)
+    row = c.aggregate(first=local.min(), last=local.max()).to_pyarrow().to_pylist()[0]
+    if row["first"] is None:
+        return None, None
+    return row["first"].date(), row["last"].date()
