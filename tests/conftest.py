@@ -52,15 +52,28 @@ def quarantine(store: Store) -> list[tuple]:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory):
-    """The demo operation, loaded once for every test that reads it: (store, summary)."""
+def demo_files(tmp_path_factory) -> Path:
+    """The demo operation written once as files, with its supportkpi.toml beside them."""
     from supportkpi import demo
+
+    directory = tmp_path_factory.mktemp("demo") / "files"
+    data = demo.generate()
+    data.write(directory)
+    data.write_config(directory)
+    return directory
+
+
+def demo_paths(directory: Path) -> list[Path]:
+    """The demo's data files in a folder made by ``demo_files``."""
+    return sorted(p for p in directory.iterdir() if p.suffix in (".csv", ".parquet"))
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_files):
+    """The demo operation, loaded once for every test that reads it: (store, summary)."""
     from supportkpi.ingest import load
 
-    directory = tmp_path_factory.mktemp("demo")
-    data = demo.generate()
-    store = Store.open(directory / "demo.duckdb")
-    summary = load(store, data.write(directory / "files"))
-    data.write_config(directory / "files")
-    yield store, summary, directory / "files" / "supportkpi.toml"
+    store = Store.open(demo_files.parent / "demo.duckdb")
+    summary = load(store, demo_paths(demo_files))
+    yield store, summary, demo_files / "supportkpi.toml"
     store.close()

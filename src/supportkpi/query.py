@@ -382,7 +382,11 @@ def _dtype(kpi: Kpi, column: str) -> str:
 
 
 def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table:
-    cols: dict[str, ir.Value] = {g: table[g] for g in group}
+    # group columns nullable in every part, or the parts' schemas differ (agent ids are
+    # required in agent activity, optional on conversations)
+    cols: dict[str, ir.Value] = {
+        g: table[g].cast(table[g].type().copy(nullable=True)) for g in group
+    }
     for kpi in chosen:
         for out in kpi.outputs:
             cols[out.column] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -50,8 +50,7 @@ def kpis(who: Caller) -> list[dict[str, Any]]:
             "definition": k.description,
             "target": k.target,
             "columns": [
-                {"column": o.column, "unit": o.unit.value, "meaning": o.meaning}
-                for o in k.outputs
+                {"column": o.column, "unit": o.unit.value, "meaning": o.meaning} for o in k.outputs
             ],
         }
         for k in all_kpis()
@@ -179,11 +178,25 @@ def peaks(scope: Scope, svc: Svc) -> Response:
 
 
 @router.get("/live", summary="The operation now")
-def live_route(scope: Scope, svc: Svc) -> Response:
+def live_route(
+    scope: Scope,
+    svc: Svc,
+    at: Annotated[
+        str | None, Query(description="As of this ISO time instead of now (a replay).")
+    ] = None,
+) -> Response:
     """Waiting conversations and the longest wait, open conversations per agent, agents online,
     and today's first response time, abandonment and volume so far against target."""
+    moment = None
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise HTTPException(400, f"at={at!r} is not an ISO date-time") from None
+        if moment.tzinfo is None:
+            raise HTTPException(400, f"at={at!r} needs its offset (Z or +01:00)")
     with svc.using_store() as store:
-        data = live.snapshot(store, scope.filters, svc.config, scope.tz)
+        data = live.snapshot(store, scope.filters, svc.config, scope.tz, moment)
     return json_response(data)
 
 
