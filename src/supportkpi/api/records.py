@@ -75,9 +75,7 @@ async def post_records(
     if not records:
         raise HTTPException(400, "no records: send a JSON array of objects or JSON Lines")
     label = f"api:{table}:{hashlib.sha256(body).hexdigest()[:16]}"
-    return await run_in_threadpool(
-        _load_now, svc, who.role, who.vendor, table, body, records, label
-    )
+    return await run_in_threadpool(_load_now, svc, who, table, body, records, label)
 
 
 def _load_now(
