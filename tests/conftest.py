@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,3 +78,28 @@ def demo_store(demo_files):
     summary = load(store, demo_paths(demo_files))
     yield store, summary, demo_files / "supportkpi.toml"
     store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_api(demo_files, tmp_path_factory):
+    """(server, tokens by role, a copy of the served store to compute expected answers on)."""
+    from supportkpi.config import load_config
+    from supportkpi.ingest import load
+    from tests.server import make_token, serving
+
+    directory = tmp_path_factory.mktemp("api")
+    db = directory / "served.duckdb"
+    with Store.open(db) as store:
+        load(store, demo_paths(demo_files))
+    shutil.copy(db, directory / "reference.duckdb")
+
+    tokens = {
+        "admin": make_token(db, "admin"),
+        "viewer": make_token(db, "viewer"),
+        "vendor": make_token(db, "vendor", "atlas"),
+    }
+    config = demo_files / "supportkpi.toml"
+    with serving(db, "--config", config) as server:
+        reference = Store.open(directory / "reference.duckdb", read_only=True)
+        yield server, tokens, reference, load_config(config)
+        reference.close()

@@ -5,40 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import date
 
 import pytest
 
 from supportkpi import render
-from supportkpi.config import load_config
-from supportkpi.ingest import load
 from supportkpi.query import report
-from supportkpi.store import Store
-from tests.conftest import demo_paths
-from tests.server import make_token, serving
 
 OTHERS = re.compile(r"northwind|in-house|\bno-\d\d\b|\bin-\d\d\b", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
-def api(demo_files, tmp_path_factory):
-    """(server, tokens by role, a copy of the served store to compute expected answers on)."""
-    directory = tmp_path_factory.mktemp("api")
-    db = directory / "served.duckdb"
-    with Store.open(db) as store:
-        load(store, demo_paths(demo_files))
-    shutil.copy(db, directory / "reference.duckdb")
-    tokens = {
-        "admin": make_token(db, "admin"),
-        "viewer": make_token(db, "viewer"),
-        "vendor": make_token(db, "vendor", "atlas"),
-    }
-    config = demo_files / "supportkpi.toml"
-    with serving(db, "--config", config) as server:
-        reference = Store.open(directory / "reference.duckdb", read_only=True)
-        yield server, tokens, reference, load_config(config)
-        reference.close()
+def api(demo_api):
+    return demo_api
 
 
 def get(api, role, path, **params):

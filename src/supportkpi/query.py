@@ -404,7 +404,7 @@ def _combine(
     if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
         typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g) for g in group]
-        parts = [_pad(empty.select(*typed) if group else empty.select(), group, chosen)]
+        parts = [_pad(empty.select(*typed) if group else empty, group, chosen)]
     stacked = parts[0]
     for part in parts[1:]:
         stacked = stacked.union(part)

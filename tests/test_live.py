@@ -1,0 +1,165 @@
+"""The live view and the dashboard's breakdowns, against values worked out by hand.
+
+The moment is 2024-05-06 22:30 UTC, which is already 7 May, 00:30, in Europe/Berlin.
+
+w1  V1 chat  a1  created 22:00; customer 22:00, agent 22:05, customer 22:10  → waiting 1200 s
+w2  V1 chat  -   created 22:20; customer 22:20                               → waiting  600 s
+w3  V2 email b1  created 21:00; no messages, no first response yet            → waiting 5400 s
+p1  V1 chat  a2  created 22:15; customer 22:15, private agent note 22:16      → waiting  900 s
+o1  V1 chat  a1  created 21:30; customer 21:30, agent 21:31, customer 22:40 (after the moment)
+r1  V1 chat  a1  created 21:00, resolved 21:20                                 → not open
+f1  V2 chat  b1  created 23:00                                                  → not yet
+Activity: a1 V1 available 20:00–; a2 V1 busy 22:00–23:00; b1 V2 offline 21:00–;
+b2 V2 break 22:25–22:35; a3 V1 available 18:00–22:00 (over).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from supportkpi import live, views
+from supportkpi.config import Config
+from supportkpi.ingest import load
+from supportkpi.kpis import REGISTRY
+from supportkpi.query import report
+
+AT = datetime(2024, 5, 6, 22, 30, tzinfo=UTC)
+BERLIN = Config(timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def live_store(store, write):
+    load(
+        store,
+        [
+            write(
+                "conversations.csv",
+                """
+                conversation_id,channel,created_at,vendor,team,agent_id,resolved_at
+                w1,chat,2024-05-06 22:00:00,V1,T1,a1,
+                w2,chat,2024-05-06 22:20:00,V1,T1,,
+                w3,email,2024-05-06 21:00:00,V2,T2,b1,
+                p1,chat,2024-05-06 22:15:00,V1,T1,a2,
+                o1,chat,2024-05-06 21:30:00,V1,T1,a1,
+                r1,chat,2024-05-06 21:00:00,V1,T1,a1,2024-05-06 21:20:00
+                f1,chat,2024-05-06 23:00:00,V2,T2,b1,
+                """,
+            ),
+            write(
+                "messages.csv",
+                """
+                message_id,conversation_id,sent_at,author_role,author_id,private
+                m1,w1,2024-05-06 22:00:00,customer,u1,
+                m2,w1,2024-05-06 22:05:00,agent,a1,
+                m3,w1,2024-05-06 22:10:00,customer,u1,
+                m4,w2,2024-05-06 22:20:00,customer,u2,
+                m5,p1,2024-05-06 22:15:00,customer,u3,
+                m6,p1,2024-05-06 22:16:00,agent,a2,true
+                m7,o1,2024-05-06 21:30:00,customer,u4,
+                m8,o1,2024-05-06 21:31:00,agent,a1,
+                m9,o1,2024-05-06 22:40:00,customer,u4,
+                m10,r1,2024-05-06 21:00:00,customer,u5,
+                m11,f1,2024-05-06 23:00:00,customer,u6,
+                """,
+            ),
+            write(
+                "agent_activity.csv",
+                """
+                agent_id,vendor,team,state,started_at,ended_at
+                a1,V1,T1,available,2024-05-06 20:00:00,
+                a2,V1,T1,busy,2024-05-06 22:00:00,2024-05-06 23:00:00
+                b1,V2,T2,offline,2024-05-06 21:00:00,
+                b2,V2,T2,break,2024-05-06 22:25:00,2024-05-06 22:35:00
+                a3,V1,T1,available,2024-05-06 18:00:00,2024-05-06 22:00:00
+                """,
+            ),
+        ],
+    )
+    return store
+
+
+def test_waiting_and_the_longest_wait(live_store):
+    now = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert now["waiting"] == 4  # w1, w2, w3, p1
+    assert now["longest_wait_seconds"] == 5400  # w3, silent since 21:00
+    v1 = live.snapshot(live_store, {"vendor": ["V1"]}, BERLIN, at=AT)
+    assert (v1["waiting"], v1["longest_wait_seconds"]) == (3, 1200)  # w1 waits since 22:10
+
+
+def test_open_conversations_per_agent(live_store):
+    now = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert now["open_per_agent"] == [
+        {"agent_id": "a1", "vendor": "V1", "open": 2},  # w1, o1 (r1 is resolved)
+        {"agent_id": "a2", "vendor": "V1", "open": 1},
+        {"agent_id": "b1", "vendor": "V2", "open": 1},  # w3; f1 is not created yet
+    ]
+
+
+def test_agents_online(live_store):
+    now = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert now["agents_online"] == {
+        "total": 3,
+        "by_state": {"available": 1, "busy": 1, "break": 1},
+    }
+    assert (
+        live.snapshot(live_store, {"vendor": ["V1"]}, BERLIN, at=AT)["agents_online"]["total"] == 2
+    )
+
+
+def test_today_is_the_local_day(live_store):
+    berlin = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert berlin["today"] == "2024-05-07"
+    assert berlin["today_kpis"]["chat_volume"] == 4  # w1 (00:00 local), w2, p1, f1
+    utc = live.snapshot(live_store, None, Config(), at=AT)
+    assert utc["today"] == "2024-05-06"
+    assert utc["today_kpis"]["chat_volume"] == 7
+    assert utc["today_kpis"]["abandonment_rate_status"] in ("met", "missed", "missing")
+
+
+def test_nothing_stored_is_calm(store):
+    now = live.snapshot(store, None, BERLIN, at=AT)
+    assert (now["waiting"], now["longest_wait_seconds"], now["open_per_agent"]) == (0, None, [])
+    assert now["agents_online"]["total"] == 0
+
+
+def test_weekday_hour_volume_in_the_report_zone(live_store):
+    berlin = views.weekday_hour_volume(live_store, config=BERLIN).to_pylist()
+    assert berlin == [
+        {"weekday": 0, "hour": 23, "conversations": 3},  # w3, r1 (23:00), o1 (23:30) Monday
+        {"weekday": 1, "hour": 0, "conversations": 3},  # w1, p1, w2 Tuesday
+        {"weekday": 1, "hour": 1, "conversations": 1},  # f1
+    ]
+    utc = views.weekday_hour_volume(live_store, filters={"vendor": ["V2"]}).to_pylist()
+    assert utc == [
+        {"weekday": 0, "hour": 21, "conversations": 1},
+        {"weekday": 0, "hour": 23, "conversations": 1},
+    ]
+    total = report(live_store, ["chat_volume"], [], config=BERLIN).table["chat_volume"][0]
+    assert sum(r["conversations"] for r in berlin) == total.as_py()
+
+
+@pytest.mark.parametrize(
+    ("kpi", "now", "before", "verdict"),
+    [
+        ("csat", 0.9, 0.8, "improved"),
+        ("first_response_time", 90.0, 60.0, "worsened"),
+        ("first_response_time", 60.0, 60.0, "unchanged"),
+        ("csat", None, 0.8, None),
+        ("agent_utilization", 0.80, 0.95, "improved"),  # back into the 70–85 % band
+        ("agent_utilization", 0.60, 0.75, "worsened"),
+        ("csat_by_response_bucket", 0.9, 0.5, None),
+    ],
+)
+def test_trend_verdict(kpi, now, before, verdict):
+    assert views.trend_verdict(REGISTRY[kpi], now, before) == verdict
+
+
+def test_filter_values_and_data_days(live_store):
+    assert views.filter_values(live_store, ["vendor", "team"], {"vendor": ["V2"]}) == {
+        "vendor": ["V2"],
+        "team": ["T2"],
+    }
+    first, last = views.data_days(live_store, config=BERLIN)
+    assert (str(first), str(last)) == ("2024-05-06", "2024-05-07")
