@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 
 SIZE   ?= 1000000
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench screenshots clean
 
 $(BIN)/supportkpi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +16,20 @@ demo: $(BIN)/supportkpi
 	$(BIN)/supportkpi demo
 
 test: $(BIN)/supportkpi
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 	$(BIN)/pytest
 
 lint: $(BIN)/supportkpi
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 
 bench: $(BIN)/supportkpi
 	$(BIN)/python bench/load_throughput.py --conversations $(SIZE)
 	$(BIN)/python bench/scorecard.py --conversations $(SIZE)
+
+screenshots: $(BIN)/supportkpi
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) supportkpi.duckdb supportkpi.duckdb.wal demo-data

@@ -2,6 +2,7 @@
 
 sources, kpis and store do not import each other; the interfaces (cli, render, client) reach
 the data only through the query and load services, never through grains, Ibis or the engine.
+The HTTP API is an interface like the CLI.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ FORBIDDEN = {
     "cli": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive", "supportkpi.targets"),
     "render.py": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.store"),
     "client.py": ("supportkpi.kpis.grains", "ibis", "duckdb"),
+    "api": ("supportkpi.kpis.grains", "ibis", "duckdb", "supportkpi.derive", "supportkpi.targets"),
 }
 
 

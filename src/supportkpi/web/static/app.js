@@ -185,6 +185,7 @@ async function refreshLive() {
   $("live-frt").textContent = duration(t.first_response_time_median ?? null);
   $("live-abandon").textContent = format(t.abandonment_rate ?? null, "rate") + statusMark(t.abandonment_rate_status);
   $("live-volume").textContent = format(t.chat_volume ?? 0, "count");
+  $("live").dataset.at = live.at;
 }
 
 function statusMark(status) {
@@ -244,7 +245,7 @@ function drawTrend(rows) {
     { type: "scatter", mode: "lines", name: "CSAT (%)", x: days, y: rows.map((r) => r.csat === null ? null : r.csat * 100), yaxis: "y3", line: { color: "#1a7f37", dash: "dot" } },
   ], {
     yaxis: { title: { text: "conversations" } },
-    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false },
+    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, tickformat: ".1f" },
     yaxis3: { overlaying: "y", side: "right", visible: false, range: [0, 100] },
   });
 }
@@ -258,7 +259,7 @@ function drawVendors(rows) {
   ], {
     barmode: "group",
     yaxis: { title: { text: "%" }, range: [0, 100] },
-    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, rangemode: "tozero" },
+    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, rangemode: "tozero", tickformat: ".1f" },
   });
 }
 
