@@ -13,6 +13,7 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from collections.abc import Mapping as Map
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -97,21 +98,23 @@ def load(
     return _Load(store, progress).run(_ordered(sources))
 
 
-def load_records(store: Store, table: str, data: bytes, label: str) -> LoadSummary:
-    """Records sent as one JSON array or as JSON Lines (an HTTP request body) loaded into
-    ``table`` like a file named ``label``: same rules, one transaction, and quarantine rows
-    that carry the record's number in place of a line."""
+def load_records(store: Store, batches: Map[str, bytes], label: str) -> LoadSummary:
+    """Records sent as JSON arrays or JSON Lines (HTTP request bodies), per table, loaded in one
+    transaction like files named ``<label>/<table>``: the same rules, and quarantine rows that
+    carry the record's number in place of a line."""
     with tempfile.TemporaryDirectory(prefix="supportkpi-") as scratch:
-        path = Path(scratch) / "records.json"
-        path.write_bytes(data)
+        sources = []
+        for table, data in batches.items():
+            path = Path(scratch) / f"{table}.json"
+            path.write_bytes(data)
+            try:
+                sources.append(replace(open_source(path, None, table), label=f"{label}/{table}"))
+            except (SourceError, KeyError) as exc:
+                raise LoadError(str(exc).strip('"')) from None
         try:
-            src = replace(open_source(path, None, table), label=label)
-        except (SourceError, KeyError) as exc:
-            raise LoadError(str(exc).strip('"')) from None
-        try:
-            return _Load(store, None).run([src])
+            return _Load(store, None).run(_ordered(sources))
         except LoadError as exc:
-            raise LoadError(str(exc).replace(str(path), "the request body")) from None
+            raise LoadError(str(exc).replace(scratch + "/", "the records of ")) from None
 
 
 def _ordered(sources: list[SourceFile]) -> list[SourceFile]:

@@ -74,7 +74,7 @@ async def post_records(
     records = parsed_records(body)
     if not records:
         raise HTTPException(400, "no records: send a JSON array of objects or JSON Lines")
-    label = f"api:{table}:{hashlib.sha256(body).hexdigest()[:16]}"
+    label = f"api:{hashlib.sha256(body).hexdigest()[:16]}"
     return await run_in_threadpool(_load_now, svc, who, table, body, records, label)
 
 
@@ -97,15 +97,15 @@ def _load_now(
                     + "; ".join(f"record {n}: {why}" for n, why in foreign[:20]),
                 )
         try:
-            summary = load_records(store, table, body, label)
+            summary = load_records(store, {table: body}, label)
         except LoadError as exc:
             raise HTTPException(400, str(exc)) from None
-        errors = store.quarantined_from(label)
+        errors = store.quarantined_from(f"{label}/{table}")
     counts = summary.tables.get(table)
     result = summary.files[0]
     return {
         "table": table,
-        "source": label,
+        "source": f"{label}/{table}",
         "records": result.rows,
         "new": counts.new if counts else 0,
         "updated": counts.updated if counts else 0,

@@ -1,11 +1,11 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, kpis, forecast, staff, erlang, serve, token."""
+sla, compare, kpis, forecast, staff, erlang, serve, token, import."""
 
 from __future__ import annotations
 
 import sys
 
-from supportkpi.cli import data, reports, server, workforce  # noqa: F401 - they register commands
+from supportkpi.cli import data, imports, reports, server, workforce  # noqa: F401
 from supportkpi.cli._common import app, err
 
 __all__ = ["app", "main"]

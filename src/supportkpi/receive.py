@@ -1,0 +1,110 @@
+"""Records pushed by support platforms (webhooks) into the store.
+
+A delivery is converted by its source module, checked against what a vendor may send, and
+loaded in one transaction. Each delivery is remembered by its digest, so a platform that
+delivers the same event again (Chatwoot retries) changes nothing, reopen counts included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from supportkpi.ingest import LoadError, load_records
+from supportkpi.ownership import foreign_records
+from supportkpi.sources import chatwoot
+from supportkpi.store import Store
+
+_SEEN = "received_deliveries"
+
+
+class DeliveryError(ValueError):
+    """A delivery that cannot be recorded; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def chatwoot_delivery(
+    store: Store, body: bytes, vendor: str | None, forced: bool
+) -> dict[str, Any]:
+    """Record one Chatwoot webhook delivery. ``vendor`` is set on its conversations; ``forced``
+    (a vendor token) also refuses records of another vendor's conversations."""
+    try:
+        payload = json.loads(body)
+        converted = chatwoot.webhook(payload, vendor)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DeliveryError(f"the body is not JSON: {exc}") from None
+    except chatwoot.ChatwootError as exc:
+        raise DeliveryError(str(exc), 422) from None
+    digest = hashlib.sha256(body).hexdigest()
+    answer: dict[str, Any] = {"event": payload.get("event"), "delivery": digest[:16]}
+    if _seen(store, digest):
+        return answer | {"duplicate": True, "loaded": {}}
+    if converted.skipped:
+        return answer | {"skipped": converted.skipped, "loaded": {}}
+    if forced and vendor:
+        for table, records in converted.records.items():
+            foreign = foreign_records(store, table, list(records), vendor)
+            if foreign:
+                why = "; ".join(w for _, w in foreign)
+                raise DeliveryError(
+                    f"a {vendor} token may send only {vendor}'s records: {why}", 403
+                )
+    if converted.reopened:
+        _count_reopen(store, converted)
+    label = f"chatwoot:{digest[:16]}"
+    batches = {t: json.dumps(r).encode() for t, r in converted.records.items()}
+    try:
+        summary = load_records(store, batches, label)
+    except LoadError as exc:
+        raise DeliveryError(str(exc)) from None
+    store.execute(f"INSERT INTO {_SEEN} VALUES (?, ?, now())", ["chatwoot", digest])
+    return answer | {
+        "loaded": {t: c.new + c.updated + c.unchanged for t, c in summary.tables.items()},
+        "quarantined": sum(summary.quarantined.values()),
+        "errors": [
+            {"table": t, "column": col, "rule": rule, "reason": reason}
+            for t in batches
+            for _, col, rule, reason in store.quarantined_from(f"{label}/{t}")
+        ],
+    }
+
+
+def _check_owner(store: Store, converted: chatwoot.Converted, vendor: str) -> None:
+    """Refuse a vendor's delivery that touches another vendor's records. The delivery's own
+    conversation may be new: its messages need not be stored already."""
+    own = {r["conversation_id"] for r in converted.records.get("conversations", [])}
+    for table, records in converted.records.items():
+        foreign = [
+            why
+            for n, why in foreign_records(store, table, list(records), vendor)
+            if not (
+                table != "conversations"
+                and records[n - 1]["conversation_id"] in own
+                and "not one of your conversations" in why
+            )
+        ]
+        if foreign:
+            raise DeliveryError(
+                f"{vendor} may send only its own records: {'; '.join(foreign)}", 403
+            )
+
+
+def _seen(store: Store, digest: str) -> bool:
+    store.execute(
+        f"CREATE TABLE IF NOT EXISTS {_SEEN} (source TEXT, digest TEXT, received_at TIMESTAMPTZ, "
+        "PRIMARY KEY (source, digest))"
+    )
+    return bool(store.execute(f"SELECT 1 FROM {_SEEN} WHERE digest = ?", [digest]))
+
+
+def _count_reopen(store: Store, converted: chatwoot.Converted) -> None:
+    row = store.execute(
+        "SELECT coalesce(reopens, 0) FROM conversations WHERE conversation_id = ?",
+        [converted.reopened],
+    )
+    for record in converted.records["conversations"]:
+        record["reopens"] = (row[0][0] if row else 0) + 1
