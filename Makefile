@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-SIZE   ?= 1000000
+SIZE   ?= 1M
 
 .PHONY: demo test lint bench screenshots clean
 
@@ -25,8 +25,7 @@ lint: $(BIN)/supportkpi
 	$(BIN)/ruff format --check src tests bench docs
 
 bench: $(BIN)/supportkpi
-	$(BIN)/python bench/load_throughput.py --conversations $(SIZE)
-	$(BIN)/python bench/scorecard.py --conversations $(SIZE)
+	$(BIN)/python bench/run.py --size $(SIZE)
 
 screenshots: $(BIN)/supportkpi
 	$(BIN)/python docs/screenshots.py

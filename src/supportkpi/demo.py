@@ -102,12 +102,12 @@ class DemoSet:
                 pq.write_table(table, path, row_group_size=256_000)
             else:
                 path = out / f"{name}.csv"
-                pacsv.write_csv(_with_iso_times(table), path)
+                pacsv.write_csv(with_iso_times(table), path)
             paths.append(path)
         return paths
 
 
-def _with_iso_times(table: pa.Table) -> pa.Table:
+def with_iso_times(table: pa.Table) -> pa.Table:
     """Timestamps as ISO 8601 text with a Z, as exports usually write them."""
     cols = []
     for col in table.columns:

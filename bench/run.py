@@ -1,0 +1,208 @@
+"""The benchmark: load, reports, the hand-written SQL floor, the pandas baseline, the API's
+dashboard requests and ingestion, at one size, each measurement in its own process.
+
+    python bench/run.py --size 1M            # make bench
+    python bench/run.py --size 10M           # make bench SIZE=10M
+
+Prints the results with the ratios (ours ÷ floor, pandas ÷ ours) and appends them, with the
+date, the machine and the commit, to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import generate, size  # noqa: E402
+from bench.load_throughput import RESULTS, _commit, _machine  # noqa: E402
+
+VENDOR_KPIS = "first_response_time,csat,first_contact_resolution,abandonment_rate"
+AGENT_KPIS = "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution"
+DASHBOARD = [  # what the dashboard asks for on each view (see web/static/app.js)
+    ("/v1/headline", {}),
+    ("/v1/report", {"by": "day", "kpi": "chat_volume,first_response_time,csat"}),
+    ("/v1/report", {"by": "vendor", "kpi": VENDOR_KPIS}),
+    ("/v1/peaks", {}),
+    ("/v1/report", {"by": "", "kpi": "csat_by_response_bucket"}),
+    ("/v1/escalations", {}),
+    ("/v1/report", {"by": "agent", "kpi": AGENT_KPIS}),
+    ("/v1/sla", {}),
+    ("/v1/live", {}),
+]
+
+
+def measure(name: str, db: Path, directory: Path) -> dict[str, Any]:
+    """One measurement in a fresh process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.measure", name, str(db), str(directory)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  {name}: {result['seconds']:.2f} s, peak {result['peak_mb']:,.0f} MB", flush=True)
+    return result
+
+
+def _hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def api(db: Path, rounds: int, ingest_seconds: float, batch: int) -> dict[str, Any]:
+    """p50/p95 of the dashboard's requests, then ingestion of messages in batches; the server
+    is then killed and the acknowledged messages counted in the store."""
+    import httpx
+
+    from supportkpi.store import Store
+    from tests.server import make_token, serving
+
+    token = make_token(db, "admin")
+    with Store.open(db, read_only=True) as store:
+        last = store.execute("SELECT max(created_at) FROM conversations")[0][0]
+        ids = [r[0] for r in store.execute("SELECT conversation_id FROM conversations LIMIT 5000")]
+    window = {"from": str((last - timedelta(days=27)).date()), "to": str(last.date())}
+    out: dict[str, Any] = {}
+    with (
+        serving(db) as server,
+        httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=600
+        ) as client,
+    ):
+        times: list[float] = []
+        for _ in range(rounds):
+            for path, params in DASHBOARD:
+                start = time.perf_counter()
+                client.get(path, params={**window, **params}).raise_for_status()
+                times.append(time.perf_counter() - start)
+        q = statistics.quantiles(times, n=20)
+        out |= {"p50": statistics.median(times), "p95": q[18], "requests": len(times)}
+        acknowledged, n, start = 0, 0, time.perf_counter()
+        while time.perf_counter() - start < ingest_seconds:
+            records = [
+                {
+                    "message_id": f"bench-{n + i}",
+                    "conversation_id": ids[(n + i) % len(ids)],
+                    "sent_at": str(last),
+                    "author_role": "customer",
+                    "text": "benchmark",
+                }
+                for i in range(batch)
+            ]
+            answer = client.post("/v1/records/messages", json=records)
+            answer.raise_for_status()
+            acknowledged += answer.json()["new"]
+            n += batch
+        elapsed = time.perf_counter() - start
+        out |= {
+            "ingest_per_s": acknowledged / elapsed,
+            "server_peak_mb": _hwm_mb(server.process.pid),
+        }
+        server.process.send_signal(signal.SIGKILL)  # durable means durable without a clean stop
+        server.process.wait()
+    with Store.open(db, read_only=True) as store:
+        stored = store.execute("SELECT count(*) FROM messages WHERE message_id LIKE 'bench-%'")
+    out |= {"acknowledged": acknowledged, "durable": stored[0][0]}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1M")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--rounds", type=int, default=5, help="dashboard rounds for latency")
+    parser.add_argument("--ingest-seconds", type=float, default=60)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    n = size(args.size)
+    data = args.data / args.size
+    if not (data / "parquet").is_dir():
+        print(f"generating {n:,} conversations in {data} …", flush=True)
+        generate(n, data)
+    scratch = Path(tempfile.mkdtemp(prefix="supportkpi-bench-", dir=args.data))
+    try:
+        results = run(data, scratch, args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    record(n, results)
+
+
+def run(data: Path, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    print("load", flush=True)
+    for fmt in ("csv", "parquet"):
+        results[f"load_{fmt}"] = measure("load", scratch / f"{fmt}.duckdb", data / fmt)
+    db = scratch / "parquet.duckdb"
+    print("queries", flush=True)
+    for name in ("scorecard", "agent_month", "core_ours", "core_floor", "core_pandas"):
+        results[name] = measure(name, db, data / "parquet")
+    print("API", flush=True)
+    shutil.copy(db, scratch / "api.duckdb")
+    results["api"] = api(scratch / "api.duckdb", args.rounds, args.ingest_seconds, args.batch)
+    print(json.dumps(results["api"]), flush=True)
+    return results
+
+
+def record(n: int, r: dict[str, Any]) -> None:
+    csv, parquet, a = r["load_csv"], r["load_parquet"], r["api"]
+    ours, floor, pandas = (r[k]["seconds"] for k in ("core_ours", "core_floor", "core_pandas"))
+    lines = [
+        f"| load CSV (validated) | {csv['seconds']:.1f} s | "
+        f"{csv['conversations'] / csv['seconds']:,.0f} conversations/s "
+        f"({(csv['conversations'] + csv['messages']) / csv['seconds']:,.0f} rows/s) | "
+        f"{csv['peak_mb']:,.0f} MB | ≥ 250,000/s |",
+        f"| load Parquet (validated) | {parquet['seconds']:.1f} s | "
+        f"{parquet['conversations'] / parquet['seconds']:,.0f} conversations/s "
+        f"({(parquet['conversations'] + parquet['messages']) / parquet['seconds']:,.0f} rows/s) "
+        f"| {parquet['peak_mb']:,.0f} MB | ≥ 1,000,000/s |",
+        f"| scorecard, every KPI by vendor | {r['scorecard']['seconds']:.2f} s | "
+        f"first run {r['scorecard']['first']:.2f} s | {r['scorecard']['peak_mb']:,.0f} MB | |",
+        f"| every KPI by agent × month | {r['agent_month']['seconds']:.2f} s | "
+        f"first run {r['agent_month']['first']:.2f} s | {r['agent_month']['peak_mb']:,.0f} MB | |",
+        f"| core KPIs, ours | {ours:.2f} s | ours ÷ floor = {ours / floor:.2f} | "
+        f"{r['core_ours']['peak_mb']:,.0f} MB | ≤ 1.5 |",
+        f"| core KPIs, hand-written SQL (floor) | {floor:.2f} s | | "
+        f"{r['core_floor']['peak_mb']:,.0f} MB | |",
+        f"| core KPIs, pandas (baseline) | {pandas:.2f} s | pandas ÷ ours = {pandas / ours:.1f} | "
+        f"{r['core_pandas']['peak_mb']:,.0f} MB | ≥ 5 |",
+        f"| dashboard requests ({a['requests']}) | p50 {a['p50'] * 1000:,.0f} ms | "
+        f"p95 {a['p95'] * 1000:,.0f} ms | server {a['server_peak_mb']:,.0f} MB | p95 ≤ 200 ms |",
+        f"| ingestion, POST /v1/records/messages | {a['ingest_per_s']:,.0f} messages/s | "
+        f"{a['durable']:,} of {a['acknowledged']:,} acknowledged found after a kill -9 | | "
+        "≥ 2,000/s |",
+    ]
+    header = (
+        f"\n## Benchmark at {n:,} conversations, {datetime.now(UTC):%Y-%m-%d}, commit "
+        f"{_commit()}\n\nMachine: {_machine()}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores shared. One process per measurement; queries are the median "
+        "of 3 runs in that process. Core KPIs: volume, first response time (mean, median, p90), "
+        "abandonment, resolution, CSAT by vendor (bench/floor.py).\n\n"
+        "| measurement | time | rate or ratio | peak RSS | target |\n|---|---|---|---|---|\n"
+    )
+    text = header + "\n".join(lines) + "\n"
+    print(text)
+    with RESULTS.open("a") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
