@@ -18,6 +18,11 @@ REPEAT = 3
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. Not ru_maxrss: Linux carries it over from the parent across
+    exec, so a child of a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

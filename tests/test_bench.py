@@ -1,0 +1,53 @@
+"""The benchmark's three ways to the core KPIs agree, so its ratios compare like with like:
+the registry, the hand-written SQL floor and the pandas baseline, on generated data."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.floor import CORE_KPIS, FLOOR_SQL
+from bench.generate import generate, size
+from bench.measure import pandas_core
+from supportkpi.ingest import load
+from supportkpi.query import report
+
+
+def test_sizes_are_read_as_people_write_them():
+    assert [size(s) for s in ("100k", "1M", "10M", "2500", "1.5m")] == [
+        100_000, 1_000_000, 10_000_000, 2_500, 1_500_000,
+    ]  # fmt: skip
+
+
+def test_floor_pandas_and_registry_agree(store, tmp_path):
+    files = generate(3_000, tmp_path / "data")
+    summary = load(store, [p for paths in files["parquet"].values() for p in paths])
+    assert summary.quarantined == {}
+    ours = {r["vendor"]: r for r in report(store, CORE_KPIS, ["vendor"]).table.to_pylist()}
+    floor = {r[0]: r for r in store.execute(FLOOR_SQL)}
+    pandas = pandas_core(tmp_path / "data" / "parquet")
+    assert set(ours) == set(floor) == set(pandas.index)
+    for vendor, row in ours.items():
+        _, volume, frt, median, p90, abandonment, resolution, csat = floor[vendor]
+        theirs = pandas.loc[vendor]
+        assert row["chat_volume"] == volume == theirs.chat_volume
+        for mine, sql, pd_value in [
+            (row["first_response_time"], frt, theirs.first_response_time),
+            (row["first_response_time_median"], median, theirs.frt_median),
+            (row["first_response_time_p90"], p90, theirs.frt_p90),
+            (row["abandonment_rate"], abandonment, theirs.abandonment_rate),
+            (row["resolution_rate"], resolution, theirs.resolution_rate),
+            (row["csat"], csat, theirs.csat),
+        ]:
+            assert mine == pytest.approx(float(sql), rel=1e-9)
+            assert mine == pytest.approx(float(pd_value), rel=1e-9)
+
+
+def test_chunks_have_unique_keys(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr("bench.generate.CHUNK", 1_000)
+    files = generate(2_500, tmp_path / "data")
+    ids = pq.read_table(files["parquet"]["conversations"], columns=["conversation_id"])
+    assert len(files["parquet"]["conversations"]) == 3
+    assert ids.num_rows == len(set(ids["conversation_id"].to_pylist()))
+    assert len(files["parquet"]["agent_activity"]) == 1
