@@ -193,7 +193,7 @@ def test_explain_shows_the_facts_computed_once(db):
             "--db",
             db,
             "--kpi",
-            "first_response_time,csat",
+            "first_response_time,csat,response_time",
             "--format",
             "json",
             "--explain",
