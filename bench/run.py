@@ -89,13 +89,19 @@ def api(db: Path, rounds: int, ingest_seconds: float, batch: int) -> dict[str, A
         ) as client,
     ):
         times: list[float] = []
+        failures: list[str] = []
         for _ in range(rounds):
             for path, params in DASHBOARD:
                 start = time.perf_counter()
-                client.get(path, params={**window, **params}).raise_for_status()
+                answer = client.get(path, params={**window, **params})
                 times.append(time.perf_counter() - start)
+                if answer.status_code != 200:
+                    failures.append(f"{path} {params}: {answer.status_code} {answer.text[:200]}")
         q = statistics.quantiles(times, n=20)
         out |= {"p50": statistics.median(times), "p95": q[18], "requests": len(times)}
+        out |= {"failures": failures, "slowest": max(times)}
+        if failures:
+            shutil.copy(server.log, ROOT / "bench" / "data" / "last-serve.log")
         acknowledged, n, start = 0, 0, time.perf_counter()
         while time.perf_counter() - start < ingest_seconds:
             records = [
@@ -132,7 +138,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="dashboard rounds for latency")
     parser.add_argument("--ingest-seconds", type=float, default=60)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--api-only", type=Path, help="only the API, on this loaded store")
     args = parser.parse_args()
+    if args.api_only:
+        api_only(args.api_only, args)
+        return
     n = size(args.size)
     data = args.data / args.size
     if not (data / "parquet").is_dir():
@@ -162,6 +172,14 @@ def run(data: Path, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def api_only(db: Path, args: argparse.Namespace) -> None:
+    """Only the API measurements, on a copy of an already loaded store."""
+    with tempfile.TemporaryDirectory(dir=db.parent) as scratch:
+        copy = Path(scratch) / "api.duckdb"
+        shutil.copy(db, copy)
+        print(json.dumps(api(copy, args.rounds, args.ingest_seconds, args.batch), indent=1))
+
+
 def record(n: int, r: dict[str, Any]) -> None:
     csv, parquet, a = r["load_csv"], r["load_parquet"], r["api"]
     ours, floor, pandas = (r[k]["seconds"] for k in ("core_ours", "core_floor", "core_pandas"))
@@ -186,6 +204,7 @@ def record(n: int, r: dict[str, Any]) -> None:
         f"{r['core_pandas']['peak_mb']:,.0f} MB | ≥ 5 |",
         f"| dashboard requests ({a['requests']}) | p50 {a['p50'] * 1000:,.0f} ms | "
         f"p95 {a['p95'] * 1000:,.0f} ms | server {a['server_peak_mb']:,.0f} MB | p95 ≤ 200 ms |",
+        *(f"| dashboard request failed | {f} | | | |" for f in a["failures"]),
         f"| ingestion, POST /v1/records/messages | {a['ingest_per_s']:,.0f} messages/s | "
         f"{a['durable']:,} of {a['acknowledged']:,} acknowledged found after a kill -9 | | "
         "≥ 2,000/s |",

@@ -226,18 +226,15 @@ def _share_facts(
 
 
 def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[str]:
-    """The fact columns the report reads: its expression is built once over a stand-in
-    table and the stand-in's columns it refers to are collected. Only those are computed
-    and kept, so facts no KPI of the report needs (follow-ups, say) cost nothing."""
+    """The fact columns the report may read: its expression is built once over a stand-in
+    table, and every fact column named anywhere in it is kept. Matching by name keeps a few
+    too many (names the other tables share) but never too few, whatever filters and joins
+    stand between the facts and a KPI; facts no KPI of the report names (follow-ups, say)
+    cost nothing."""
     stand_in = ibis.table(schema, name=name)
     parts, _ = _aggregate(replace(frame, facts=stand_in), kpis, kpis)
-    used = {
-        field.name
-        for part in parts
-        for field in part.op().find(ops.Field)
-        if field.rel == stand_in.op()
-    }
-    return [c for c in schema.names if c in used]
+    named = {field.name for part in parts for field in part.op().find(ops.Field)}
+    return [c for c in schema.names if c in named]
 
 
 def _with_trends(expr: ir.Table, frame: Frame, chosen: list[Kpi], first: date | None) -> ir.Table:
