@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate, size  # noqa: E402
-from bench.load_throughput import RESULTS, _commit, _machine  # noqa: E402
+from bench.machine import RESULTS, commit, machine  # noqa: E402
 
 VENDOR_KPIS = "first_response_time,csat,first_contact_resolution,abandonment_rate"
 AGENT_KPIS = "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution"
@@ -211,7 +211,7 @@ def record(n: int, r: dict[str, Any]) -> None:
     ]
     header = (
         f"\n## Benchmark at {n:,} conversations, {datetime.now(UTC):%Y-%m-%d}, commit "
-        f"{_commit()}\n\nMachine: {_machine()}; Python {platform.python_version()}; "
+        f"{commit()}\n\nMachine: {machine()}; Python {platform.python_version()}; "
         f"{os.cpu_count()} cores shared. One process per measurement; queries are the median "
         "of 3 runs in that process. Core KPIs: volume, first response time (mean, median, p90), "
         "abandonment, resolution, CSAT by vendor (bench/floor.py).\n\n"
