@@ -9,14 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from supportkpi.cli import app
-from supportkpi.ingest import load
+from supportkpi.ingest import LoadError, load
 from supportkpi.sources import presets
 
 FIXTURES = Path(__file__).parent / "data" / "presets"
 
 
 def test_every_preset_has_a_fixture():
-    assert presets.names() == ["freshdesk", "zendesk-support"]
+    assert presets.names() == ["freshdesk", "intercom", "livechat", "zendesk-support"]
     for name in presets.names():
         assert (FIXTURES / f"{name}.csv").exists()
         assert presets.describe(name)
@@ -71,6 +71,111 @@ def test_freshdesk_times(store):
         datetime(2024, 5, 6, 15, 0, tzinfo=UTC),
         datetime(2024, 5, 7, 9, 0, tzinfo=UTC),
     )
+
+
+def test_intercom_reads_the_zone_from_its_headers(store):
+    load(store, [FIXTURES / "intercom.csv"], mapping=presets.load_preset("intercom"))
+    rows = store.execute(
+        "SELECT conversation_id, channel, created_at, customer_id, agent_id, team, "
+        "first_response_at, resolved_at, closed_at FROM conversations ORDER BY 1"
+    )
+    # The headers say Europe/Berlin: UTC+2 in May, UTC+1 before the switch on 31 March.
+    assert rows == [
+        (
+            "215470001",
+            "chat",
+            datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
+            "u-9001",
+            "Kim Park",
+            "Billing",
+            datetime(2024, 5, 6, 7, 2, 30, tzinfo=UTC),
+            datetime(2024, 5, 6, 7, 20, tzinfo=UTC),
+            datetime(2024, 5, 7, 8, 0, tzinfo=UTC),
+        ),
+        (
+            "215470002",
+            "email",
+            datetime(2024, 5, 6, 21, 30, tzinfo=UTC),
+            "u-9002",
+            "Raj Iyer",
+            "Tier 2",
+            datetime(2024, 5, 7, 6, 0, tzinfo=UTC),
+            None,
+            None,
+        ),
+        (
+            "215470003",
+            "social",
+            datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
+    ]
+
+
+def test_livechat_times_are_seconds_after_the_start(store):
+    load(store, [FIXTURES / "livechat.csv"], mapping=presets.load_preset("livechat"))
+    rows = store.execute(
+        "SELECT conversation_id, channel, created_at, agent_id, queue, first_response_at, "
+        "closed_at FROM conversations ORDER BY 1"
+    )
+    # America/New_York: UTC-4 in May; UTC-5 after the clocks went back on 3 November.
+    assert rows == [
+        (
+            "QX5R2T9K1A",
+            "chat",
+            datetime(2024, 5, 6, 14, 0, tzinfo=UTC),
+            "kim@example.com",
+            "Sales",
+            datetime(2024, 5, 6, 14, 0, 45, tzinfo=UTC),
+            datetime(2024, 5, 6, 14, 10, tzinfo=UTC),
+        ),
+        (
+            "QX5R2T9K1B",
+            "chat",
+            datetime(2024, 11, 3, 8, 30, tzinfo=UTC),
+            "raj@example.com",
+            "Support",
+            None,
+            datetime(2024, 11, 3, 8, 31, 30, tzinfo=UTC),
+        ),
+        (
+            "QX5R2T9K1C",
+            "chat",
+            datetime(2024, 5, 7, 3, 59, 30, tzinfo=UTC),
+            "raj@example.com",
+            "Support",
+            datetime(2024, 5, 7, 4, 1, 30, tzinfo=UTC),
+            datetime(2024, 5, 7, 4, 14, 30, tzinfo=UTC),
+        ),
+    ]
+
+
+def test_a_zone_header_that_names_no_zone_stops_the_load(store, write):
+    text = (FIXTURES / "livechat.csv").read_text()
+    renamed = text.replace("chat start date America/New_York", "chat start date EST5")
+    bad = write("chats.csv", renamed)
+    with pytest.raises(LoadError, match="names the time zone 'EST5'"):
+        load(store, [bad], mapping=presets.load_preset("livechat"))
+    assert store.execute("SELECT count(*) FROM conversations") == [(0,)]
+
+
+def test_headers_in_two_zones_stop_the_load(store, write):
+    text = (FIXTURES / "intercom.csv").read_text()
+    mixed = text.replace("first replied at (Europe/Berlin)", "first replied at (UTC)")
+    with pytest.raises(LoadError, match="name different time zones"):
+        load(store, [write("c.csv", mixed)], mapping=presets.load_preset("intercom"))
+
+
+def test_a_missing_zone_header_is_named_with_its_pattern(store, write):
+    text = (FIXTURES / "livechat.csv").read_text()
+    path = write("chats.csv", text.replace("chat start date", "chat begin"))
+    with pytest.raises(LoadError, match=r"no column 'chat start date \{zone\}'"):
+        load(store, [path], mapping=presets.load_preset("livechat"))
 
 
 def test_delay_that_is_not_a_number_is_quarantined(store, write):

@@ -31,7 +31,7 @@ from supportkpi.sources.files import (
     SourceFile,
     open_source,
 )
-from supportkpi.sources.mapping import Mapping
+from supportkpi.sources.mapping import Mapping, MappingError
 from supportkpi.store import MergeCounts, Store
 from supportkpi.validate import lit, q
 
@@ -203,6 +203,10 @@ class _Load:
             return result
         self.raw_tables[index] = raw
         raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
+        try:
+            src.mapping = src.mapping.for_headers(raw_types)
+        except MappingError as exc:
+            raise LoadError(f"{src.name}: {exc}") from None
         self._require_columns(src, raw_types)
         result.ignored_columns = self._ignored(src, raw_types)
         if src.malformed and src.format == "csv":

@@ -27,11 +27,17 @@ A mapping is a small TOML file::
     [after.first_response_at]            # a time given as a delay after another column
     column = "created_at"
     minutes = "First reply time in minutes"   # or seconds = … or hours = …
+
+A column name may hold ``{zone}`` where the export writes its time zone into the header, as
+Intercom does (``Conversation started at (Europe/Berlin)``): the zone read from the file's
+header then becomes the mapping's ``timezone``.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +46,8 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from supportkpi import schema
 from supportkpi.config import check_zone
 from supportkpi.tomlfile import read_model
+
+ZONE = "{zone}"
 
 
 class MappingError(ValueError):
@@ -143,6 +151,47 @@ class Mapping(BaseModel):
         if canonical in self.after:
             return self.after[canonical].source
         return self.columns.get(canonical, canonical)
+
+    def for_headers(self, headers: Iterable[str]) -> Mapping:
+        """This mapping with each ``{zone}`` column name matched against a file's headers.
+
+        The matched header replaces the pattern, and the zone it names becomes the timezone
+        of the file's timestamps. Patterns no header matches stay as they are, so the usual
+        missing-column message names them.
+        """
+        patterns = {c: n for c, n in self.columns.items() if ZONE in n}
+        if not patterns:
+            return self
+        headers = list(headers)
+        columns = dict(self.columns)
+        zones: dict[str, str] = {}
+        for canonical, pattern in patterns.items():
+            before, _, after = pattern.partition(ZONE)
+            regex = re.compile(f"{re.escape(before)}(.+?){re.escape(after)}")
+            for header in headers:
+                found = regex.fullmatch(header)
+                if found:
+                    columns[canonical] = header
+                    zones[header] = found.group(1).strip()
+                    break
+        named = set(zones.values())
+        if len(named) > 1:
+            listed = ", ".join(f"'{h}'" for h in zones)
+            raise MappingError(
+                f"the headers {listed} name different time zones; export again in one zone"
+            )
+        if not named:
+            return self
+        zone = named.pop()
+        try:
+            check_zone(zone)
+        except ValueError:
+            header = next(iter(zones))
+            raise MappingError(
+                f"the header '{header}' names the time zone {zone!r}, which is not a known "
+                "IANA zone such as 'Europe/Berlin'"
+            ) from None
+        return self.model_copy(update={"columns": columns, "timezone": zone})
 
     def format_for(self, canonical: str) -> str | None:
         """The strptime format for a timestamp column, or None for ISO 8601."""
