@@ -136,8 +136,8 @@ def test_an_error_during_the_merge_leaves_the_store_unchanged(store, write, monk
     before = _snapshot(store)
     real_merge = Store.merge
 
-    def merge_then_fail(self, table, staged, provided):
-        counts = real_merge(self, table, staged, provided)
+    def merge_then_fail(self, table, staged, provided, touched=None):
+        counts = real_merge(self, table, staged, provided, touched)
         if table == "messages":
             raise RuntimeError("disk on fire")
         return counts
@@ -147,9 +147,11 @@ def test_an_error_during_the_merge_leaves_the_store_unchanged(store, write, monk
         "conversations.csv",
         CONVERSATIONS.replace("returns", "refund") + "    c9,chat,2024-05-03,,\n",
     )
+    kept_before = store.execute("SELECT * FROM kept_facts ORDER BY conversation_id")
     with pytest.raises(RuntimeError, match="disk on fire"):
         load(store, [changed, write("messages.csv", MESSAGES)])
     assert _snapshot(store) == before
+    assert store.execute("SELECT * FROM kept_facts ORDER BY conversation_id") == kept_before
 
 
 def test_a_killed_process_mid_commit_leaves_the_store_unchanged(tmp_path, write):
@@ -172,8 +174,8 @@ def test_a_killed_process_mid_commit_leaves_the_store_unchanged(tmp_path, write)
         from supportkpi.store import Store
         from supportkpi.ingest import load
         real = Store.merge
-        def merge(self, table, staged, provided):
-            counts = real(self, table, staged, provided)
+        def merge(self, table, staged, provided, touched=None):
+            counts = real(self, table, staged, provided, touched)
             if table == "messages":  # conversations are merged, the commit has not come
                 os.kill(os.getpid(), signal.SIGKILL)
             return counts

@@ -185,7 +185,7 @@ def test_escalations_by_reason(db):
     assert "acme" not in result.stdout
 
 
-def test_explain_shows_the_facts_computed_once(db):
+def _explain(db: str) -> str:
     result = runner.invoke(
         app,
         [
@@ -200,8 +200,23 @@ def test_explain_shows_the_facts_computed_once(db):
         ],
     )
     assert result.exit_code == 0
-    assert "-- the conversation facts, computed once as" in result.stderr
     assert "-- the report:" in result.stderr
+    return result.stderr
+
+
+def test_explain_shows_the_kept_facts_read(db):
+    sql = _explain(db)
+    assert "-- the conversation facts and reply pairs kept in the store" in sql
+    assert '"kept_facts"' in sql and '"kept_replies"' in sql
+    assert "computed once" not in sql
+
+
+def test_explain_shows_the_facts_computed_once_without_kept_ones(db):
+    with Store.open(db) as store:
+        store.execute("DROP TABLE kept_state")
+    sql = _explain(db)
+    assert "-- the conversation facts, computed once as" in sql
+    assert '"kept_facts"' not in sql
 
 
 def test_an_empty_store_answers_every_command_calmly(tmp_path):

@@ -63,6 +63,32 @@ def message_facts(messages: ir.Table) -> ir.Table:
     )
 
 
+def reply_pairs(messages: ir.Table) -> ir.Table:
+    """One row per agent reply that answers a customer: ``conversation_id``, ``asked_at`` (the
+    earliest customer message not yet answered) and ``replied_at`` (the first public agent
+    message after it). Bots, system messages and private notes are skipped."""
+    m = messages
+    public_agent = (m.author_role == "agent") & ~m.private.fill_null(False)
+    m = m.filter((m.author_role == "customer") | public_agent)
+    is_agent = (m.author_role == "agent").cast("int64")
+    w = ibis.cumulative_window(
+        group_by=m.conversation_id, order_by=[m.sent_at, is_agent, m.message_id]
+    )
+    m = m.mutate(__turn=is_agent.sum().over(w) - is_agent, __agent=is_agent)
+    asked = (
+        m.filter(m.__agent == 0)
+        .group_by("conversation_id", "__turn")
+        .aggregate(asked_at=ibis._.sent_at.min())
+    )
+    replied = (
+        m.filter(m.__agent == 1)
+        .group_by("conversation_id", "__turn")
+        .aggregate(replied_at=ibis._.sent_at.min())
+    )
+    pairs = replied.join(asked, ["conversation_id", "__turn"])
+    return pairs.select("conversation_id", "asked_at", "replied_at")
+
+
 def conversation_facts(
     conversations: ir.Table,
     messages: ir.Table,

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from supportkpi import schema, validate
+from supportkpi import kept, schema, validate
 from supportkpi.sources.files import (
     CONVERTED,
     FORMATS,
@@ -402,20 +402,28 @@ class _Load:
         merged: dict[str, MergeCounts] = {}
         names = sorted({s.name for s in sources})
         self.progress("merging into the store", 0, 0)
-        with self.store.transaction():
-            for name in schema.LOAD_ORDER:
-                if name in self.clean:
-                    merged[name] = self.store.merge(name, self.clean[name], self.provided[name])
-            if names:
-                placeholders = ", ".join("?" for _ in names)
+        touched = self.store.temp_name("touched")
+        self.store.execute(f"CREATE TEMP TABLE {q(touched)} (conversation_id VARCHAR)")
+        try:
+            with self.store.transaction():
+                for name in schema.LOAD_ORDER:
+                    if name in self.clean:
+                        merged[name] = self.store.merge(
+                            name, self.clean[name], self.provided[name], touched
+                        )
+                kept.refresh(self.store, touched)
+                if names:
+                    placeholders = ", ".join("?" for _ in names)
+                    self.store.execute(
+                        f"DELETE FROM quarantine WHERE source IN ({placeholders})", list(names)
+                    )
+                cols = ", ".join(_REJECT_COLUMNS)
                 self.store.execute(
-                    f"DELETE FROM quarantine WHERE source IN ({placeholders})", list(names)
+                    f"INSERT INTO quarantine ({cols}, quarantined_at) "
+                    f"SELECT {cols}, now() FROM {_REJECTS}"
                 )
-            cols = ", ".join(_REJECT_COLUMNS)
-            self.store.execute(
-                f"INSERT INTO quarantine ({cols}, quarantined_at) "
-                f"SELECT {cols}, now() FROM {_REJECTS}"
-            )
+        finally:
+            self.store.drop_temp(touched)
         return merged
 
     def _count_rejects(self) -> None:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from supportkpi import calendar
 from supportkpi.config import Config, check_zone
+from supportkpi.kept import kept_tables
 from supportkpi.kpis import REGISTRY, Direction, Family, Kpi, Unit, all_kpis
 from supportkpi.kpis.grains import (
     DIMENSIONS,
@@ -169,10 +170,20 @@ def run(
     share: bool = True,
 ) -> Report:
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
-    ``share=False`` derives the conversation facts inside the one query instead of once
-    beforehand: the same numbers, the plain path."""
+    ``share=False`` derives the conversation facts from the messages inside the one query,
+    neither reading the store's kept facts nor computing them once beforehand: the same
+    numbers, the plain path."""
     frame = build_frame(
-        store, config, by, period, start, end, filters, tz, any(k.business_hours for k in chosen)
+        store,
+        config,
+        by,
+        period,
+        start,
+        end,
+        filters,
+        tz,
+        any(k.business_hours for k in chosen),
+        kept=share,
     )
     if trend and not frame.period:
         raise QueryError("a trend needs a period: --by month (or day, week…)")
@@ -204,6 +215,12 @@ def run(
                 f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
                 f"-- the report:\n{sql}"
             )
+        elif frame.kept is not None:
+            sql = (
+                "-- the conversation facts and reply pairs kept in the store (kept_facts, "
+                f"kept_replies), which every load keeps up to date, are read as they are.\n"
+                f"-- the report:\n{sql}"
+            )
     finally:
         if shared:
             store.drop_temp(shared)
@@ -216,7 +233,7 @@ def _share_facts(
     """Compute the conversation facts once, as a temporary table, when three or more grains
     of the report are built on them (each would otherwise derive them from the messages).
     With two, deriving them twice inside one query measured faster than writing them out."""
-    if not share or len({k.grain for k in kpis} & ON_FACTS) < 3:
+    if not share or frame.kept is not None or len({k.grain for k in kpis} & ON_FACTS) < 3:
         return frame, None
     rows = conversation_rows(frame)
     name = store.temp_name("facts")
@@ -298,9 +315,13 @@ def build_frame(
     filters: Mapping[str, Sequence[str]] | None,
     tz: str | None,
     business_hours: bool,
+    *,
+    kept: bool = True,
 ) -> Frame:
     """The frame a report or breakdown is computed in: grouping, dates, filters, the zone's
-    UTC offsets and, when asked for, the business-hour spans; every argument checked."""
+    UTC offsets, when asked for the business-hour spans, and the store's kept conversation
+    facts when they are current for these settings (``kept=False``: derive them instead);
+    every argument checked."""
     dims, period = split_by(by, period)
     filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
     unknown = [f for f in filters if f not in DIMENSIONS]
@@ -332,6 +353,7 @@ def build_frame(
             "revenue_events",
         )
     }
+    found = kept_tables(store, config.follow_up_days) if kept else None
     return Frame(
         tables,
         config,
@@ -342,6 +364,8 @@ def build_frame(
         end,
         filters,
         spans,
+        kept=found[0] if found else None,
+        kept_replies=found[1] if found else None,
     )
 
 

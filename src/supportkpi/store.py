@@ -228,12 +228,16 @@ class Store:
             raise
         self.raw.execute("COMMIT")
 
-    def merge(self, table: str, staged: str, provided: set[str]) -> MergeCounts:
+    def merge(
+        self, table: str, staged: str, provided: set[str], touched: str | None = None
+    ) -> MergeCounts:
         """Upsert the rows of ``staged`` into ``table`` by key.
 
         Columns in ``provided`` are taken from the staged rows (an empty value clears);
         the others keep what the store already had, so a file carrying a few columns updates
-        those and nothing else. Call inside :meth:`transaction`.
+        those and nothing else. The conversations a new or changed row belongs to, before
+        and after the change, are added to the temporary table ``touched`` when given.
+        Call inside :meth:`transaction`.
         """
         spec = schema.table(table)
         key = spec.key
@@ -254,10 +258,19 @@ class Store:
                 f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) FROM {_q(delta)}"
             ).fetchone() or (0, 0)
             total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
-            if updated:
-                match = " AND ".join(
-                    f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in key
+            match = " AND ".join(f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in key)
+            if touched and "conversation_id" in spec.column_names:
+                self.raw.execute(
+                    f"INSERT INTO {_q(touched)} SELECT conversation_id FROM {_q(delta)} "
+                    f"WHERE conversation_id IS NOT NULL"
                 )
+                if updated:
+                    self.raw.execute(
+                        f"INSERT INTO {_q(touched)} SELECT {_q(table)}.conversation_id "
+                        f"FROM {_q(table)} JOIN {_q(delta)} d ON d.__old AND {match} "
+                        f"WHERE {_q(table)}.conversation_id IS NOT NULL"
+                    )
+            if updated:
                 self.raw.execute(
                     f"DELETE FROM {_q(table)} USING {_q(delta)} d WHERE d.__old AND {match}"
                 )

@@ -18,7 +18,8 @@ import ibis.expr.types as ir
 
 from supportkpi import calendar
 from supportkpi.config import Config
-from supportkpi.derive import conversation_facts, seconds_between
+from supportkpi.derive import reply_pairs, seconds_between
+from supportkpi.kept import base_facts
 
 DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
@@ -70,6 +71,8 @@ class Frame:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     spans: ir.Table | None = None
     facts: ir.Table | None = None  # conversation_rows, when a report computed them once
+    kept: ir.Table | None = None  # the store's kept facts (supportkpi.kept), when current
+    kept_replies: ir.Table | None = None  # and its kept reply pairs
 
     @property
     def group(self) -> tuple[str, ...]:
@@ -118,14 +121,14 @@ def conversation_rows(frame: Frame) -> ir.Table:
     """Every conversation with its facts, before the report's dates and filters apply."""
     if frame.facts is not None:
         return frame.facts
-    f = conversation_facts(
-        frame.tables["conversations"],
-        frame.tables["messages"],
-        timedelta(days=frame.config.follow_up_days),
-    )
-    counts = frame.tables["surveys"].group_by("conversation_id").aggregate(__surveys=ibis._.count())
-    f = f.left_join(counts, "conversation_id").drop("conversation_id_right")
-    f = f.mutate(agent=f.agent_id, surveys_answered=f.__surveys.fill_null(0)).drop("__surveys")
+    f = frame.kept
+    if f is None:
+        f = base_facts(
+            frame.tables["conversations"],
+            frame.tables["messages"],
+            frame.tables["surveys"],
+            timedelta(days=frame.config.follow_up_days),
+        )
     active = seconds_between(f.last_message_at, f.first_agent_message_at)
     f = f.mutate(
         frt_seconds=ibis.ifelse(
@@ -176,25 +179,9 @@ def _conversation_dims(frame: Frame) -> ir.Table:
 def responses(frame: Frame) -> ir.Table:
     """One row per agent reply that answers a customer: the reply time − the earliest
     customer message not yet answered (bots, system messages and private notes skipped)."""
-    m = frame.tables["messages"]
-    public_agent = (m.author_role == "agent") & ~m.private.fill_null(False)
-    m = m.filter((m.author_role == "customer") | public_agent)
-    is_agent = (m.author_role == "agent").cast("int64")
-    w = ibis.cumulative_window(
-        group_by=m.conversation_id, order_by=[m.sent_at, is_agent, m.message_id]
-    )
-    m = m.mutate(__turn=is_agent.sum().over(w) - is_agent, __agent=is_agent)
-    asked = (
-        m.filter(m.__agent == 0)
-        .group_by("conversation_id", "__turn")
-        .aggregate(asked_at=ibis._.sent_at.min())
-    )
-    replied = (
-        m.filter(m.__agent == 1)
-        .group_by("conversation_id", "__turn")
-        .aggregate(replied_at=ibis._.sent_at.min())
-    )
-    pairs = replied.join(asked, ["conversation_id", "__turn"])
+    pairs = frame.kept_replies
+    if pairs is None:
+        pairs = reply_pairs(frame.tables["messages"])
     r = pairs.join(_conversation_dims(frame), "conversation_id")
     r = r.mutate(response_seconds=seconds_between(r.replied_at, r.asked_at))
     if frame.spans is not None:

@@ -1,0 +1,204 @@
+"""The kept conversation facts stay equal to facts derived from scratch, load after load."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from supportkpi import kept
+from supportkpi.config import Config
+from supportkpi.derive import reply_pairs
+from supportkpi.ingest import load_records
+from supportkpi.kept import FACTS, REPLIES, base_facts
+from supportkpi.query import build_frame, report, run, select_kpis
+from supportkpi.store import Store
+
+
+def send(store: Store, label: str, **tables: list[dict]) -> None:
+    batches = {name: json.dumps(rows).encode() for name, rows in tables.items()}
+    summary = load_records(store, batches, label)
+    assert not summary.quarantined, summary
+
+
+def derived(store: Store) -> list[tuple]:
+    expr = base_facts(
+        store.table("conversations"),
+        store.table("messages"),
+        store.table("surveys"),
+        timedelta(days=7),
+    )
+    columns = sorted(expr.columns)
+    return sorted(expr.select(*columns).to_pyarrow().to_pylist(), key=str)
+
+
+def stored(store: Store) -> list[tuple]:
+    table = store.con.table(FACTS)
+    columns = sorted(table.columns)
+    rows = sorted(table.select(*columns).to_pyarrow().to_pylist(), key=str)
+    # the reply pairs are kept in step with the facts
+    pairs = store.con.table(REPLIES).to_pyarrow().to_pylist()
+    assert sorted(pairs, key=str) == sorted(
+        reply_pairs(store.table("messages")).to_pyarrow().to_pylist(), key=str
+    )
+    return rows
+
+
+def conv(cid: str, customer: str | None, created: str, **extra: object) -> dict:
+    return (
+        {"conversation_id": cid, "channel": "chat", "created_at": created}
+        | ({"customer_id": customer} if customer else {})
+        | extra
+    )
+
+
+def msg(mid: str, cid: str, at: str, role: str) -> dict:
+    return {"message_id": mid, "conversation_id": cid, "sent_at": at, "author_role": role}
+
+
+@pytest.fixture
+def incremental(monkeypatch):
+    """Refresh customer by customer whatever the share of conversations a load changes."""
+    monkeypatch.setattr(kept, "REBUILD_SHARE", 1.0)
+
+
+def test_each_load_keeps_the_facts_equal_to_derived_ones(store, incremental):
+    send(
+        store,
+        "base",
+        conversations=[
+            conv("a1", "c1", "2024-05-01T09:00:00Z", resolved_at="2024-05-01T10:00:00Z"),
+            conv("a2", "c1", "2024-05-03T09:00:00Z"),
+            conv("b1", "c2", "2024-05-01T12:00:00Z", resolved_at="2024-05-01T12:30:00Z"),
+            conv("d1", "c3", "2024-05-02T08:00:00Z"),
+            conv("x1", None, "2024-05-02T08:00:00Z", ended_by="customer"),
+        ],
+        messages=[
+            msg("m1", "a1", "2024-05-01T09:00:05Z", "customer"),
+            msg("m2", "a1", "2024-05-01T09:01:00Z", "agent"),
+            msg("m3", "a2", "2024-05-03T09:00:10Z", "customer"),
+            msg("m4", "b1", "2024-05-01T12:00:00Z", "customer"),
+        ],
+    )
+    assert stored(store) == derived(store)
+    facts = {r["conversation_id"]: r for r in stored(store)}
+    assert facts["a1"]["followed_up"] and facts["a2"]["follow_up_of"] == "a1"
+
+    # a reply arrives for a2; a1 is resolved a week later than first said
+    send(store, "reply", messages=[msg("m5", "a2", "2024-05-03T09:05:00Z", "agent")])
+    assert stored(store) == derived(store)
+    late = conv("a1", "c1", "2024-05-01T09:00:00Z", resolved_at="2024-05-08T10:00:00Z")
+    send(store, "late", conversations=[late])
+    assert stored(store) == derived(store)
+
+    # c4's first conversation e1 is followed up by e2; e1 turns out to be c5's, so e2 (still
+    # c4's, and named by nothing that changed) no longer follows anything up
+    send(
+        store,
+        "c4",
+        conversations=[
+            conv("e1", "c4", "2024-05-04T09:00:00Z"),
+            conv("e2", "c4", "2024-05-05T09:00:00Z"),
+        ],
+    )
+    assert {r["conversation_id"]: r for r in stored(store)}["e2"]["follow_up_of"] == "e1"
+    send(store, "customer", conversations=[conv("e1", "c5", "2024-05-04T09:00:00Z")])
+    assert stored(store) == derived(store)
+    assert {r["conversation_id"]: r for r in stored(store)}["e2"]["follow_up_of"] is None
+
+    # d1 (customer c3) names b1 as what it follows up; later b1 changes on its own, and stays
+    # followed up although d1 is not among the conversations computed again
+    send(
+        store,
+        "named",
+        conversations=[conv("d1", "c3", "2024-05-02T08:00:00Z", follow_up_of="b1")],
+    )
+    assert stored(store) == derived(store)
+    send(store, "moved", messages=[msg("m2", "b1", "2024-05-01T12:02:00Z", "agent")])
+    assert stored(store) == derived(store)
+    facts = {r["conversation_id"]: r for r in stored(store)}
+    assert facts["a1"]["agent_messages"] == 0 and facts["b1"]["agent_messages"] == 1
+    assert facts["b1"]["followed_up"]
+
+    survey = {
+        "survey_id": "s1",
+        "conversation_id": "d1",
+        "kind": "csat",
+        "score": 5,
+        "scale_min": 1,
+        "scale_max": 5,
+        "answered_at": "2024-05-02T09:00:00Z",
+    }
+    send(store, "survey", surveys=[survey])
+    assert stored(store) == derived(store)
+    assert {r["conversation_id"]: r for r in stored(store)}["d1"]["surveys_answered"] == 1
+
+    # sending the same records again changes nothing
+    before = stored(store)
+    send(store, "again", messages=[msg("m2", "b1", "2024-05-01T12:02:00Z", "agent")])
+    assert stored(store) == before
+
+
+def test_a_load_that_changes_much_rebuilds(store, monkeypatch):
+    calls = []
+    real = kept.rebuild
+    monkeypatch.setattr(kept, "rebuild", lambda *a: calls.append(a) or real(*a))
+    send(store, "first", conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z")])
+    send(store, "second", conversations=[conv("a2", "c1", "2024-05-02T09:00:00Z")])
+    assert len(calls) == 2  # no facts yet, then half of the store changed
+    send(store, "none", conversations=[conv("a2", "c1", "2024-05-02T09:00:00Z")])
+    assert len(calls) == 2  # nothing changed, nothing computed
+    assert stored(store) == derived(store)
+
+
+def test_reports_read_kept_facts_only_when_they_fit(store, incremental):
+    send(
+        store,
+        "base",
+        conversations=[
+            conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas"),
+            conv("a2", "c1", "2024-05-10T09:00:00Z", vendor="atlas"),
+        ],
+        messages=[
+            msg("m1", "a1", "2024-05-01T09:00:00Z", "customer"),
+            msg("m2", "a1", "2024-05-01T09:02:00Z", "agent"),
+        ],
+    )
+    frame = build_frame(store, Config(), ["vendor"], None, None, None, None, None, False)
+    assert frame.kept is not None
+    # a ten-day window is not what the facts were kept with: they are derived instead
+    wide = Config(follow_up_days=10)
+    frame = build_frame(store, wide, ["vendor"], None, None, None, None, None, False)
+    assert frame.kept is None
+    kpis = ["chat_volume", "first_response_time", "follow_up_rate"]
+    for config, repeat in ((Config(), 0.0), (wide, 0.5)):
+        fast = report(store, kpis, config=config).table.to_pylist()
+        plain = run(store, select_kpis(kpis), ["vendor"], None, None, None, None, None, config)
+        assert fast == plain.table.to_pylist()
+        plain = run(
+            store, select_kpis(kpis), ["vendor"], None, None, None, None, None, config, share=False
+        )
+        assert fast == plain.table.to_pylist()
+        assert fast[0]["first_response_time"] == 120.0
+        assert fast[0]["follow_up_rate"] == repeat
+
+
+def test_a_store_without_kept_facts_still_reports(store):
+    send(
+        store,
+        "base",
+        conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
+        messages=[
+            msg("m1", "a1", "2024-05-01T09:00:00Z", "customer"),
+            msg("m2", "a1", "2024-05-01T09:01:30Z", "agent"),
+        ],
+    )
+    store.execute(f"DROP TABLE {FACTS}")
+    frame = build_frame(store, Config(), ["vendor"], None, None, None, None, None, False)
+    assert frame.kept is None
+    rows = report(store, ["first_response_time"]).table.to_pylist()
+    assert rows[0]["first_response_time"] == 90.0
+    # the next load puts them back
+    send(store, "more", conversations=[conv("a2", "c2", "2024-05-02T09:00:00Z", vendor="atlas")])
+    assert stored(store) == derived(store)
