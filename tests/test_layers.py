@@ -25,6 +25,7 @@ FORBIDDEN = {
     ),
     "kpis": (
         "supportkpi.store",
+        "supportkpi.kept",
         "supportkpi.sources",
         "supportkpi.ingest",
         "supportkpi.query",
@@ -38,6 +39,13 @@ FORBIDDEN = {
         "supportkpi.query",
         "supportkpi.validate",
         "supportkpi.derive",
+    ),
+    "kept.py": (
+        "supportkpi.sources",
+        "supportkpi.kpis",
+        "supportkpi.ingest",
+        "supportkpi.query",
+        "supportkpi.validate",
     ),
     "validate.py": ("supportkpi.store", "supportkpi.kpis", "supportkpi.query", "supportkpi.ingest"),
     "derive.py": (

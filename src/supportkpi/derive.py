@@ -58,8 +58,9 @@ def message_facts(messages: ir.Table) -> ir.Table:
         first_customer_message_at=m.sent_at.min(where=by_customer),
         first_agent_message_at=m.sent_at.min(where=by_agent),
         last_message_at=m.sent_at.max(where=public),
-        agent_messages=by_agent.cast("int64").sum(),
-        customer_messages=by_customer.cast("int64").sum(),
+        # int64 stated: DuckDB would sum into a 128-bit integer
+        agent_messages=by_agent.cast("int64").sum().cast("int64"),
+        customer_messages=by_customer.cast("int64").sum().cast("int64"),
     )
 
 
@@ -95,6 +96,12 @@ def conversation_facts(
     follow_up_window: timedelta = DEFAULT_FOLLOW_UP_WINDOW,
 ) -> ir.Table:
     """Every conversation with the facts of the module doc filled in."""
+    return follow_ups(own_facts(conversations, messages), follow_up_window)
+
+
+def own_facts(conversations: ir.Table, messages: ir.Table) -> ir.Table:
+    """Every conversation with the facts that depend on it and its messages alone: all but
+    ``followed_up`` and a derived ``follow_up_of``, which :func:`follow_ups` adds."""
     facts = message_facts(messages)
     c = conversations.left_join(facts, "conversation_id").select(
         *conversations.columns,
@@ -119,10 +126,13 @@ def conversation_facts(
         abandoned=~c.handled & c.ended_by.fill_null("customer").isin(["customer", "timeout"]),
         left_at=ibis.coalesce(c.closed_at, c.last_message_at, c.created_at),
     )
-    return _follow_ups(c, follow_up_window)
+    return c
 
 
-def _follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
+def follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
+    """``follow_up_of`` filled and ``followed_up`` added, from each customer's conversations
+    in order: it reads ``conversation_id``, ``customer_id``, ``created_at``, ``ended_at`` and
+    the stored ``follow_up_of`` of every conversation of the customers in ``c``."""
     limit = window.total_seconds()
     w = ibis.window(group_by=c.customer_id, order_by=[c.created_at, c.conversation_id])
     c = c.mutate(
@@ -143,3 +153,20 @@ def _follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
         | c.conversation_id.isin(named.named),
     )
     return c.drop("__prev_id", "__prev_end", "__next_start")
+
+
+def base_facts(
+    conversations: ir.Table, messages: ir.Table, surveys: ir.Table, window: timedelta
+) -> ir.Table:
+    """The facts of :func:`supportkpi.derive.conversation_facts` with ``agent`` (the agent id
+    under its dimension name) and ``surveys_answered``: what reports read per conversation,
+    before any setting other than the follow-up window applies."""
+    return follow_ups(own_base_facts(conversations, messages, surveys), window)
+
+
+def own_base_facts(conversations: ir.Table, messages: ir.Table, surveys: ir.Table) -> ir.Table:
+    """What :func:`base_facts` has before the follow-ups: each conversation on its own."""
+    f = own_facts(conversations, messages)
+    counts = surveys.group_by("conversation_id").aggregate(__surveys=ibis._.count())
+    f = f.left_join(counts, "conversation_id").drop("conversation_id_right")
+    return f.mutate(agent=f.agent_id, surveys_answered=f.__surveys.fill_null(0)).drop("__surveys")

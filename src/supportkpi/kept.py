@@ -20,12 +20,13 @@ version, derives the facts as before (same numbers, slower).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.derive import conversation_facts, reply_pairs
+from supportkpi.derive import base_facts, follow_ups, own_base_facts, reply_pairs
 from supportkpi.store import Store
 
 FACTS = "kept_facts"
@@ -37,19 +38,7 @@ DEFAULT_WINDOW_DAYS = 7.0
 # recomputing customer by customer.
 REBUILD_SHARE = 0.2
 
-__all__ = ["FACTS", "REPLIES", "base_facts", "kept_tables", "rebuild", "refresh"]
-
-
-def base_facts(
-    conversations: ir.Table, messages: ir.Table, surveys: ir.Table, window: timedelta
-) -> ir.Table:
-    """The facts of :func:`supportkpi.derive.conversation_facts` with ``agent`` (the agent id
-    under its dimension name) and ``surveys_answered``: what reports read per conversation,
-    before any setting other than the follow-up window applies."""
-    f = conversation_facts(conversations, messages, window)
-    counts = surveys.group_by("conversation_id").aggregate(__surveys=ibis._.count())
-    f = f.left_join(counts, "conversation_id").drop("conversation_id_right")
-    return f.mutate(agent=f.agent_id, surveys_answered=f.__surveys.fill_null(0)).drop("__surveys")
+__all__ = ["FACTS", "REPLIES", "kept_tables", "rebuild", "refresh"]
 
 
 def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table] | None:
@@ -66,7 +55,12 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
     if window_days is None:
         state = _state(store)
         window_days = state[1] if state else DEFAULT_WINDOW_DAYS
-    expr = _facts_of(store, None, store.table("messages"), window_days)
+    expr = base_facts(
+        store.table("conversations"),
+        store.table("messages"),
+        store.table("surveys"),
+        timedelta(days=window_days),
+    )
     store.raw.execute(f"CREATE OR REPLACE TABLE {FACTS} AS {_sql(expr)}")
     pairs = reply_pairs(store.table("messages"))
     store.raw.execute(f"CREATE OR REPLACE TABLE {REPLIES} AS {_sql(pairs)}")
@@ -90,26 +84,104 @@ def refresh(store: Store, touched: str) -> None:
     if changed[0] > REBUILD_SHARE * stored[0]:
         rebuild(store, state[1])
         return
-    scope = store.temp_name("scope")
-    inside = store.temp_name("scope_messages")
-    store.raw.execute(_SCOPE_SQL.format(scope=scope, touched=touched, facts=FACTS))
     try:
-        # the scope's messages once, read by both the facts and the reply pairs
-        store.raw.execute(
-            f"CREATE TEMP TABLE {inside} AS SELECT {_MESSAGE_COLUMNS} FROM messages "
-            f"WHERE conversation_id IN (SELECT conversation_id FROM {scope})"
-        )
-        messages = store.con.table(inside)
-        expr = _facts_of(store, scope, messages, state[1])
-        for table, rows in ((FACTS, expr), (REPLIES, reply_pairs(messages))):
-            store.raw.execute(
-                f"DELETE FROM {table} WHERE conversation_id IN "
-                f"(SELECT conversation_id FROM {scope})"
-            )
-            store.raw.execute(f"INSERT INTO {table} BY NAME {_sql(rows)}")
+        _refresh_scope(store, touched, state[1])
     finally:
-        store.drop_temp(inside)
-        store.drop_temp(scope)
+        for name in _TEMP.values():
+            store.drop_temp(name)
+
+
+# The refresh's temporary tables. Their names are fixed so that the SQL compiled from the
+# facts' expressions is the same on every refresh, and compiled once per process.
+_TEMP = {
+    name: f"__kept_{name}" for name in ("changed", "scope", "others", "messages", "own", "links")
+}
+_COMPILED: dict[tuple[str, float], str] = {}
+
+
+def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
+    """The steps of :func:`refresh`. Only the changed conversations need their messages and
+    their whole rows rewritten; for their customers' other conversations only the follow-up
+    links can move, and only those are updated (a kept row is wide: reading whole rows of
+    scattered conversations costs a full scan)."""
+    t = _TEMP
+    run = store.raw.execute
+    for name in t.values():
+        store.drop_temp(name)
+    run(f"CREATE TEMP TABLE {t['changed']} AS SELECT DISTINCT conversation_id FROM {touched}")
+    run(_SCOPE_SQL.format(scope=t["scope"], touched=t["changed"], facts=FACTS))
+    run(
+        f"CREATE TEMP TABLE {t['others']} AS SELECT conversation_id FROM {t['scope']} "
+        f"EXCEPT SELECT conversation_id FROM {t['changed']}"
+    )
+    run(
+        f"CREATE TEMP TABLE {t['messages']} AS SELECT {_MESSAGE_COLUMNS} FROM messages "
+        f"WHERE conversation_id IN (SELECT conversation_id FROM {t['changed']})"
+    )
+
+    def own() -> ir.Table:
+        changed = store.con.table(t["changed"]).conversation_id
+        conversations = store.table("conversations")
+        surveys = store.table("surveys")
+        return own_base_facts(
+            conversations.filter(conversations.conversation_id.isin(changed)),
+            store.con.table(t["messages"]),
+            surveys.filter(surveys.conversation_id.isin(changed)),
+        )
+
+    def rows() -> ir.Table:
+        links = store.con.table(t["links"])
+        return store.con.table(t["own"]).drop("follow_up_of").join(links, "conversation_id")
+
+    run(f"CREATE TEMP TABLE {t['own']} AS {_compiled('own', window_days, own)}")
+    links = _compiled("links", window_days, lambda: _links(store, window_days))
+    run(f"CREATE TEMP TABLE {t['links']} AS {links}")
+    changed = f"(SELECT conversation_id FROM {t['changed']})"
+    run(f"DELETE FROM {FACTS} WHERE conversation_id IN {changed}")
+    run(f"INSERT INTO {FACTS} BY NAME {_compiled('rows', window_days, rows)}")
+    run(
+        f"UPDATE {FACTS} SET follow_up_of = l.follow_up_of, followed_up = l.followed_up "
+        f"FROM {t['links']} l JOIN {t['others']} o USING (conversation_id) "
+        f"WHERE {FACTS}.conversation_id = l.conversation_id AND "
+        f"({FACTS}.follow_up_of IS DISTINCT FROM l.follow_up_of "
+        f"OR {FACTS}.followed_up IS DISTINCT FROM l.followed_up)"
+    )
+    pairs = _compiled("pairs", window_days, lambda: reply_pairs(store.con.table(t["messages"])))
+    run(f"DELETE FROM {REPLIES} WHERE conversation_id IN {changed}")
+    run(f"INSERT INTO {REPLIES} BY NAME {pairs}")
+
+
+def _compiled(step: str, window_days: float, build: Callable[[], ir.Table]) -> str:
+    key = (step, window_days)
+    if key not in _COMPILED:
+        _COMPILED[key] = _sql(build())
+    return _COMPILED[key]
+
+
+def _links(store: Store, window_days: float) -> ir.Table:
+    """``follow_up_of`` and ``followed_up`` of every conversation in the scope: the changed
+    ones from their fresh rows (``own``), the others from the kept table and their stored
+    ``follow_up_of``."""
+    t = _TEMP
+    own = store.con.table(t["own"])
+    columns = ["conversation_id", "customer_id", "created_at", "ended_at"]
+    conversations = store.table("conversations")
+    ids = store.con.table(t["scope"]).conversation_id
+    k = store.con.table(FACTS)
+    k = k.filter(k.conversation_id.isin(store.con.table(t["others"]).conversation_id))
+    named = conversations.filter(conversations.conversation_id.isin(ids))
+    k = k.select(*columns).join(named.select("conversation_id", "follow_up_of"), "conversation_id")
+    mine = own.select(*columns, "follow_up_of")
+    k = k.select(**{name: k[name].cast(dtype) for name, dtype in mine.schema().items()})
+    f = follow_ups(mine.union(k), timedelta(days=window_days))
+    # Within the scope, a conversation named as follow_up_of by one outside it would be
+    # missed: the names are read from the whole table.
+    named_anywhere = conversations.filter(conversations.follow_up_of.isin(ids)).follow_up_of
+    return f.select(
+        "conversation_id",
+        "follow_up_of",
+        followed_up=f.followed_up | f.conversation_id.isin(named_anywhere),
+    )
 
 
 # what the facts and the reply pairs read of a message (not its text)
@@ -133,25 +205,6 @@ customers AS (
 SELECT conversation_id FROM named WHERE conversation_id IS NOT NULL
 UNION SELECT c.conversation_id FROM conversations c JOIN customers USING (customer_id)
 """
-
-
-def _facts_of(store: Store, scope: str | None, messages: ir.Table, window_days: float) -> ir.Table:
-    """The facts of every conversation, or of those listed in the temporary table ``scope``
-    (``messages`` then holding theirs)."""
-    conversations = store.table("conversations")
-    surveys = store.table("surveys")
-    if scope is not None:
-        ids = store.con.table(scope).conversation_id
-        conversations = conversations.filter(conversations.conversation_id.isin(ids))
-        surveys = surveys.filter(surveys.conversation_id.isin(ids))
-    f = base_facts(conversations, messages, surveys, timedelta(days=window_days))
-    if scope is not None:
-        # Within the scope, a conversation named as follow_up_of by one outside it would
-        # be missed: the names are read from the whole table.
-        every = store.table("conversations")
-        named = every.filter(every.follow_up_of.notnull()).follow_up_of
-        f = f.mutate(followed_up=f.followed_up | f.conversation_id.isin(named))
-    return f
 
 
 def _sql(expr: ir.Table) -> str:

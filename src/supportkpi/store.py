@@ -66,6 +66,19 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _key_match(left: str, right: str, spec: schema.Table) -> str:
+    """Rows of ``left`` and ``right`` with the same key. Plain equality where the key column
+    is required: unlike IS NOT DISTINCT FROM, it lets the engine skip the stored blocks whose
+    keys cannot match, so merging a small batch into a large table reads little of it."""
+    required = {c.name for c in spec.columns if c.required}
+    return " AND ".join(
+        f"{left}.{_q(k)} = {right}.{_q(k)}"
+        if k in required
+        else f"{left}.{_q(k)} IS NOT DISTINCT FROM {right}.{_q(k)}"
+        for k in spec.key
+    )
+
+
 class Store:
     """A connection to the store, with the canonical tables created."""
 
@@ -240,9 +253,8 @@ class Store:
         Call inside :meth:`transaction`.
         """
         spec = schema.table(table)
-        key = spec.key
-        on = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in key)
-        compared = [c for c in spec.column_names if c in provided and c not in key]
+        on = _key_match("s", "t", spec)
+        compared = [c for c in spec.column_names if c in provided and c not in spec.key]
         changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)
         picks = ", ".join(
             f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names
@@ -258,7 +270,7 @@ class Store:
                 f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) FROM {_q(delta)}"
             ).fetchone() or (0, 0)
             total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
-            match = " AND ".join(f"{_q(table)}.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in key)
+            match = _key_match(_q(table), "d", spec)
             if touched and "conversation_id" in spec.column_names:
                 self.raw.execute(
                     f"INSERT INTO {_q(touched)} SELECT conversation_id FROM {_q(delta)} "

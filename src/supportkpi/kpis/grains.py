@@ -18,8 +18,7 @@ import ibis.expr.types as ir
 
 from supportkpi import calendar
 from supportkpi.config import Config
-from supportkpi.derive import reply_pairs, seconds_between
-from supportkpi.kept import base_facts
+from supportkpi.derive import base_facts, reply_pairs, seconds_between
 
 DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
