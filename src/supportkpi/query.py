@@ -2,9 +2,10 @@
 
 :func:`report` returns one row per group: the group columns first, then each KPI's columns
 (duration KPIs also ``<name>_median`` and ``<name>_p90``). The KPIs of one grain are aggregated
-together, the grains' results are stacked and regrouped, and the whole report runs as one engine
-query; when several grains stand on the conversation facts, those are computed once first, as a
-temporary table. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
+together, each grain on its own, and the grains' results are stacked and regrouped. The grains
+read the conversation facts the store keeps (:mod:`supportkpi.kept`); without them (another
+follow-up window, an older store) the facts are derived, once for the report when several
+grains stand on them. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
 """
 
 from __future__ import annotations
@@ -195,20 +196,31 @@ def run(
     computable = [k for k in chosen if k.name not in missing]
     plain_frame = frame
     frame, shared = _share_facts(store, frame, computable, share)
+    temps: list[str] = []
     try:
         parts, grain_missing = _aggregate(frame, computable, chosen)
         missing |= grain_missing
-        expr = _combine(parts, frame.group, chosen, frame)
-        if trend:
-            expr = _with_trends(expr, frame, chosen, first)
-        if targets:
-            expr = expr.mutate(
-                **status_columns(
-                    expr, frame.group, frame.filters, all_targets(config), [k.name for k in chosen]
+
+        def finished(parts: list[ir.Table]) -> ir.Table:
+            expr = _combine(parts, frame.group, chosen, frame)
+            if trend:
+                expr = _with_trends(expr, frame, chosen, first)
+            if targets:
+                expr = expr.mutate(
+                    **status_columns(
+                        expr,
+                        frame.group,
+                        frame.filters,
+                        all_targets(config),
+                        [k.name for k in chosen],
+                    )
                 )
-            )
-        table = _finish(expr.to_pyarrow(), chosen, missing)
-        sql = ibis.to_sql(expr)
+            return expr
+
+        sql = ibis.to_sql(finished(parts))
+        if share and len(parts) > 1:
+            parts = _one_at_a_time(store, parts, temps)
+        table = _finish(finished(parts).to_pyarrow(), chosen, missing)
         if shared:
             facts = ibis.to_sql(conversation_rows(plain_frame))
             sql = (
@@ -222,9 +234,21 @@ def run(
                 f"-- the report:\n{sql}"
             )
     finally:
-        if shared:
-            store.drop_temp(shared)
+        for name in [*temps, *([shared] if shared else [])]:
+            store.drop_temp(name)
     return Report(table, tuple(chosen), frame.group, missing, sql)
+
+
+def _one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) -> list[ir.Table]:
+    """Each grain's aggregate computed on its own, as a temporary table (named into
+    ``temps``): exact medians and percentiles hold their values in memory, and in one query
+    every grain's would be alive at once. The small aggregates are then combined."""
+    out = []
+    for part in parts:
+        name = store.temp_name("grain")
+        temps.append(name)
+        out.append(store.con.create_table(name, part, temp=True))
+    return out
 
 
 def _share_facts(
