@@ -70,7 +70,11 @@ def _open_conversations(
 def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> ir.Table:
     """Open conversations whose customer wrote after the last public agent reply (or that have
     no messages and no first response yet), with when that unanswered message came."""
-    m = messages.filter(messages.sent_at <= at, ~messages.private.fill_null(False))
+    m = messages.filter(
+        messages.conversation_id.isin(open_now.conversation_id),
+        messages.sent_at <= at,
+        ~messages.private.fill_null(False),
+    )
     is_agent = m.author_role == "agent"
     last = m.group_by("conversation_id").aggregate(
         __last_agent=m.sent_at.max(where=is_agent), __messages=ibis._.count()

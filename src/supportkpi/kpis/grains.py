@@ -90,12 +90,19 @@ class Frame:
             raise Unavailable(f"agent activity is not split by {' or '.join(missing)}")
         local = self.local(table[ts])
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
+        # Each local bound comes with the UTC one a day further out (no zone is a day away
+        # from UTC): the engine can skip stored blocks on a plain column, not on local time.
         if self.start:
+            first = datetime.combine(self.start, datetime.min.time())
             conditions.append(
-                local >= ibis.timestamp(datetime.combine(self.start, datetime.min.time()))
+                table[ts] >= ibis.timestamp(first - timedelta(days=1), timezone="UTC")
             )
+            conditions.append(local >= ibis.timestamp(first))
         if self.end:
             day_after = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+            conditions.append(
+                table[ts] < ibis.timestamp(day_after + timedelta(days=1), timezone="UTC")
+            )
             conditions.append(local < ibis.timestamp(day_after))
         if conditions:
             table = table.filter(*conditions)
@@ -311,6 +318,7 @@ ON_FACTS = frozenset(
         "agent_load",
         "days",
         "vendor_money",
+        "vendor_cost",
         "revenue",
         "conversions",
         "customers",

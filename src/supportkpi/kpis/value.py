@@ -109,7 +109,7 @@ register(
         V,
         "Σ cost rows of the vendor for the period (spread evenly over the days each covers) "
         "÷ conversations handled by that vendor in the period.",
-        "vendor_money",
+        "vendor_cost",
         ("costs", "conversations"),
         lambda t: {"cost_per_contact": ratio(t.cost.sum(), t.handled.sum())},
         (Output("cost_per_contact", Unit.MONEY, "cost ÷ handled"),),

@@ -100,24 +100,35 @@ def attributed_revenue(frame: Frame) -> ir.Table:
 
 def vendor_money(frame: Frame) -> ir.Table:
     """Per vendor (and period): cost, attributed revenue and handled conversations."""
+    return _vendor_totals(frame, revenue=True)
+
+
+def vendor_cost(frame: Frame) -> ir.Table:
+    """Per vendor (and period): cost and handled conversations (what a cost per contact
+    needs, without attributing revenue)."""
+    return _vendor_totals(frame, revenue=False)
+
+
+def _vendor_totals(frame: Frame, revenue: bool) -> ir.Table:
     _vendor_only(frame, "costs")
     if frame.period == "hour":
         raise Unavailable("costs are spread over days, not hours")
     keys = ["vendor", *([frame.period] if frame.period else [])]
+    none = {"cost": ibis.null("float64"), "revenue": ibis.null("float64")}
+    none |= {"handled": ibis.null("int64")}
     cost = cost_days(frame).group_by(keys).aggregate(cost=ibis._.cost.sum())
-    revenue = attributed_revenue(frame).group_by(keys).aggregate(revenue=ibis._.amount.sum())
     c = conversations(frame)
     handled = c.group_by(keys).aggregate(handled=c.handled.cast("int64").sum())
     parts = [
-        cost.select(*keys, cost="cost", revenue=ibis.null("float64"), handled=ibis.null("int64")),
-        revenue.select(
-            *keys, cost=ibis.null("float64"), revenue="revenue", handled=ibis.null("int64")
-        ),
-        handled.select(
-            *keys, cost=ibis.null("float64"), revenue=ibis.null("float64"), handled="handled"
-        ),
+        cost.select(*keys, **(none | {"cost": cost.cost})),
+        handled.select(*keys, **(none | {"handled": handled.handled})),
     ]
-    stacked = parts[0].union(parts[1]).union(parts[2])
+    if revenue:
+        money = attributed_revenue(frame).group_by(keys).aggregate(revenue=ibis._.amount.sum())
+        parts.append(money.select(*keys, **(none | {"revenue": money.revenue})))
+    stacked = parts[0]
+    for part in parts[1:]:
+        stacked = stacked.union(part)
     return stacked.group_by(keys).aggregate(
         cost=stacked.cost.sum(), revenue=stacked.revenue.sum(), handled=stacked.handled.sum()
     )
@@ -226,6 +237,7 @@ def retention(frame: Frame) -> ir.Table:
 GRAINS.update(
     {
         "vendor_money": vendor_money,
+        "vendor_cost": vendor_cost,
         "revenue": attributed_revenue,
         "conversions": conversions,
         "customers": customer_values,
