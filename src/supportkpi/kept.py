@@ -8,10 +8,12 @@ passes over every message; this module keeps them as the tables ``kept_facts`` a
 so a report always sees facts that match the data it reads.
 
 A load records the conversations it changed (a conversation row, one of its messages or
-surveys). Their facts are computed again, together with every conversation of the same
-customers (old and new), since follow-ups link a customer's conversations to each other; a
+surveys, before and after the change). Their facts and reply pairs are computed again from
+their rows and messages. Follow-ups link a customer's conversations to each other, so the
+follow-up links (``follow_up_of``, ``followed_up``) of every other conversation of the same
+customers, old and new, are worked out again too, and updated where they moved; a
 conversation named as ``follow_up_of`` anywhere is marked followed up from the whole table.
-A load that changes a large share of the store rebuilds the table instead.
+A load that changes a large share of the store rebuilds the tables instead.
 
 ``kept_state`` records the facts' layout version and the follow-up window they were computed
 with; a report whose window differs, or a store whose facts are missing or from another
