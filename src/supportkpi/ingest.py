@@ -409,7 +409,10 @@ class _Load:
                 for name in schema.LOAD_ORDER:
                     if name in self.clean:
                         merged[name] = self.store.merge(
-                            name, self.clean[name], self.provided[name], touched
+                            name,
+                            self.clean[name],
+                            self.provided[name],
+                            touched if name in kept.SOURCES else None,
                         )
                 kept.refresh(self.store, touched)
                 if names:

@@ -39,8 +39,10 @@ DEFAULT_WINDOW_DAYS = 7.0
 # Above this share of the stored conversations changed, one full rebuild is cheaper than
 # recomputing customer by customer.
 REBUILD_SHARE = 0.2
+# The tables the kept facts are computed from: a load changing another table leaves them be.
+SOURCES = ("conversations", "messages", "surveys")
 
-__all__ = ["FACTS", "REPLIES", "kept_tables", "rebuild", "refresh"]
+__all__ = ["FACTS", "REPLIES", "SOURCES", "kept_tables", "rebuild", "refresh"]
 
 
 def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table] | None:
@@ -108,8 +110,6 @@ def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
     scattered conversations costs a full scan)."""
     t = _TEMP
     run = store.raw.execute
-    for name in t.values():
-        store.drop_temp(name)
     run(f"CREATE TEMP TABLE {t['changed']} AS SELECT DISTINCT conversation_id FROM {touched}")
     run(_SCOPE_SQL.format(scope=t["scope"], touched=t["changed"], facts=FACTS))
     run(
