@@ -32,8 +32,8 @@ def _files(directory: Path) -> list[Path]:
 
 def load(db: str, directory: str) -> dict[str, Any]:
     """Every file of a format into a fresh store, validation included."""
-    from supportkpi.ingest import load as load_files
-    from supportkpi.store import Store
+    from supportkpi.load.ingest import load as load_files
+    from supportkpi.store.store import Store
 
     store = Store.open(db)
     start = time.perf_counter()
@@ -58,8 +58,8 @@ def _timed(run: Any) -> dict[str, Any]:
 
 
 def _report(db: str, **kwargs: Any) -> dict[str, Any]:
-    from supportkpi.query import report
-    from supportkpi.store import Store
+    from supportkpi.analysis.query import report
+    from supportkpi.store.store import Store
 
     store = Store.open(db, read_only=True)
     out = _timed(lambda: report(store, **kwargs).table.num_rows)
@@ -87,7 +87,7 @@ def core_ours(db: str, _: str) -> dict[str, Any]:
 def core_floor(db: str, _: str) -> dict[str, Any]:
     """The same KPIs as one hand-written DuckDB statement, on the same store and settings."""
     from bench.floor import FLOOR_SQL
-    from supportkpi.store import Store
+    from supportkpi.store.store import Store
 
     store = Store.open(db, read_only=True)
     out = _timed(lambda: len(store.execute(FLOOR_SQL)))

@@ -73,7 +73,7 @@ def api(db: Path, rounds: int, ingest_seconds: float, batch: int) -> dict[str, A
     is then killed and the acknowledged messages counted in the store."""
     import httpx
 
-    from supportkpi.store import Store
+    from supportkpi.store.store import Store
     from tests.server import make_token, serving
 
     token = make_token(db, "admin")

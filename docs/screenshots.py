@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from supportkpi import demo  # noqa: E402
-from supportkpi.ingest import load  # noqa: E402
-from supportkpi.store import Store  # noqa: E402
+from supportkpi.load.ingest import load  # noqa: E402
+from supportkpi.store.store import Store  # noqa: E402
 from tests.browser import chromium, sign_in  # noqa: E402
 from tests.server import make_token, serving  # noqa: E402
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from supportkpi.store import Store
+from supportkpi.store.store import Store
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -72,7 +72,7 @@ def demo_paths(directory: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def demo_store(demo_files):
     """The demo operation, loaded once for every test that reads it: (store, summary)."""
-    from supportkpi.ingest import load
+    from supportkpi.load.ingest import load
 
     store = Store.open(demo_files.parent / "demo.duckdb")
     summary = load(store, demo_paths(demo_files))
@@ -84,7 +84,7 @@ def demo_store(demo_files):
 def demo_api(demo_files, tmp_path_factory):
     """(server, tokens by role, a copy of the served store to compute expected answers on)."""
     from supportkpi.config import load_config
-    from supportkpi.ingest import load
+    from supportkpi.load.ingest import load
     from tests.server import make_token, serving
 
     directory = tmp_path_factory.mktemp("api")

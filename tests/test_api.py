@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from supportkpi import render
-from supportkpi.query import report
+from supportkpi.analysis import render
+from supportkpi.analysis.query import report
 
 OTHERS = re.compile(r"northwind|in-house|\bno-\d\d\b|\bin-\d\d\b", re.IGNORECASE)
 
@@ -18,6 +18,17 @@ OTHERS = re.compile(r"northwind|in-house|\bno-\d\d\b|\bin-\d\d\b", re.IGNORECASE
 @pytest.fixture(scope="module")
 def api(demo_api):
     return demo_api
+
+
+def rounded(value):
+    """The same numbers, whatever order the engine's threads summed floats in."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
 
 
 def get(api, role, path, **params):
@@ -39,7 +50,7 @@ def test_report_is_shaped_exactly_like_the_cli_json(api):
         targets=True,
         trend=True,
     )
-    assert response.json() == json.loads(render.to_json(expected))
+    assert rounded(response.json()) == rounded(json.loads(render.to_json(expected)))
     assert list(response.json()[0]) == expected.table.column_names
 
 
@@ -84,10 +95,11 @@ def test_a_vendor_token_sees_its_vendor_whatever_it_asks(api):
 
 
 def test_sla_matches_the_service(api):
-    from supportkpi.sla import sla
+    from supportkpi.analysis.sla import sla
 
     _, _, reference, config = api
-    assert get(api, "viewer", "/v1/sla").json() == render.plain_records(sla(reference, config))
+    served = get(api, "viewer", "/v1/sla").json()
+    assert rounded(served) == rounded(render.plain_records(sla(reference, config)))
 
 
 def test_without_a_valid_token_every_data_route_is_401(api):

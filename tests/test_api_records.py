@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from supportkpi.store import Store
+from supportkpi.store.store import Store
 from tests.server import cli, make_token, serving
 
 CONVERSATIONS = [

@@ -8,8 +8,8 @@ import pytest
 from bench.floor import CORE_KPIS, FLOOR_SQL
 from bench.generate import generate, size
 from bench.measure import pandas_core
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.analysis.query import report
+from supportkpi.load.ingest import load
 
 
 def test_sizes_are_read_as_people_write_them():

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from supportkpi.calendar import spans, utc_offsets
+from supportkpi.analysis.query import report
 from supportkpi.config import BusinessHours, Calendars, Config, ConfigError, load_config
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.facts.calendar import spans, utc_offsets
+from supportkpi.load.ingest import load
 
 OFFICE = BusinessHours(
     timezone="Europe/Berlin",

@@ -19,8 +19,8 @@ from typing import ClassVar
 
 import pytest
 
-from supportkpi.query import report
-from supportkpi.store import Store
+from supportkpi.analysis.query import report
+from supportkpi.store.store import Store
 from tests.server import cli, make_token, serving
 
 DATA = Path(__file__).parent / "data" / "chatwoot"

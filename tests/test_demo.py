@@ -9,7 +9,7 @@ import pytest
 
 from bench.floor import FLOOR_SQL
 from supportkpi import demo
-from supportkpi.derive import conversation_facts
+from supportkpi.facts.derive import conversation_facts
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_invoices_straddle_the_period(demo_set):
 
 
 def test_registry_agrees_with_independent_sql(loaded):
-    from supportkpi.query import report
+    from supportkpi.analysis.query import report
 
     store, _ = loaded
     ours = report(
@@ -138,7 +138,7 @@ def test_registry_agrees_with_independent_sql(loaded):
 
 
 def test_demo_ground_truth_in_the_scorecard(loaded):
-    from supportkpi.query import report
+    from supportkpi.analysis.query import report
 
     store, _ = loaded
     rows = {r["vendor"]: r for r in report(store, by=["vendor"]).table.to_pylist()}
@@ -176,8 +176,8 @@ def test_shared_facts_and_the_plain_path_agree(demo_store, by, names, dates, fil
     """Facts computed once (the fast path, keeping only the fact columns the report reads) and
     inside the query (the plain one) give the same numbers, up to the order in which
     floating-point sums are taken."""
+    from supportkpi.analysis.query import run, select_kpis
     from supportkpi.config import Config
-    from supportkpi.query import run, select_kpis
 
     store, _, _ = demo_store
     kpis = select_kpis(names, None, False)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportkpi.derive import conversation_facts
-from supportkpi.ingest import load
+from supportkpi.facts.derive import conversation_facts
+from supportkpi.load.ingest import load
 
 
 def t(day: int, hms: str) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.analysis.query import report
+from supportkpi.load.ingest import load
 from supportkpi.sources.mapping import load_mapping
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "helphub"

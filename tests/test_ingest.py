@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from supportkpi.ingest import load
-from supportkpi.store import Store, StoreError
+from supportkpi.load.ingest import load
+from supportkpi.store.store import Store, StoreError
 from tests.conftest import quarantine
 
 CONVERSATIONS = """
@@ -171,8 +171,8 @@ def test_a_killed_process_mid_commit_leaves_the_store_unchanged(tmp_path, write)
     msgs = write("messages.csv", MESSAGES)
     script = textwrap.dedent(f"""
         import os, signal
-        from supportkpi.store import Store
-        from supportkpi.ingest import load
+        from supportkpi.store.store import Store
+        from supportkpi.load.ingest import load
         real = Store.merge
         def merge(self, table, staged, provided, touched=None):
             counts = real(self, table, staged, provided, touched)
@@ -225,8 +225,8 @@ def test_a_million_row_csv_loads_in_bounded_memory(tmp_path):
     path = tmp_path / "conversations.csv"
     _big_csv(path, 1_000_000)
     script = textwrap.dedent(f"""
-        from supportkpi.store import Store
-        from supportkpi.ingest import load
+        from supportkpi.store.store import Store
+        from supportkpi.load.ingest import load
         store = Store.open({str(tmp_path / "big.duckdb")!r})
         summary = load(store, [{str(path)!r}])
         print(summary.tables["conversations"].new, store.counts()["conversations"])

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from supportkpi import kept
+from supportkpi.analysis.query import build_frame, report, run, select_kpis
 from supportkpi.config import Config
-from supportkpi.derive import reply_pairs
-from supportkpi.ingest import load_records
-from supportkpi.kept import FACTS, REPLIES, base_facts
-from supportkpi.query import build_frame, report, run, select_kpis
-from supportkpi.store import Store
+from supportkpi.facts.derive import reply_pairs
+from supportkpi.load.ingest import load_records
+from supportkpi.store import kept
+from supportkpi.store.kept import FACTS, REPLIES, base_facts
+from supportkpi.store.store import Store
 
 
 def send(store: Store, label: str, **tables: list[dict]) -> None:

@@ -24,9 +24,9 @@ import math
 
 import pytest
 
+from supportkpi.analysis.query import report
 from supportkpi.config import Config
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.load.ingest import load
 
 CONVERSATIONS = """
 conversation_id,channel,created_at,customer_id,vendor,team,agent_id,first_response_at,resolved_at,closed_at,ended_by,escalated,escalation_reason,transfers,reopens,handle_seconds,hold_seconds,wrap_seconds

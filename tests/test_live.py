@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from supportkpi import live, views
+from supportkpi.analysis import live, views
+from supportkpi.analysis.query import report
 from supportkpi.config import Config
-from supportkpi.ingest import load
 from supportkpi.kpis import REGISTRY
-from supportkpi.query import report
+from supportkpi.load.ingest import load
 
 AT = datetime(2024, 5, 6, 22, 30, tzinfo=UTC)
 BERLIN = Config(timezone="Europe/Berlin")

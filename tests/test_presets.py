@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from supportkpi.cli import app
-from supportkpi.ingest import LoadError, load
+from supportkpi.load.ingest import LoadError, load
 from supportkpi.sources import presets
 
 FIXTURES = Path(__file__).parent / "data" / "presets"

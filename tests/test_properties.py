@@ -9,8 +9,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportkpi.ingest import load
-from supportkpi.store import Store
+from supportkpi.load.ingest import load
+from supportkpi.store.store import Store
 
 counter = itertools.count()
 cell = st.one_of(

@@ -6,7 +6,7 @@ import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
-from supportkpi.ingest import load
+from supportkpi.load.ingest import load
 from supportkpi.sources.mapping import load_mapping
 from tests.conftest import shared_data
 

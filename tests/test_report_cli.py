@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from supportkpi.cli import app
-from supportkpi.ingest import load
 from supportkpi.kpis import all_kpis
 from supportkpi.kpis.docs import markdown
-from supportkpi.store import Store
+from supportkpi.load.ingest import load
+from supportkpi.store.store import Store
 from tests.test_kpis import CONVERSATIONS, MESSAGES, SURVEYS
 
 runner = (

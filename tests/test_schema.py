@@ -6,7 +6,7 @@ from pathlib import Path
 
 import ibis.expr.datatypes as dt
 
-from supportkpi import schema
+from supportkpi.store import schema
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from supportkpi.ingest import LoadError, load
+from supportkpi.load.ingest import LoadError, load
 from supportkpi.sources.files import SourceError, open_source
 from supportkpi.sources.mapping import MappingError, load_mapping
 from tests.conftest import quarantine

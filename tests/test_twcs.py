@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.analysis.query import report
+from supportkpi.load.ingest import load
 from tests.conftest import shared_data
 
 FORMAT = "%a %b %d %H:%M:%S %z %Y"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from supportkpi.ingest import load
+from supportkpi.load.ingest import load
 from tests.conftest import quarantine
 
 CONV_HEADER = "conversation_id,channel,created_at,resolved_at,escalated,transfers,engagement_score"

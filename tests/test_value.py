@@ -17,13 +17,13 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
+from supportkpi.analysis.query import report
+from supportkpi.analysis.sla import compare, sla
+from supportkpi.analysis.targets import compliance
 from supportkpi.cli import app
 from supportkpi.config import Config, TargetSpec
-from supportkpi.ingest import load
 from supportkpi.kpis.value import customer_lifetime_value, retention_rate, roi
-from supportkpi.query import report
-from supportkpi.sla import compare, sla
-from supportkpi.targets import compliance
+from supportkpi.load.ingest import load
 from tests.test_kpis import loaded  # noqa: F401 - the KPI fixture, reused
 
 MAY_CUSTOMERS = ["u1", "u4", *(f"u{n}" for n in range(10, 18))]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 
-from supportkpi.ingest import load
-from supportkpi.query import report
+from supportkpi.analysis.query import report
+from supportkpi.load.ingest import load
 
 VOLUMES = [
     10,

@@ -13,12 +13,12 @@ The public Python API::
 
 from __future__ import annotations
 
+from supportkpi.analysis.query import QueryError, Report
 from supportkpi.client import Connection, connect, kpis
 from supportkpi.config import Config, ConfigError, load_config
-from supportkpi.ingest import LoadError, LoadSummary, load
-from supportkpi.query import QueryError, Report
+from supportkpi.load.ingest import LoadError, LoadSummary, load
 from supportkpi.sources.mapping import Mapping, MappingError, load_mapping
-from supportkpi.store import Store, StoreError
+from supportkpi.store.store import Store, StoreError
 
 __version__ = "0.1.0"
 __all__ = [

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from supportkpi import ingest, query, views
+from supportkpi.analysis import query, views
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
+from supportkpi.load import ingest
 from supportkpi.sources.mapping import Mapping as ColumnMapping
-from supportkpi.store import Store
+from supportkpi.store.store import Store
 
 
 class Connection:
@@ -30,7 +31,7 @@ class Connection:
         table: str | None = None,
         mapping: ColumnMapping | None = None,
     ) -> ingest.LoadSummary:
-        """Validate and load files in one transaction (see :func:`supportkpi.ingest.load`)."""
+        """Validate and load files in one transaction (see :func:`supportkpi.load.ingest.load`)."""
         return ingest.load(self.store, paths, table=table, mapping=mapping)
 
     def report(

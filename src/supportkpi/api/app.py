@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportkpi import __version__
-from supportkpi.access import AccessError, TokenStore
+from supportkpi.analysis.query import QueryError
 from supportkpi.api import reads, records, web, webhooks
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
-from supportkpi.query import QueryError
-from supportkpi.store import Store
+from supportkpi.store.access import AccessError, TokenStore
+from supportkpi.store.store import Store
 
 log = logging.getLogger("supportkpi.api")
 

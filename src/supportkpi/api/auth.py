@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from supportkpi.access import OPEN, Principal, Role
 from supportkpi.api.service import Service
+from supportkpi.store.access import OPEN, Principal, Role
 
 COOKIE = "supportkpi_session"
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query
 
-from supportkpi.access import Principal
 from supportkpi.api.auth import Caller, scoped
+from supportkpi.store.access import Principal
 
 DIMENSION_FILTERS = ("channel", "vendor", "team", "agent", "queue", "topic")
 

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from supportkpi import live, render, views
-from supportkpi.access import Role
+from supportkpi.analysis import live, render, views
+from supportkpi.analysis.query import PERIODS, report
+from supportkpi.analysis.sla import sla, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
 from supportkpi.api.params import Scope, csv_list
 from supportkpi.kpis import all_kpis
-from supportkpi.query import PERIODS, report
-from supportkpi.sla import sla, vendors
+from supportkpi.store.access import Role
 
 router = APIRouter(prefix="/v1", tags=["read"])
 

@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from supportkpi import schema
-from supportkpi.access import Principal, Role
 from supportkpi.api.auth import Svc, Writer
 from supportkpi.api.service import Service
-from supportkpi.ingest import LoadError, load_records
-from supportkpi.ownership import foreign_records
+from supportkpi.load.ingest import LoadError, load_records
+from supportkpi.store import schema
+from supportkpi.store.access import Principal, Role
+from supportkpi.store.ownership import foreign_records
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from supportkpi.access import Principal, TokenStore
 from supportkpi.config import Config
-from supportkpi.store import Store
+from supportkpi.store.access import Principal, TokenStore
+from supportkpi.store.store import Store
 
 SESSION_SECONDS = 12 * 3600
 DEFAULT_MAX_BODY = 16 * 1024 * 1024

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from supportkpi.access import Principal, Role
 from supportkpi.api.auth import Svc, Writer
 from supportkpi.api.records import read_body
 from supportkpi.api.service import Service
-from supportkpi.receive import DeliveryError, chatwoot_delivery
+from supportkpi.load.receive import DeliveryError, chatwoot_delivery
+from supportkpi.store.access import Principal, Role
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

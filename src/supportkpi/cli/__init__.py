@@ -1,5 +1,8 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, kpis, forecast, staff, erlang, serve, token, import."""
+sla, compare, kpis, forecast, staff, erlang, serve, token, import.
+
+The top interface: imports every service below it (analysis, load, workforce, the API
+server); never grains, Ibis, the engine or the facts directly."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from supportkpi.config import Config, ConfigError, load_config
-from supportkpi.ingest import FileProgress
-from supportkpi.store import ENV_DB, Store, StoreError, default_url
+from supportkpi.load.ingest import FileProgress
+from supportkpi.store.store import ENV_DB, Store, StoreError, default_url
 
 app = typer.Typer(
     help="Customer-support KPIs per vendor, team, agent and channel.",

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from supportkpi import demo as demo_data
+from supportkpi.analysis.query import report
 from supportkpi.cli._common import (
     DbOption,
     app,
@@ -19,12 +20,11 @@ from supportkpi.cli._common import (
     progress_bar,
 )
 from supportkpi.cli.reports import print_report
-from supportkpi.ingest import LoadError, LoadSummary, load
-from supportkpi.query import report
+from supportkpi.load.ingest import LoadError, LoadSummary, load
+from supportkpi.load.validate import RULES
 from supportkpi.sources import presets
 from supportkpi.sources.mapping import MappingError, load_mapping
 from supportkpi.sources.presets import load_preset
-from supportkpi.validate import RULES
 
 
 def print_summary(summary: LoadSummary) -> None:

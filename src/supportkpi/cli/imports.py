@@ -10,7 +10,7 @@ import typer
 
 from supportkpi.cli._common import DbOption, app, err, fail, open_store, out, parse_date
 from supportkpi.cli.data import print_summary
-from supportkpi.ingest import LoadError, load_records
+from supportkpi.load.ingest import LoadError, load_records
 from supportkpi.sources.chatwoot_api import ChatwootApiError, Client, read_account
 
 import_app = typer.Typer(

@@ -11,7 +11,10 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from supportkpi import render
+from supportkpi.analysis import render
+from supportkpi.analysis.query import DIMENSIONS, PERIODS, QueryError, Report, report
+from supportkpi.analysis.sla import compare, sla
+from supportkpi.analysis.views import escalation_reasons
 from supportkpi.cli._common import (
     ChannelOption,
     ConfigOption,
@@ -31,9 +34,6 @@ from supportkpi.cli._common import (
 )
 from supportkpi.config import ConfigError
 from supportkpi.kpis import Family, all_kpis
-from supportkpi.query import DIMENSIONS, PERIODS, QueryError, Report, report
-from supportkpi.sla import compare, sla
-from supportkpi.views import escalation_reasons
 
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 

@@ -9,9 +9,9 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from supportkpi.access import AccessError, TokenStore, tokens_path
 from supportkpi.cli._common import ConfigOption, DbOption, app, config_from, err, fail, out
-from supportkpi.store import Store, StoreError, default_url
+from supportkpi.store.access import AccessError, TokenStore, tokens_path
+from supportkpi.store.store import Store, StoreError, default_url
 
 TokensOption = Annotated[
     Path | None,

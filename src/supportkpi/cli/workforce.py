@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 import typer
 from rich.table import Table
 
-from supportkpi import render
+from supportkpi.analysis import render
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,

@@ -1,4 +1,7 @@
-"""The KPI registry: every KPI of KPIS.md, declared once (see :mod:`registry`)."""
+"""The KPI registry: every KPI of KPIS.md, declared once (see :mod:`registry`).
+
+Backend-neutral Ibis expressions over the facts: imports ``facts`` and the settings only;
+never the store, loading, analysis or an engine driver."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi import calendar
 from supportkpi.config import Config
-from supportkpi.derive import base_facts, reply_pairs, seconds_between
+from supportkpi.facts import calendar
+from supportkpi.facts.derive import base_facts, reply_pairs, seconds_between
 
 DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
@@ -70,7 +70,7 @@ class Frame:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     spans: ir.Table | None = None
     facts: ir.Table | None = None  # conversation_rows, when a report computed them once
-    kept: ir.Table | None = None  # the store's kept facts (supportkpi.kept), when current
+    kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
 
     @property
@@ -119,7 +119,7 @@ def _threshold(config: Config, channel: ir.StringValue) -> ir.FloatingValue:
 
 
 def conversations(frame: Frame) -> ir.Table:
-    """One row per conversation: the facts of :mod:`supportkpi.derive`, durations, dims."""
+    """One row per conversation: the facts of :mod:`supportkpi.facts.derive`, durations, dims."""
     return frame.select(conversation_rows(frame), "created_at", DIMENSIONS)
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.derive import seconds_between
+from supportkpi.facts.derive import seconds_between
 from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,

@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from supportkpi import schema
 from supportkpi.sources.mapping import Mapping
+from supportkpi.store import schema
 
 LINE = "__line"
 FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")

@@ -43,8 +43,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from supportkpi import schema
 from supportkpi.config import check_zone
+from supportkpi.store import schema
 from supportkpi.tomlfile import read_model
 
 ZONE = "{zone}"

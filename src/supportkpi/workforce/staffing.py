@@ -19,10 +19,10 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from supportkpi import calendar
+from supportkpi.analysis.query import report
 from supportkpi.config import Config, Workforce
-from supportkpi.query import report
-from supportkpi.store import Store
+from supportkpi.facts import calendar
+from supportkpi.store.store import Store
 from supportkpi.workforce.erlang import Queue, agents_for, chat_slots, with_shrinkage
 from supportkpi.workforce.forecast import Series, forecast, series_from_counts
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supportkpi import schema
-from supportkpi.schema import Column, Table
 from supportkpi.sources.mapping import Mapping
+from supportkpi.store import schema
+from supportkpi.store.schema import Column, Table
 
 RULES: dict[str, str] = {
     "missing_value": "a required value is empty",

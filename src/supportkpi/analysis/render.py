@@ -19,9 +19,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from rich.table import Table
 
+from supportkpi.analysis.query import PERIODS, Report
 from supportkpi.kpis import Unit
 from supportkpi.kpis.registry import humanise
-from supportkpi.query import PERIODS, Report
 
 FORMATS = ("table", "json", "csv", "parquet")
 

@@ -158,7 +158,7 @@ def follow_ups(c: ir.Table, window: timedelta) -> ir.Table:
 def base_facts(
     conversations: ir.Table, messages: ir.Table, surveys: ir.Table, window: timedelta
 ) -> ir.Table:
-    """The facts of :func:`supportkpi.derive.conversation_facts` with ``agent`` (the agent id
+    """The facts of :func:`supportkpi.facts.derive.conversation_facts` with ``agent`` (the agent id
     under its dimension name) and ``surveys_answered``: what reports read per conversation,
     before any setting other than the follow-up window applies."""
     return follow_ups(own_base_facts(conversations, messages, surveys), window)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from supportkpi.demo_model import (
+from supportkpi.demo.model import (
     VENDORS,
     agent_ids,
     conversation_end,

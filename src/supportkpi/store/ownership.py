@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from supportkpi import schema
-from supportkpi.store import Store
+from supportkpi.store import schema
+from supportkpi.store.store import Store
 
 WITH_VENDOR = ("conversations", "agent_activity", "costs")
 VIA_CONVERSATION = {"messages": "message_id", "surveys": "survey_id", "qa_reviews": "review_id"}

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from supportkpi.analysis.query import build_frame, report
 from supportkpi.config import Config
-from supportkpi.query import build_frame, report
-from supportkpi.store import Store
+from supportkpi.store.store import Store
 
 TODAY_KPIS = ("first_response_time", "abandonment_rate", "chat_volume")
 ONLINE_STATES = ("available", "busy", "away", "break")

@@ -11,10 +11,10 @@ import hashlib
 import json
 from typing import Any
 
-from supportkpi.ingest import LoadError, load_records
-from supportkpi.ownership import foreign_records
+from supportkpi.load.ingest import LoadError, load_records
 from supportkpi.sources import chatwoot
-from supportkpi.store import Store
+from supportkpi.store.ownership import foreign_records
+from supportkpi.store.store import Store
 
 _SEEN = "received_deliveries"
 

@@ -1,6 +1,6 @@
 """Conversation facts kept in the store, so reports need not derive them from the messages.
 
-Every report stands on the per-conversation facts of :mod:`supportkpi.derive` (first and last
+Every report stands on the per-conversation facts of :mod:`supportkpi.facts.derive` (first and last
 messages, reply counts, follow-ups) plus the number of surveys answered, and response times on
 the reply pairs (each agent reply with the customer message it answers). Deriving them means
 passes over every message; this module keeps them as the tables ``kept_facts`` and
@@ -28,8 +28,8 @@ from datetime import timedelta
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.derive import base_facts, follow_ups, own_base_facts, reply_pairs
-from supportkpi.store import Store
+from supportkpi.facts.derive import base_facts, follow_ups, own_base_facts, reply_pairs
+from supportkpi.store.store import Store
 
 FACTS = "kept_facts"
 REPLIES = "kept_replies"

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from supportkpi.demo_model import (
+from supportkpi.demo.model import (
     ESCALATION_REASONS,
     START,
     TOPICS,
@@ -38,8 +38,8 @@ from supportkpi.demo_model import (
     timestamps,
     timestamps_or_null,
 )
-from supportkpi.demo_money import costs, revenue
-from supportkpi.demo_people import agent_activity, qa_reviews, surveys
+from supportkpi.demo.money import costs, revenue
+from supportkpi.demo.people import agent_activity, qa_reviews, surveys
 
 __all__ = ["START", "VENDORS", "DemoSet", "Vendor", "generate"]
 

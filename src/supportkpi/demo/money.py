@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from supportkpi.demo_model import START, VENDORS, ids, timestamps
+from supportkpi.demo.model import START, VENDORS, ids, timestamps
 
 
 def costs(days: int) -> pa.Table:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from supportkpi import schema
+from supportkpi.store import schema
+from supportkpi.store.merge import MergeCounts, merge
+from supportkpi.store.merge import quoted as _q
 
 DEFAULT_DB = "supportkpi.duckdb"
 ENV_DB = "SUPPORTKPI_DB"
@@ -31,15 +32,6 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 
 class StoreError(RuntimeError):
     """The store cannot be opened or used as asked."""
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """What one merge did to a table."""
-
-    new: int
-    updated: int
-    unchanged: int
 
 
 def default_url() -> str:
@@ -60,23 +52,6 @@ def _duckdb_path(url: str) -> str:
             "use duckdb:///path.duckdb or a plain file path"
         )
     return url
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _key_match(left: str, right: str, spec: schema.Table) -> str:
-    """Rows of ``left`` and ``right`` with the same key. Plain equality where the key column
-    is required: unlike IS NOT DISTINCT FROM, it lets the engine skip the stored blocks whose
-    keys cannot match, so merging a small batch into a large table reads little of it."""
-    required = {c.name for c in spec.columns if c.required}
-    return " AND ".join(
-        f"{left}.{_q(k)} = {right}.{_q(k)}"
-        if k in required
-        else f"{left}.{_q(k)} IS NOT DISTINCT FROM {right}.{_q(k)}"
-        for k in spec.key
-    )
 
 
 class Store:
@@ -244,51 +219,5 @@ class Store:
     def merge(
         self, table: str, staged: str, provided: set[str], touched: str | None = None
     ) -> MergeCounts:
-        """Upsert the rows of ``staged`` into ``table`` by key.
-
-        Columns in ``provided`` are taken from the staged rows (an empty value clears);
-        the others keep what the store already had, so a file carrying a few columns updates
-        those and nothing else. The conversations a new or changed row belongs to, before
-        and after the change, are added to the temporary table ``touched`` when given.
-        Call inside :meth:`transaction`.
-        """
-        spec = schema.table(table)
-        on = _key_match("s", "t", spec)
-        compared = [c for c in spec.column_names if c in provided and c not in spec.key]
-        changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)
-        picks = ", ".join(
-            f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names
-        )
-        delta = self.temp_name("delta")
-        self.raw.execute(
-            f"CREATE TEMP TABLE {_q(delta)} AS SELECT {picks}, t.__present IS NOT NULL AS __old "
-            f"FROM {_q(staged)} s LEFT JOIN (SELECT *, true AS __present FROM {_q(table)}) t "
-            f"ON {on} WHERE t.__present IS NULL" + (f" OR {changed}" if changed else "")
-        )
-        try:
-            new, updated = self.raw.execute(
-                f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) FROM {_q(delta)}"
-            ).fetchone() or (0, 0)
-            total = self.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
-            match = _key_match(_q(table), "d", spec)
-            if touched and "conversation_id" in spec.column_names:
-                self.raw.execute(
-                    f"INSERT INTO {_q(touched)} SELECT conversation_id FROM {_q(delta)} "
-                    f"WHERE conversation_id IS NOT NULL"
-                )
-                if updated:
-                    self.raw.execute(
-                        f"INSERT INTO {_q(touched)} SELECT {_q(table)}.conversation_id "
-                        f"FROM {_q(table)} JOIN {_q(delta)} d ON d.__old AND {match} "
-                        f"WHERE {_q(table)}.conversation_id IS NOT NULL"
-                    )
-            if updated:
-                self.raw.execute(
-                    f"DELETE FROM {_q(table)} USING {_q(delta)} d WHERE d.__old AND {match}"
-                )
-            cols = ", ".join(_q(c) for c in spec.column_names)
-            self.raw.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(delta)}")
-        finally:
-            self.drop_temp(delta)
-        assert total is not None
-        return MergeCounts(new=new, updated=updated, unchanged=total[0] - new - updated)
+        """Upsert the rows of ``staged`` into ``table`` by key (see :func:`merge.merge`)."""
+        return merge(self, table, staged, provided, touched)

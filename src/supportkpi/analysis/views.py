@@ -1,7 +1,7 @@
 """Breakdowns the dashboard and the CLI show beside the KPI report: escalations by reason,
 volume by weekday and hour, and headline figures against the previous period.
 
-Like :mod:`supportkpi.query`, these build Ibis expressions over the store's tables with the
+Like :mod:`supportkpi.analysis.query`, these build Ibis expressions over the store's tables with the
 report's frame (dates, filters, time zone), so they agree with the report to the row.
 """
 
@@ -14,11 +14,12 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from supportkpi.analysis.aggregate import grouped
+from supportkpi.analysis.query import build_frame, report
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
-from supportkpi.query import _grouped, build_frame, report
-from supportkpi.store import Store
+from supportkpi.store.store import Store
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -38,11 +39,11 @@ def escalation_reasons(
     frame = build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
-    handled = _grouped(rows, group, __handled=rows.handled.cast("int64").sum())
+    handled = grouped(rows, group, __handled=rows.handled.cast("int64").sum())
     esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
     esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
     counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())
-    totals = _grouped(counts, group, __total=counts.escalations.sum())
+    totals = grouped(counts, group, __total=counts.escalations.sum())
     joined = (
         counts.cross_join(totals).cross_join(handled)
         if not group

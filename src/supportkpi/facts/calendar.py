@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.config import BusinessHours, Calendars
-from supportkpi.derive import seconds_between
+from supportkpi.facts.derive import seconds_between
 
 DEFAULT_KEY = "default"
 

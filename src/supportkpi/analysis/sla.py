@@ -14,12 +14,12 @@ from datetime import date
 import ibis
 import pyarrow as pa
 
+from supportkpi.analysis.query import PERIODS, QueryError, Report, report, run
+from supportkpi.analysis.targets import Target, compliance, contract
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
-from supportkpi.query import PERIODS, QueryError, Report, report, run
-from supportkpi.store import Store
-from supportkpi.targets import Target, compliance, contract
+from supportkpi.store.store import Store
 
 IN_HOUSE = "in-house"
 COMPARED = (

@@ -1,8 +1,9 @@
 """Loading: files → validation → store, as one transaction per call.
 
 Each file is streamed into a temporary staging table, typed and checked in the engine
-(:mod:`supportkpi.validate`), and its good rows are kept in a per-table staging table; rows that
-break a rule go to a staging quarantine with their line, column, reason and raw record. Only
+(:mod:`supportkpi.load.validate`), and its good rows are kept in a per-table staging table;
+rows that break a rule go to a staging quarantine with their line, column, reason and raw
+record. Only
 then, in one transaction, are the tables merged (upsert by key) and the quarantine rows of the
 loaded files replaced. A failure anywhere before the commit leaves the store as it was.
 """
@@ -21,7 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from supportkpi import kept, schema, validate
+from supportkpi.load import validate
+from supportkpi.load.validate import lit, q
 from supportkpi.sources.files import (
     CONVERTED,
     FORMATS,
@@ -32,8 +34,9 @@ from supportkpi.sources.files import (
     open_source,
 )
 from supportkpi.sources.mapping import Mapping, MappingError
-from supportkpi.store import MergeCounts, Store
-from supportkpi.validate import lit, q
+from supportkpi.store import kept, schema
+from supportkpi.store.merge import MergeCounts
+from supportkpi.store.store import Store
 
 FileProgress = Callable[[str, int, int], None]
 """Called with (file name, done, total) while a file is read, and with (step, 0, 0) when a

@@ -1,0 +1,112 @@
+"""Aggregation of a report: one aggregate per grain over the report's groups, padded to
+the report's shape, stacked and regrouped, then finished (counts filled, units and the
+reasons for missing KPIs in the table's metadata)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from supportkpi.kpis import Kpi, Unit
+from supportkpi.kpis.grains import GRAINS, PERIODS, Frame, Unavailable
+
+__all__ = ["aggregate", "combine", "finish", "grouped"]
+
+
+def aggregate(
+    frame: Frame, computable: list[Kpi], chosen: list[Kpi]
+) -> tuple[list[ir.Table], dict[str, str]]:
+    """One aggregate per grain over the report's groups; reasons for grains that can't be."""
+    parts, missing = [], {}
+    by_grain: dict[str, list[Kpi]] = {}
+    for kpi in computable:
+        by_grain.setdefault(kpi.grain, []).append(kpi)
+    for grain, kpis in by_grain.items():
+        try:
+            rows = GRAINS[grain](frame)
+        except Unavailable as exc:
+            missing |= {k.name: str(exc) for k in kpis}
+            continue
+        measures = {
+            col: expr.cast(_dtype(kpi, col))
+            for kpi in kpis
+            for col, expr in kpi.measure(rows).items()
+        }
+        parts.append(_pad(grouped(rows, frame.group, **measures), frame.group, chosen))
+    return parts, missing
+
+
+def _dtype(kpi: Kpi, column: str) -> str:
+    """Counts are whole numbers; everything else (rates, ratios, durations) is a float."""
+    unit = next(o.unit for o in kpi.outputs if o.column == column)
+    return "int64" if unit is Unit.COUNT else "float64"
+
+
+def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table:
+    # group columns nullable in every part, or the parts' schemas differ (agent ids are
+    # required in agent activity, optional on conversations)
+    cols: dict[str, ir.Value] = {
+        g: table[g].cast(table[g].type().copy(nullable=True)) for g in group
+    }
+    for kpi in chosen:
+        for out in kpi.outputs:
+            cols[out.column] = (
+                table[out.column]
+                if out.column in table.columns
+                else ibis.null().cast(_dtype(kpi, out.column))
+            )
+    return table.select(**cols)
+
+
+def combine(
+    parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi], frame: Frame
+) -> ir.Table:
+    columns = [o.column for k in chosen for o in k.outputs]
+    if not parts:  # nothing to aggregate: an empty table of the report's shape
+        empty = frame.tables["conversations"].limit(0)
+        typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g) for g in group]
+        parts = [_pad(empty.select(*typed) if group else empty, group, chosen)]
+    stacked = parts[0]
+    for part in parts[1:]:
+        stacked = stacked.union(part)
+    merged = {c: stacked[c].max() for c in columns}
+    merged_table = grouped(stacked, group, **merged)
+    return merged_table.order_by(list(group)) if group else merged_table
+
+
+def finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.Table:
+    """Counts of computed KPIs are 0 where a group had none; a KPI null in every group is
+    missing for want of the rows it is measured over; units and reasons go in metadata."""
+    for kpi in chosen:
+        if kpi.name in missing:
+            continue
+        if all(table[c].null_count == table.num_rows for c in kpi.columns):
+            missing[kpi.name] = (
+                f"no {kpi.over} in the data"
+                if table.num_rows
+                else "no conversations match the report's filters"
+            )
+            continue
+        for out in kpi.outputs:
+            if out.unit is Unit.COUNT and pa.types.is_integer(table[out.column].type):
+                index = table.schema.get_field_index(out.column)
+                filled = table[out.column].fill_null(0)
+                table = table.set_column(index, out.column, filled)
+    meta = {
+        "units": {o.column: o.unit.value for k in chosen for o in k.outputs},
+        "missing": missing,
+    }
+    return table.replace_schema_metadata({"supportkpi": json.dumps(meta)})
+
+
+def grouped(table: ir.Table, group: Sequence[str], **aggregates: ir.Scalar) -> ir.Table:
+    """``aggregates`` per group, or over the whole table when there is no group."""
+    return (
+        table.group_by(list(group)).aggregate(**aggregates)
+        if group
+        else table.aggregate(**aggregates)
+    )

@@ -1,0 +1,115 @@
+"""The frame a report is computed in: grouping split into dimensions and a period, dates,
+filters, the zone's UTC offsets, business-hour spans and the store's kept facts, every
+argument checked before any query runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+import ibis
+
+from supportkpi.config import Config, check_zone
+from supportkpi.facts import calendar
+from supportkpi.kpis.grains import DIMENSIONS, PERIODS, Frame
+from supportkpi.store.kept import kept_tables
+from supportkpi.store.store import Store
+
+__all__ = ["QueryError", "build_frame", "split_by"]
+
+
+class QueryError(ValueError):
+    """A report that cannot be asked as given (unknown KPI, dimension, period…)."""
+
+
+def split_by(by: Sequence[str], period: str | None) -> tuple[tuple[str, ...], str | None]:
+    """Separate dimensions from a period named among them (``vendor,month``)."""
+    dims = [b for b in by if b not in PERIODS]
+    periods = [b for b in by if b in PERIODS] + ([period] if period else [])
+    unknown = [d for d in dims if d not in DIMENSIONS]
+    if unknown:
+        raise QueryError(
+            f"cannot group by {', '.join(unknown)}; group by "
+            f"{', '.join(DIMENSIONS)} and a period ({', '.join(PERIODS)})"
+        )
+    if len(set(periods)) > 1:
+        raise QueryError(f"one period at a time, not {', '.join(periods)}")
+    return tuple(dict.fromkeys(dims)), (periods[0] if periods else None)
+
+
+def build_frame(
+    store: Store,
+    config: Config,
+    by: Sequence[str],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    business_hours: bool,
+    *,
+    kept: bool = True,
+) -> Frame:
+    """The frame a report or breakdown is computed in: grouping, dates, filters, the zone's
+    UTC offsets, when asked for the business-hour spans, and the store's kept conversation
+    facts when they are current for these settings (``kept=False``: derive them instead);
+    every argument checked."""
+    dims, period = split_by(by, period)
+    filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
+    unknown = [f for f in filters if f not in DIMENSIONS]
+    if unknown:
+        raise QueryError(
+            f"cannot filter by {', '.join(unknown)}; filter by {', '.join(DIMENSIONS)}"
+        )
+    if start and end and end < start:
+        raise QueryError(f"the period ends ({end}) before it starts ({start})")
+    if tz:
+        try:
+            check_zone(tz)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
+        config = config.model_copy(update={"timezone": tz})
+    first, last = _data_range(store)
+    spans = None
+    if business_hours and config.business_hours.configured:
+        spans = ibis.memtable(calendar.span_table(config.business_hours, first, last))
+    tables = {
+        name: store.table(name)
+        for name in (
+            "conversations",
+            "messages",
+            "surveys",
+            "agent_activity",
+            "qa_reviews",
+            "costs",
+            "revenue_events",
+        )
+    }
+    found = kept_tables(store, config.follow_up_days) if kept else None
+    return Frame(
+        tables,
+        config,
+        dims,
+        period,
+        calendar.utc_offsets(config.timezone, first, last),
+        start,
+        end,
+        filters,
+        spans,
+        kept=found[0] if found else None,
+        kept_replies=found[1] if found else None,
+    )
+
+
+def _data_range(store: Store) -> tuple[date, date]:
+    """The local days the data can touch, with a margin for zones and late resolutions."""
+    row = store.execute(
+        "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
+        "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
+        "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
+        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)"
+    )[0]
+    if row[0] is None:
+        today = date.today()
+        return today, today
+    return row[0].date() - timedelta(days=2), row[1].date() + timedelta(days=2)

@@ -1,0 +1,220 @@
+"""The query service: every interface asks it for KPIs.
+
+:func:`report` returns one row per group: the group columns first, then each KPI's columns
+(duration KPIs also ``<name>_median`` and ``<name>_p90``). The KPIs of one grain are aggregated
+together, each grain on its own, and the grains' results are stacked and regrouped. The grains
+read the conversation facts the store keeps (:mod:`supportkpi.store.kept`); without them (another
+follow-up window, an older store) the facts are derived, once for the report when several
+grains stand on them. A KPI whose inputs are absent is NULL and :attr:`Report.missing` says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from supportkpi.analysis.aggregate import aggregate, combine, finish
+from supportkpi.analysis.frame import QueryError, build_frame, split_by
+from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
+from supportkpi.analysis.targets import all_targets, status_columns
+from supportkpi.analysis.trends import with_trends
+from supportkpi.config import Config
+from supportkpi.kpis import REGISTRY, Family, Kpi, Unit, all_kpis
+from supportkpi.kpis.grains import DIMENSIONS, PERIODS, conversation_rows, previous_period_start
+from supportkpi.store.store import Store
+
+__all__ = [
+    "DIMENSIONS",
+    "PERIODS",
+    "QueryError",
+    "Report",
+    "build_frame",
+    "report",
+    "run",
+    "select_kpis",
+    "split_by",
+]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A computed report: the Arrow table and what it is made of."""
+
+    table: pa.Table
+    kpis: tuple[Kpi, ...]
+    group: tuple[str, ...]
+    missing: dict[str, str] = field(default_factory=dict)
+    sql: str = ""
+
+    def empty(self) -> list[tuple[dict[str, Any], str, str]]:
+        """(group, KPI, why) for each computed KPI left empty in a group."""
+        rows = self.table.to_pylist()
+        out = []
+        for kpi in self.kpis:
+            if kpi.name in self.missing or kpi.columns[0] not in self.table.column_names:
+                continue
+            for row in rows:
+                if row[kpi.columns[0]] is None:
+                    group = {g: row[g] for g in self.group}
+                    out.append((group, kpi.name, f"no {kpi.over} in this group"))
+        return out
+
+    def units(self) -> dict[str, Unit]:
+        """Unit of every KPI column."""
+        return {o.column: o.unit for k in self.kpis for o in k.outputs}
+
+    def to_pandas(self) -> Any:
+        """The table as a pandas DataFrame (needs pandas)."""
+        return self.table.to_pandas()
+
+    def to_polars(self) -> Any:
+        """The table as a Polars DataFrame (needs polars)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_polars() needs Polars: pip install polars") from None
+        return pl.from_arrow(self.table)
+
+
+def select_kpis(
+    names: Iterable[str] | None = None, family: str | None = None, business_hours: bool = False
+) -> list[Kpi]:
+    """KPIs by name (in the order given) or by family; default: all, ``_bh`` twins only when
+    business hours are configured."""
+    if names:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise QueryError(f"unknown KPI {', '.join(unknown)}; `supportkpi kpis` lists them")
+        return [REGISTRY[n] for n in dict.fromkeys(names)]
+    chosen = all_kpis()
+    if family:
+        if family not in {f.value for f in Family}:
+            raise QueryError(
+                f"unknown family {family!r}; one of {', '.join(f.value for f in Family)}"
+            )
+        chosen = [k for k in chosen if k.family == family]
+    return [k for k in chosen if business_hours or not k.business_hours]
+
+
+def report(
+    store: Store,
+    kpis: Iterable[str] | None = None,
+    by: Sequence[str] = ("vendor",),
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+    family: str | None = None,
+    *,
+    targets: bool = False,
+    trend: bool = False,
+) -> Report:
+    """KPIs per group over the store's data; see the module doc. ``targets`` adds each KPI's
+    target, status and compliance; ``trend`` (with a period) adds the previous period's value,
+    the change and whether it is an improvement."""
+    config = config or Config()
+    chosen = select_kpis(kpis, family, config.business_hours.configured)
+    return run(
+        store, chosen, by, period, start, end, filters, tz, config, targets=targets, trend=trend
+    )
+
+
+def run(
+    store: Store,
+    chosen: list[Kpi],
+    by: Sequence[str],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    config: Config,
+    *,
+    targets: bool = False,
+    trend: bool = False,
+    share: bool = True,
+) -> Report:
+    """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
+    ``share=False`` derives the conversation facts from the messages inside the one query,
+    neither reading the store's kept facts nor computing them once beforehand: the same
+    numbers, the plain path."""
+    frame = build_frame(
+        store,
+        config,
+        by,
+        period,
+        start,
+        end,
+        filters,
+        tz,
+        any(k.business_hours for k in chosen),
+        kept=share,
+    )
+    if trend and not frame.period:
+        raise QueryError("a trend needs a period: --by month (or day, week…)")
+    first = start
+    if trend and start and frame.period:
+        frame = replace(frame, start=previous_period_start(start, frame.period))
+    counts = store.counts()
+    missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
+    computable = [k for k in chosen if k.name not in missing]
+    plain_frame = frame
+    frame, shared = share_facts(store, frame, computable, share)
+    temps: list[str] = []
+    try:
+        parts, grain_missing = aggregate(frame, computable, chosen)
+        missing |= grain_missing
+
+        def finished(parts: list[ir.Table]) -> ir.Table:
+            expr = combine(parts, frame.group, chosen, frame)
+            if trend:
+                expr = with_trends(expr, frame, chosen, first)
+            if targets:
+                expr = expr.mutate(
+                    **status_columns(
+                        expr,
+                        frame.group,
+                        frame.filters,
+                        all_targets(config),
+                        [k.name for k in chosen],
+                    )
+                )
+            return expr
+
+        sql = ibis.to_sql(finished(parts))
+        if share and len(parts) > 1:
+            parts = grains_one_at_a_time(store, parts, temps)
+        table = finish(finished(parts).to_pyarrow(), chosen, missing)
+        if shared:
+            facts = ibis.to_sql(conversation_rows(plain_frame))
+            sql = (
+                f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
+                f"-- the report:\n{sql}"
+            )
+        elif frame.kept is not None:
+            sql = (
+                "-- the conversation facts and reply pairs kept in the store (kept_facts, "
+                f"kept_replies), which every load keeps up to date, are read as they are.\n"
+                f"-- the report:\n{sql}"
+            )
+    finally:
+        for name in [*temps, *([shared] if shared else [])]:
+            store.drop_temp(name)
+    return Report(table, tuple(chosen), frame.group, missing, sql)
+
+
+def _why_missing(kpi: Kpi, counts: dict[str, int], config: Config) -> str | None:
+    empty = [t for t in kpi.needs if not counts.get(t)]
+    if empty:
+        return f"no {' or '.join(t.replace('_', ' ') for t in empty)} loaded"
+    if kpi.business_hours and not config.business_hours.configured:
+        return "no business hours configured ([business_hours] in supportkpi.toml)"
+    return None

@@ -1,0 +1,59 @@
+"""Shared conversation facts: when a report has no kept facts to read, the facts are
+computed once as a temporary table for the grains that stand on them; and each grain's
+aggregate can be computed on its own so exact quantiles of different grains are never held
+in memory together."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+
+from supportkpi.analysis.aggregate import aggregate
+from supportkpi.kpis import Kpi
+from supportkpi.kpis.grains import ON_FACTS, Frame, conversation_rows
+from supportkpi.store.store import Store
+
+__all__ = ["grains_one_at_a_time", "share_facts"]
+
+
+def grains_one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) -> list[ir.Table]:
+    """Each grain's aggregate computed on its own, as a temporary table (named into
+    ``temps``): exact medians and percentiles hold their values in memory, and in one query
+    every grain's would be alive at once. The small aggregates are then combined."""
+    out = []
+    for part in parts:
+        name = store.temp_name("grain")
+        temps.append(name)
+        out.append(store.con.create_table(name, part, temp=True))
+    return out
+
+
+def share_facts(
+    store: Store, frame: Frame, kpis: list[Kpi], share: bool
+) -> tuple[Frame, str | None]:
+    """Compute the conversation facts once, as a temporary table, when three or more grains
+    of the report are built on them (each would otherwise derive them from the messages).
+    With two, deriving them twice inside one query measured faster than writing them out."""
+    if not share or frame.kept is not None or len({k.grain for k in kpis} & ON_FACTS) < 3:
+        return frame, None
+    rows = conversation_rows(frame)
+    name = store.temp_name("facts")
+    needed = _facts_used(frame, kpis, rows.schema(), name)
+    facts = store.con.create_table(name, rows.select(*needed), temp=True)
+    return replace(frame, facts=facts), name
+
+
+def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[str]:
+    """The fact columns the report may read: its expression is built once over a stand-in
+    table, and every fact column named anywhere in it is kept. Matching by name keeps a few
+    too many (names the other tables share) but never too few, whatever filters and joins
+    stand between the facts and a KPI; facts no KPI of the report names (follow-ups, say)
+    cost nothing."""
+    stand_in = ibis.table(schema, name=name)
+    parts, _ = aggregate(replace(frame, facts=stand_in), kpis, kpis)
+    named = {field.name for part in parts for field in part.op().find(ops.Field)}
+    return [c for c in schema.names if c in named]
