@@ -6,12 +6,10 @@ Plain SQL on the store's connection, run inside the load's transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import duckdb
 
 from supportkpi.store import schema
-
-if TYPE_CHECKING:
-    from supportkpi.store.store import Store
 
 __all__ = ["MergeCounts", "merge", "quoted"]
 
@@ -47,7 +45,12 @@ def _key_match(left: str, right: str, spec: schema.Table) -> str:
 
 
 def merge(
-    store: Store, table: str, staged: str, provided: set[str], touched: str | None = None
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: str,
+    provided: set[str],
+    touched: str | None,
+    delta: str,
 ) -> MergeCounts:
     """Upsert the rows of ``staged`` into ``table`` by key.
 
@@ -55,7 +58,8 @@ def merge(
     the others keep what the store already had, so a file carrying a few columns updates
     those and nothing else. The conversations a new or changed row belongs to, before
     and after the change, are added to the temporary table ``touched`` when given.
-    Call inside :meth:`Store.transaction`.
+    ``delta`` names the temporary table of new and changed rows, dropped before it
+    returns. Call inside the store's transaction.
     """
     spec = schema.table(table)
     on = _key_match("s", "t", spec)
@@ -64,36 +68,33 @@ def merge(
     picks = ", ".join(
         f"{'s' if c in provided else 't'}.{_q(c)} AS {_q(c)}" for c in spec.column_names
     )
-    delta = store.temp_name("delta")
-    store.raw.execute(
+    raw.execute(
         f"CREATE TEMP TABLE {_q(delta)} AS SELECT {picks}, t.__present IS NOT NULL AS __old "
         f"FROM {_q(staged)} s LEFT JOIN (SELECT *, true AS __present FROM {_q(table)}) t "
         f"ON {on} WHERE t.__present IS NULL" + (f" OR {changed}" if changed else "")
     )
     try:
-        new, updated = store.raw.execute(
+        new, updated = raw.execute(
             f"SELECT count(*) FILTER (NOT __old), count(*) FILTER (__old) FROM {_q(delta)}"
         ).fetchone() or (0, 0)
-        total = store.raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
+        total = raw.execute(f"SELECT count(*) FROM {_q(staged)}").fetchone()
         match = _key_match(_q(table), "d", spec)
         if touched and "conversation_id" in spec.column_names:
-            store.raw.execute(
+            raw.execute(
                 f"INSERT INTO {_q(touched)} SELECT conversation_id FROM {_q(delta)} "
                 f"WHERE conversation_id IS NOT NULL"
             )
             if updated:
-                store.raw.execute(
+                raw.execute(
                     f"INSERT INTO {_q(touched)} SELECT {_q(table)}.conversation_id "
                     f"FROM {_q(table)} JOIN {_q(delta)} d ON d.__old AND {match} "
                     f"WHERE {_q(table)}.conversation_id IS NOT NULL"
                 )
         if updated:
-            store.raw.execute(
-                f"DELETE FROM {_q(table)} USING {_q(delta)} d WHERE d.__old AND {match}"
-            )
+            raw.execute(f"DELETE FROM {_q(table)} USING {_q(delta)} d WHERE d.__old AND {match}")
         cols = ", ".join(_q(c) for c in spec.column_names)
-        store.raw.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(delta)}")
+        raw.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(delta)}")
     finally:
-        store.drop_temp(delta)
+        raw.execute(f"DROP TABLE IF EXISTS temp.{_q(delta)}")
     assert total is not None
     return MergeCounts(new=new, updated=updated, unchanged=total[0] - new - updated)

@@ -220,4 +220,4 @@ class Store:
         self, table: str, staged: str, provided: set[str], touched: str | None = None
     ) -> MergeCounts:
         """Upsert the rows of ``staged`` into ``table`` by key (see :func:`merge.merge`)."""
-        return merge(self, table, staged, provided, touched)
+        return merge(self.raw, table, staged, provided, touched, self.temp_name("delta"))
