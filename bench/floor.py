@@ -20,7 +20,9 @@ WITH m AS (
     FROM conversations c LEFT JOIN m USING (conversation_id)
 ), d AS (
     SELECT *, epoch(responded) - epoch(CASE WHEN first_customer <= responded
-                                            THEN first_customer ELSE created_at END) AS frt
+                                            THEN first_customer ELSE created_at END) AS frt,
+           responded IS NOT NULL OR (agent_id IS NOT NULL AND resolved_at IS NOT NULL)
+               AS handled
     FROM c
 ), s AS (
     SELECT c.vendor,
@@ -33,10 +35,10 @@ SELECT d.vendor, count(*) AS chat_volume,
        avg(frt) FILTER (WHERE responded IS NOT NULL) AS first_response_time,
        quantile_cont(frt, 0.5) FILTER (WHERE responded IS NOT NULL) AS frt_median,
        quantile_cont(frt, 0.9) FILTER (WHERE responded IS NOT NULL) AS frt_p90,
-       avg(CASE WHEN responded IS NULL AND coalesce(ended_by, 'customer')
+       avg(CASE WHEN NOT handled AND resolved_at IS NULL AND coalesce(ended_by, 'customer')
                      IN ('customer', 'timeout') THEN 1.0 ELSE 0.0 END) AS abandonment_rate,
        avg(CASE WHEN resolved_at IS NOT NULL THEN 1.0 ELSE 0.0 END)
-           FILTER (WHERE responded IS NOT NULL) AS resolution_rate,
+           FILTER (WHERE handled) AS resolution_rate,
        any_value(s.csat) AS csat
 FROM d LEFT JOIN s USING (vendor)
 GROUP BY d.vendor ORDER BY d.vendor

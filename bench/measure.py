@@ -115,7 +115,15 @@ def pandas_core(directory: Path) -> Any:
 
     conv = read(
         "conversations",
-        ["conversation_id", "vendor", "created_at", "first_response_at", "resolved_at", "ended_by"],
+        [
+            "conversation_id",
+            "vendor",
+            "agent_id",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "ended_by",
+        ],
     )
     msgs = read("messages", ["conversation_id", "sent_at", "author_role", "private"])
     first_customer = msgs[msgs.author_role == "customer"].groupby("conversation_id").sent_at.min()
@@ -126,10 +134,13 @@ def pandas_core(directory: Path) -> Any:
     c["responded"] = c.first_response_at.fillna(c.first_agent)
     began = c.first_customer.where(c.first_customer <= c.responded, c.created_at)
     c["frt"] = (c.responded - began).dt.total_seconds()
-    c["abandoned"] = c.responded.isna() & c.ended_by.fillna("customer").isin(
-        ["customer", "timeout"]
+    handled = c.responded.notna() | (c.agent_id.notna() & c.resolved_at.notna())
+    c["abandoned"] = (
+        ~handled
+        & c.resolved_at.isna()
+        & c.ended_by.fillna("customer").isin(["customer", "timeout"])
     )
-    c["resolved"] = c.resolved_at.notna().where(c.responded.notna())
+    c["resolved"] = c.resolved_at.notna().where(handled)
     surveys = read("surveys", ["conversation_id", "kind", "score", "scale_min", "scale_max"])
     s = surveys[surveys.kind == "csat"].merge(conv[["conversation_id", "vendor"]])
     s["good"] = 1 + (s.score - s.scale_min) * 4 / (s.scale_max - s.scale_min) >= 4

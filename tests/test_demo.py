@@ -192,3 +192,29 @@ def test_shared_facts_and_the_plain_path_agree(demo_store, by, names, dates, fil
                 assert value == pytest.approx(b[key], rel=1e-9), key
             else:
                 assert value == b[key], key
+
+
+def test_the_demo_scorecard_has_no_impossible_value(demo_store):
+    """What the demo prints first: no negative duration, and every business-hours figure
+    within its calendar twin, for every vendor (the demo's own calendars: weekdays in
+    Berlin by default, northwind around the clock in Manila)."""
+    from supportkpi.analysis.query import report
+    from supportkpi.config import load_config
+    from supportkpi.kpis import Unit
+
+    store, _, config_path = demo_store
+    result = report(store, by=["vendor"], config=load_config(config_path))
+    assert any(k.business_hours for k in result.kpis)
+    units = result.units()
+    for row in result.table.to_pylist():
+        for kpi in result.kpis:
+            for column in kpi.columns:
+                value = row[column]
+                if units[column] is Unit.SECONDS and value is not None:
+                    assert value >= 0, (row["vendor"], column, value)
+            if kpi.business_hours:
+                twin = kpi.name.removesuffix("_bh")
+                for suffix in ("", "_median", "_p90"):
+                    bh, calendar = row[kpi.name + suffix], row[twin + suffix]
+                    assert bh is not None and calendar is not None, (row["vendor"], kpi.name)
+                    assert bh <= calendar + 1e-6, (row["vendor"], kpi.name + suffix, bh, calendar)

@@ -78,7 +78,12 @@ def combine(
     return merged_table.order_by(list(group)) if group else merged_table
 
 
-def finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.Table:
+def finish(
+    table: pa.Table,
+    chosen: list[Kpi],
+    missing: dict[str, str],
+    notes: dict[str, str] | None = None,
+) -> pa.Table:
     """Counts of computed KPIs are 0 where a group had none; a KPI null in every group is
     missing for want of the rows it is measured over; units and reasons go in metadata."""
     for kpi in chosen:
@@ -99,6 +104,7 @@ def finish(table: pa.Table, chosen: list[Kpi], missing: dict[str, str]) -> pa.Ta
     meta = {
         "units": {o.column: o.unit.value for k in chosen for o in k.outputs},
         "missing": missing,
+        "notes": notes or {},
     }
     return table.replace_schema_metadata({"supportkpi": json.dumps(meta)})
 

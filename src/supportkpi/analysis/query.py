@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish
 from supportkpi.analysis.frame import QueryError, build_frame, split_by
+from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
 from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
@@ -51,6 +52,7 @@ class Report:
     group: tuple[str, ...]
     missing: dict[str, str] = field(default_factory=dict)
     sql: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
 
     def empty(self) -> list[tuple[dict[str, Any], str, str]]:
         """(group, KPI, why) for each computed KPI left empty in a group."""
@@ -163,9 +165,10 @@ def run(
     first = start
     if trend and start and frame.period:
         frame = replace(frame, start=previous_period_start(start, frame.period))
-    counts = store.counts()
-    missing = {k.name: why for k in chosen if (why := _why_missing(k, counts, config))}
+    held = inputs_of(store, chosen)
+    missing = {k.name: why for k in chosen if (why := held.why_missing(k, config))}
     computable = [k for k in chosen if k.name not in missing]
+    notes = {k.name: note for k in computable if (note := held.unchecked(k))}
     plain_frame = frame
     frame, shared = share_facts(store, frame, computable, share)
     temps: list[str] = []
@@ -192,7 +195,7 @@ def run(
         sql = ibis.to_sql(finished(parts))
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
-        table = finish(finished(parts).to_pyarrow(), chosen, missing)
+        table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
         if shared:
             facts = ibis.to_sql(conversation_rows(plain_frame))
             sql = (
@@ -208,13 +211,4 @@ def run(
     finally:
         for name in [*temps, *([shared] if shared else [])]:
             store.drop_temp(name)
-    return Report(table, tuple(chosen), frame.group, missing, sql)
-
-
-def _why_missing(kpi: Kpi, counts: dict[str, int], config: Config) -> str | None:
-    empty = [t for t in kpi.needs if not counts.get(t)]
-    if empty:
-        return f"no {' or '.join(t.replace('_', ' ') for t in empty)} loaded"
-    if kpi.business_hours and not config.business_hours.configured:
-        return "no business hours configured ([business_hours] in supportkpi.toml)"
-    return None
+    return Report(table, tuple(chosen), frame.group, missing, sql, notes)

@@ -2,7 +2,9 @@
 
 :func:`sla` lists, for each vendor, every target it is held to (its contract, else the general
 targets): the achieved value, the attainment (share of conversations meeting a per-conversation
-target), the compliance and whether it was met, worst first. :func:`compare` puts each vendor
+target), the compliance and whether it was met, worst first; where the data carries the source
+system's own SLA verdict, each vendor's ``source_sla_attainment`` follows, status
+``reported``, to reconcile with ours. :func:`compare` puts each vendor
 beside the in-house team on the KPIs a buyer of outsourced support compares.
 """
 
@@ -97,6 +99,7 @@ def sla(
             store, chosen, ["vendor", *shape], period, start, end, {"vendor": names}, tz, config
         )
         rows += _rows(result, items, shape, period)
+    rows += _source_verdicts(store, config, names, period, start, end, tz)
     rows.sort(
         key=lambda r: (
             r["status"] != "missed",
@@ -137,6 +140,46 @@ def _rows(
                 }
             )
     return out
+
+
+SOURCE_SLA = "source_sla_attainment"
+
+
+def _source_verdicts(
+    store: Store,
+    config: Config,
+    names: list[str],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    tz: str | None,
+) -> list[dict]:
+    """Each vendor's share of conversations its source system counts as within SLA, beside
+    our own attainment, so the two can be reconciled; nothing when no source verdict was
+    loaded. Status ``reported``: the source's targets are its own, not a contract's."""
+    if not names or "sla_breached" not in store.filled("conversations", ["sla_breached"]):
+        return []
+    result = run(
+        store, [REGISTRY[SOURCE_SLA]], ["vendor"], period, start, end, {"vendor": names}, tz, config
+    )
+    return [
+        {
+            "vendor": row["vendor"],
+            **({period: row[period]} if period else {}),
+            "kpi": SOURCE_SLA,
+            "scope": "all",
+            "target": "the source system's own SLA",
+            "unit": Unit.RATE.value,
+            "achieved": row[SOURCE_SLA],
+            "attainment": row[SOURCE_SLA],
+            "compliance": None,
+            "status": "reported",
+            "source": "source system",
+            "reason": None if row[SOURCE_SLA] is not None else "no verdict in the data",
+        }
+        for row in result.table.to_pylist()
+        if row["vendor"] in names
+    ]
 
 
 def _schema(period: str | None) -> pa.Schema:

@@ -113,6 +113,7 @@ def report_route(
             trend=trend,
         )
     headers = {f"X-Missing-{k}": v[:200] for k, v in result.missing.items()}
+    headers |= {f"X-Note-{k}": v[:200] for k, v in result.notes.items()}
     if format == "csv":
         return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
     return Response(render.to_json(result), media_type="application/json", headers=headers)

@@ -43,6 +43,8 @@ def print_report(result: Report, title: str) -> None:
     out.print(render.scorecard(result, title))
     for name, why in result.missing.items():
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
+    for name, note in result.notes.items():
+        out.print(f"[dim]{name}: {note}[/]", highlight=False)
     empty = result.empty()
     for group, name, why in empty[:10]:
         where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
@@ -152,6 +154,8 @@ def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
             sys.stdout.write(text + ("\n" if fmt == "json" else ""))
     for name, why in result.missing.items():
         err.print(f"{name}: not computed: {why}", highlight=False, markup=False)
+    for name, note in result.notes.items():
+        err.print(f"{name}: {note}", highlight=False, markup=False)
 
 
 @app.command("escalations")

@@ -100,14 +100,21 @@ def calendar_key(table: ir.Table, calendars: Calendars) -> ir.StringValue:
 def with_business_clock(
     table: ir.Table, columns: list[str], span_rows: ir.Table, key: str = "__calendar"
 ) -> ir.Table:
-    """Add ``__bh_<col>``: business seconds from the calendar's origin to each timestamp."""
+    """Add ``__bh_<col>``: business seconds from the calendar's origin to each timestamp;
+    NULL where the timestamp is NULL or the row follows no calendar."""
     s = span_rows.rename(__cal="calendar", __start="start", __len="length", __cum="cum")
     for col in columns:
         joined = table.asof_join(s, on=table[col] >= s.__start, predicates=[table[key] == s.__cal])
         elapsed = seconds_between(joined[col], joined.__start)
         clock = joined.__cum + ibis.least(ibis.greatest(elapsed, 0.0), joined.__len)
         before_first = joined[col].notnull() & joined.__start.isnull() & joined[key].notnull()
-        value = ibis.ifelse(before_first, 0.0, clock)
+        # A missing instant has no clock. Tested for explicitly: on large inputs the engine's
+        # as-of join can match a NULL instant to the calendar's last span.
+        value = ibis.cases(
+            (joined[col].isnull(), ibis.null("float64")),
+            (before_first, 0.0),
+            else_=clock,
+        )
         table = joined.mutate(**{f"__bh_{col}": value}).drop("__cal", "__start", "__len", "__cum")
     return table
 

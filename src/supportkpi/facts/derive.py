@@ -16,12 +16,14 @@ customer_messages           number of customer messages
 response_start              when the clock for the first response starts: the first
                             customer message, or ``created_at`` when the customer wrote
                             nothing before the first response
-handled                     the conversation got an agent reply (or carries
-                            ``first_response_at``)
-abandoned                   not handled, and ended by the customer or a timeout (an empty
-                            ``ended_by`` counts as the customer leaving)
+handled                     an agent answered, by the best evidence the data has: an
+                            agent reply; else a ``first_response_at``; else an assigned
+                            ``agent_id`` with a ``resolved_at`` (ticket exports without
+                            messages)
+abandoned                   not handled, not resolved, and ended by the customer or a
+                            timeout (an empty ``ended_by`` counts as the customer leaving)
 left_at                     when an abandoned customer left: ``closed_at``, else the last
-                            message, else ``created_at``
+                            public message; NULL when the data does not say
 ended_at                    ``resolved_at``, else ``closed_at``, else ``created_at``
 followed_up                 the same customer opened another conversation within the
                             follow-up window after this one ended (or one names this as its
@@ -119,12 +121,14 @@ def own_facts(conversations: ir.Table, messages: ir.Table) -> ir.Table:
             c.first_customer_message_at,
             c.created_at,
         ),
-        handled=c.first_response_at.notnull(),
+        handled=c.first_response_at.notnull() | (c.agent_id.notnull() & c.resolved_at.notnull()),
         ended_at=ibis.coalesce(c.resolved_at, c.closed_at, c.created_at),
     )
     c = c.mutate(
-        abandoned=~c.handled & c.ended_by.fill_null("customer").isin(["customer", "timeout"]),
-        left_at=ibis.coalesce(c.closed_at, c.last_message_at, c.created_at),
+        abandoned=~c.handled
+        & c.resolved_at.isnull()
+        & c.ended_by.fill_null("customer").isin(["customer", "timeout"]),
+        left_at=ibis.coalesce(c.closed_at, c.last_message_at),
     )
     return c
 

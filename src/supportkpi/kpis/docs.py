@@ -22,6 +22,23 @@ def markdown() -> str:
         "mean, `_median` and `_p90` columns and a `_bh` twin that counts business hours "
         "only.",
         "",
+        "## Ticket exports without messages",
+        "",
+        "Most helpdesk exports (ServiceNow, Zendesk Support, Freshdesk) have one row per "
+        "ticket and no messages. Every KPI below says how it behaves on them. The rules "
+        "they share:",
+        "",
+        "- A conversation is **handled** when an agent answered it, by the best evidence "
+        "the data has: an agent message; else a `first_response_at`; else an assigned "
+        "`agent_id` with a `resolved_at`.",
+        "- A conversation is **abandoned** when it is not handled, not resolved, and ended by "
+        "the customer or a timeout (an empty `ended_by` counts as the customer leaving). A "
+        "resolved conversation is never abandoned.",
+        "- A KPI whose input column holds no value in the loaded data is missing with the "
+        "reason, never 0; a rate whose input says nothing in one group is empty there. A "
+        "KPI computed from part of its inputs (FCR without follow-up data) carries a note "
+        "naming what it could not check.",
+        "",
     ]
     kpis = all_kpis()
     for family, title in _FAMILIES.items():
@@ -31,8 +48,8 @@ def markdown() -> str:
         lines += [
             f"## {title}",
             "",
-            "| name | definition | unit | better | default target | columns |",
-            "|---|---|---|---|---|---|",
+            "| name | definition | unit | better | default target | columns | without messages |",
+            "|---|---|---|---|---|---|---|",
         ]
         lines += [_row(k) for k in members]
         lines.append("")
@@ -46,5 +63,17 @@ def _row(kpi: Kpi) -> str:
     columns = ", ".join(f"`{c}`" for c in kpi.columns)
     return (
         f"| `{kpi.name}` | {kpi.description} Measured over {kpi.over}. | {kpi.unit.value} "
-        f"| {better} | {kpi.target or ''} | {columns} |"
+        f"| {better} | {kpi.target or ''} | {columns} | {without_messages(kpi)} |"
     )
+
+
+def without_messages(kpi: Kpi) -> str:
+    """How ``kpi`` behaves on ticket-level data without messages."""
+    if kpi.without_messages:
+        return kpi.without_messages
+    if "messages" in kpi.needs:
+        return "Not computed: it needs messages."
+    others = [t.replace("_", " ") for t in kpi.needs if t != "conversations"]
+    if others:
+        return f"Unchanged: read from {' and '.join(others)}; needs them loaded."
+    return "Unchanged: read from the conversation columns."

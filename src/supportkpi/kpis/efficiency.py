@@ -18,6 +18,10 @@ from supportkpi.kpis.registry import (
 
 CONV = ("conversations",)
 E = Family.EFFICIENCY
+FRT_TICKETS = (
+    "From first_response_at where the export has it; a ticket handled without one (an "
+    "assigned agent and a resolution) has no first response and is left out, never 0."
+)
 
 register(
     *duration(
@@ -29,8 +33,9 @@ register(
         "frt_seconds",
         needs=CONV,
         family=E,
-        over="handled conversations",
+        over="handled conversations with a first response",
         target="chat ≤ 60 s, email ≤ 3,600 s",
+        without_messages=FRT_TICKETS,
     ),
     *duration(
         "response_time",
@@ -65,6 +70,7 @@ register(
             Output("response_time_consistency_p90_median", Unit.RATIO, "p90 ÷ median"),
         ),
         over="handled conversations with a non-zero mean first response time",
+        without_messages=FRT_TICKETS,
     ),
     Kpi(
         "service_level",
@@ -72,13 +78,15 @@ register(
         Unit.RATE,
         Direction.HIGHER,
         E,
-        "Share of handled conversations whose first_response_time ≤ the channel's threshold "
+        "Share of handled conversations with a known first response whose "
+        "first_response_time ≤ the channel's threshold "
         "(default 60 s chat, 3,600 s email).",
         "conversations",
         CONV,
-        lambda t: {"service_level": share(t.frt_seconds <= t.threshold, t.handled)},
+        lambda t: {"service_level": share(t.frt_seconds <= t.threshold, t.frt_seconds.notnull())},
         (Output("service_level", Unit.RATE, "share within threshold"),),
-        over="handled conversations",
+        over="handled conversations with a first response",
+        without_messages="Over the tickets with a first_response_at; missing when none has one.",
     ),
     *duration(
         "resolution_time",
@@ -90,6 +98,7 @@ register(
         family=E,
         over="resolved conversations",
         target="email ≤ 86,400 s; chat within the session",
+        without_messages="Unchanged: resolved_at − created_at.",
     ),
     *duration(
         "average_handle_time",
@@ -101,6 +110,9 @@ register(
         needs=CONV,
         family=E,
         over="handled conversations with handle time or agent messages",
+        without_messages=(
+            "From handle_seconds (+ hold, + wrap-up); tickets without it are left out."
+        ),
     ),
     Kpi(
         "chat_volume",
@@ -121,6 +133,7 @@ register(
             Output("chat_volume_handled", Unit.COUNT, "handled"),
             Output("chat_volume_resolved", Unit.COUNT, "resolved"),
         ),
+        without_messages="Handled: a first_response_at, else an assigned agent with a resolution.",
     ),
     Kpi(
         "volume_spike",
@@ -144,12 +157,20 @@ register(
         Direction.NONE,
         E,
         "Handled conversations ÷ agent shifts (a shift is one agent's logged-in span on one "
-        "local day).",
+        "local day); every handled conversation counts, and the share handled by an agent "
+        "with no shift that local day is reported beside it.",
         "shifts",
         ("agent_activity", "conversations"),
-        lambda t: {"chats_per_agent_shift": ratio(t.handled.sum(), t.count())},
-        (Output("chats_per_agent_shift", Unit.RATIO, "per shift"),),
+        lambda t: {
+            "chats_per_agent_shift": ratio(t.handled.sum(), t.shifts.sum()),
+            "chats_per_agent_shift_outside": ratio(t.outside.sum(), t.handled.sum()),
+        },
+        (
+            Output("chats_per_agent_shift", Unit.RATIO, "per shift"),
+            Output("chats_per_agent_shift_outside", Unit.RATE, "handled outside any shift"),
+        ),
         over="agent shifts",
+        without_messages="Handled as in chat_volume; needs agent activity.",
     ),
     Kpi(
         "agent_utilization",

@@ -231,17 +231,33 @@ def agents(frame: Frame) -> ir.Table:
 
 
 def shifts(frame: Frame) -> ir.Table:
-    """One row per agent shift (an agent's logged-in span on one local day), with the
-    conversations that agent handled that day."""
+    """One row per agent shift (an agent's logged-in span on one local day: ``shifts`` 1) and
+    one per handled conversation (``handled`` 1, ``outside`` 1 when its agent had no shift on
+    its local day), each in its own group: a shift belongs to the activity's vendor, team and
+    agent and to the day it began; a conversation to its own, as everywhere."""
     a = _activity(frame)
     a = a.filter(a.state != "offline").mutate(__day=frame.local(a.started_at).truncate("D"))
     keys = list(dict.fromkeys([*frame.group, "agent", "__day"]))
     shift_rows = a.group_by(keys).aggregate(__n=ibis._.count())
+    on_duty = shift_rows.select("agent", "__day").distinct().mutate(__on=ibis.literal(True))
     c = conversations(frame)
     c = c.filter(c.handled).mutate(__day=frame.local(c.created_at).truncate("D"))
-    handled = c.group_by("agent", "__day").aggregate(handled=ibis._.count())
-    joined = shift_rows.left_join(handled, ["agent", "__day"])
-    return joined.mutate(handled=joined.handled.fill_null(0))
+    c = c.left_join(on_duty, [c.agent == on_duty.agent, c.__day == on_duty.__day])
+
+    def part(table: ir.Table, **counts: ir.Value) -> ir.Table:
+        group = {g: table[g].cast(table[g].type().copy(nullable=True)) for g in frame.group}
+        return table.select(**group, **{k: v.cast("int64") for k, v in counts.items()})
+
+    worked = part(
+        shift_rows, shifts=ibis.literal(1), handled=ibis.literal(0), outside=ibis.literal(0)
+    )
+    answered = part(
+        c,
+        shifts=ibis.literal(0),
+        handled=ibis.literal(1),
+        outside=c.__on.isnull(),
+    )
+    return worked.union(answered)
 
 
 def agent_load(frame: Frame) -> ir.Table:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
+import ibis
 import ibis.expr.types as ir
 
 
@@ -62,8 +63,12 @@ Measure = Callable[[ir.Table], dict[str, ir.Scalar]]
 @dataclass(frozen=True)
 class Kpi:
     """One KPI, as KPIS.md defines it. ``needs`` are the tables without which it cannot be
-    computed; ``over`` names the rows it is measured over (for the reason when there are none);
-    ``per_row`` is the grain column holding each row's value, for per-conversation targets.
+    computed; ``needs_values`` the columns (``table.column``; ``a|b`` for either) without a
+    single value of which it is missing too; ``checks`` the columns (with what they tell)
+    whose absence leaves it computed from what is known, with a note saying what it could not
+    check; ``over`` names the rows it is measured over (for the reason when there are none);
+    ``per_row`` is the grain column holding each row's value, for per-conversation targets;
+    ``without_messages`` says how it behaves on ticket-level data, where that is special.
     """
 
     name: str
@@ -82,6 +87,9 @@ class Kpi:
     band: tuple[float, float] | None = None
     business_hours: bool = False
     per_row: str | None = None
+    needs_values: tuple[str, ...] = ()
+    checks: tuple[tuple[str, str], ...] = ()
+    without_messages: str = ""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -123,6 +131,16 @@ def share(condition: ir.BooleanValue, among: ir.BooleanValue | None = None) -> i
     return value.mean(where=among) if among is not None else value.mean()
 
 
+def known_share(
+    condition: ir.BooleanValue, among: ir.BooleanValue | None, known: ir.Value
+) -> ir.FloatingValue:
+    """:func:`share`, NULL where no row (``among`` them) carries a value in ``known``: a rate
+    whose input column says nothing in a group is unknown there, not 0. Rows without a value
+    count as the condition not holding, as the helpdesks that leave it empty mean."""
+    counted = known.count(where=among) if among is not None else known.count()
+    return ibis.ifelse(counted > 0, share(condition, among), ibis.null("float64"))
+
+
 def spread(
     column: ir.FloatingValue, name: str, where: ir.BooleanValue | None = None
 ) -> dict[str, ir.Scalar]:
@@ -157,6 +175,7 @@ def duration(
     over: str,
     direction: Direction = Direction.LOWER,
     target: str | None = None,
+    without_messages: str = "",
 ) -> tuple[Kpi, Kpi]:
     """A duration KPI (mean, median, p90 of ``column``) and its business-hours twin."""
 
@@ -178,6 +197,7 @@ def duration(
         over=over,
         target=target,
         per_row=column,
+        without_messages=without_messages,
     )
     bh = Kpi(
         f"{name}_bh",
@@ -193,6 +213,7 @@ def duration(
         over=over,
         business_hours=True,
         per_row=bh_column,
+        without_messages=without_messages,
     )
     return plain, bh
 
@@ -239,6 +260,7 @@ __all__ = [
     "all_kpis",
     "duration",
     "humanise",
+    "known_share",
     "ratio",
     "register",
     "share",

@@ -195,6 +195,16 @@ class _Load:
         result = FileResult(src.name, src.table)
         raw = self.store.temp_name("raw")
         try:
+            header = src.header()
+        except SourceError as exc:
+            raise LoadError(str(exc)) from None
+        if header is not None:  # the header is checked first, whatever the rows hold
+            try:
+                src.mapping = src.mapping.for_headers(header)
+            except MappingError as exc:
+                raise LoadError(f"{src.name}: {exc}") from None
+            self._require_columns(src, dict.fromkeys(header, "VARCHAR"))
+        try:
             for batch in src.batches(lambda done, total: self.progress(src.name, done, total)):
                 result.rows += batch.num_rows
                 self.store.stage(raw, batch)

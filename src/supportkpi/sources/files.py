@@ -78,6 +78,21 @@ class SourceFile:
         for files converted from another format)."""
         return self.label or str(self.path.resolve())
 
+    def header(self) -> list[str] | None:
+        """The file's column names, read before any row: for CSV, Parquet and Excel; None
+        for JSON and JSON Lines, whose records name their own fields."""
+        if self.format == "csv":
+            return _csv_header(self.path, self.mapping)[0]
+        if self.format == "parquet":
+            try:
+                names = pq.ParquetFile(self.path).schema_arrow.names
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise SourceError(f"{self.path}: not a Parquet file ({exc})") from None
+            return [n for n in names if n != LINE]
+        if self.format == "xlsx":
+            return _xlsx_header(self)
+        return None
+
     def batches(self, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the file's records; each batch carries a ``__line`` column."""
         reader = _READERS[self.format]
@@ -377,7 +392,19 @@ def _cell_text(value: Any) -> str | None:
     return _as_text(value)
 
 
-def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+def _xlsx_header(src: SourceFile) -> list[str]:
+    book, sheet = _xlsx_sheet(src)
+    try:
+        header = next(sheet.iter_rows(values_only=True), None)
+        if header is None:
+            raise SourceError(f"{src.path}: the sheet is empty (no header row)")
+        return _unique_names(["" if h is None else str(h) for h in header])
+    finally:
+        book.close()
+
+
+def _xlsx_sheet(src: SourceFile) -> tuple[Any, Any]:
+    """The open workbook and its chosen sheet."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -392,6 +419,11 @@ def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
             f"{src.path}: no sheet named {src.mapping.sheet!r}; "
             f"sheets: {', '.join(book.sheetnames)}"
         ) from None
+    return book, sheet
+
+
+def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
+    book, sheet = _xlsx_sheet(src)
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:

@@ -34,7 +34,7 @@ from supportkpi.store.store import Store
 FACTS = "kept_facts"
 REPLIES = "kept_replies"
 STATE = "kept_state"
-VERSION = 1
+VERSION = 2  # 2: handled by any evidence, resolved never abandoned, no guessed leaving time
 DEFAULT_WINDOW_DAYS = 7.0
 # Above this share of the stored conversations changed, one full rebuild is cheaper than
 # recomputing customer by customer.

@@ -144,6 +144,12 @@ CONVERSATIONS = Table(
         _c("wrap_seconds", "float", "After-contact work, seconds.", minimum=0),
         _c("topic", "text", "Topic or category of the contact."),
         _c("engagement_score", "float", "Engagement score, 0–100.", minimum=0, maximum=100),
+        _c(
+            "sla_breached",
+            "bool",
+            "The source system's own verdict: its SLA was breached (ServiceNow's made_sla "
+            "inverted, Zendesk's SLA breach flag).",
+        ),
     ),
     key=("conversation_id",),
     orderings=(

@@ -54,6 +54,15 @@ def _duckdb_path(url: str) -> str:
     return url
 
 
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+}
+
+
 class Store:
     """A connection to the store, with the canonical tables created."""
 
@@ -116,14 +125,28 @@ class Store:
         return self.con.con
 
     def _create_tables(self) -> None:
+        """Create the canonical tables, and add the optional columns a store written by an
+        older version lacks (empty, as the data never said anything of them)."""
         existing = set(self.con.list_tables())
         for spec in schema.TABLES.values():
             if spec.name not in existing:
                 self.con.create_table(spec.name, schema=spec.ibis_schema)
+                continue
+            have = set(self.columns(spec.name))
+            for column in spec.columns:
+                if column.name not in have and not column.required:
+                    self.raw.execute(
+                        f"ALTER TABLE {_q(spec.name)} ADD COLUMN {_q(column.name)} "
+                        f"{_SQL_TYPES[column.kind]}"
+                    )
 
     def table(self, name: str) -> ibis.Table:
-        """The canonical table ``name`` as an Ibis table expression."""
-        return self.con.table(schema.table(name).name)
+        """The canonical table ``name`` as an Ibis table expression; in a store written by an
+        older version and opened read-only, the optional columns it lacks read as empty."""
+        spec = schema.table(name)
+        table = self.con.table(spec.name)
+        lacking = {c.name: ibis.null(c.dtype) for c in spec.columns if c.name not in table.columns}
+        return table.mutate(**lacking).select(*spec.column_names) if lacking else table
 
     def counts(self) -> dict[str, int]:
         """Row count of every canonical table."""
@@ -131,6 +154,19 @@ class Store:
             f"SELECT '{name}' AS t, count(*) AS n FROM {_q(name)}" for name in schema.TABLES
         )
         return dict(self.raw.execute(sql).fetchall())  # type: ignore[arg-type]
+
+    def filled(self, table: str, columns: list[str]) -> set[str]:
+        """Which of ``columns`` of the canonical ``table`` hold at least one value."""
+        spec = schema.table(table)
+        have = set(self.columns(spec.name))
+        asked = [c for c in dict.fromkeys(columns) if c in have]
+        if not asked:
+            return set()
+        probes = ", ".join(
+            f"EXISTS (SELECT 1 FROM {_q(spec.name)} WHERE {_q(c)} IS NOT NULL)" for c in asked
+        )
+        row = self.raw.execute(f"SELECT {probes}").fetchone() or ()
+        return {c for c, found in zip(asked, row, strict=True) if found}
 
     # ------------------------------------------------------------ staging
 

@@ -1,0 +1,83 @@
+"""What the store holds for a report's KPIs: which tables have rows and which columns have a
+value anywhere. A KPI whose inputs are absent is missing with the reason, never 0; a KPI
+computed from part of its inputs (FCR without follow-up data) carries a note saying which
+part it could not check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from supportkpi.config import Config
+from supportkpi.kpis import Kpi
+from supportkpi.store.store import Store
+
+__all__ = ["Inputs", "inputs_of"]
+
+
+def _parts(spec: str) -> list[tuple[str, str]]:
+    """``table.a|b|other.c`` → [(table, a), (table, b), (other, c)]: columns of which any
+    will do; a bare column belongs to the table named before it."""
+    out: list[tuple[str, str]] = []
+    table = ""
+    for part in spec.split("|"):
+        if "." in part:
+            table, part = part.split(".", 1)
+        out.append((table, part))
+    return out
+
+
+def _named(spec: str) -> str:
+    """How a person reads ``spec``: its columns, and another table's by the table's name."""
+    parts = _parts(spec)
+    first = parts[0][0]
+    return " or ".join(column if table == first else table for table, column in parts)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Row counts per table and the columns (``table.column``) holding any value."""
+
+    counts: dict[str, int]
+    filled: frozenset[str]
+
+    def has(self, spec: str) -> bool:
+        """Whether any of the columns ``table.a|b`` holds a value."""
+        return any(f"{table}.{column}" in self.filled for table, column in _parts(spec))
+
+    def why_missing(self, kpi: Kpi, config: Config) -> str | None:
+        """Why ``kpi`` cannot be computed from this store, or None."""
+        empty = [t for t in kpi.needs if not self.counts.get(t)]
+        if empty:
+            return f"no {' or '.join(t.replace('_', ' ') for t in empty)} loaded"
+        absent = [spec for spec in kpi.needs_values if not self.has(spec)]
+        if absent:
+            table = _parts(absent[0])[0][0]
+            named = " nor ".join(_named(spec) for spec in absent)
+            return f"the loaded {table} hold no {named}"
+        if kpi.business_hours and not config.business_hours.configured:
+            return "no business hours configured ([business_hours] in supportkpi.toml)"
+        return None
+
+    def unchecked(self, kpi: Kpi) -> str | None:
+        """What a computable ``kpi`` could not check, for want of data, or None."""
+        gaps = [what for spec, what in kpi.checks if not self.has(spec)]
+        if not gaps:
+            return None
+        return "computed without checking " + ", ".join(gaps) + ": no such data loaded"
+
+
+def inputs_of(store: Store, kpis: Iterable[Kpi]) -> Inputs:
+    """The :class:`Inputs` the given KPIs ask about."""
+    kpis = list(kpis)
+    wanted: dict[str, list[str]] = {}
+    for kpi in kpis:
+        for spec in [*kpi.needs_values, *(s for s, _ in kpi.checks)]:
+            for table, column in _parts(spec):
+                wanted.setdefault(table, []).append(column)
+    filled = {
+        f"{table}.{column}"
+        for table, columns in wanted.items()
+        for column in store.filled(table, columns)
+    }
+    return Inputs(store.counts(), frozenset(filled))
