@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -11,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from supportkpi.api.auth import Svc, Writer
 from supportkpi.api.service import Service
-from supportkpi.load.ingest import LoadError, load_records
+from supportkpi.load.ingest import ForeignRecords, LoadError, load_records
 from supportkpi.store import schema
 from supportkpi.store.access import Principal, Role
-from supportkpi.store.ownership import foreign_records
+from supportkpi.store.ownership import NOT_PER_VENDOR, vendor_may_send
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -31,26 +30,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"the body is over the limit of {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def parsed_records(body: bytes) -> list[dict[str, Any] | None]:
-    """The records of a JSON array or of JSON Lines; None for one that is not an object
-    (validation quarantines it)."""
-    text = body.decode("utf-8", errors="replace").strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
-    else:
-        items = []
-        for line in text.splitlines():
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError:
-                    items.append(None)
-    return [i if isinstance(i, dict) else None for i in items]
 
 
 @router.post(
@@ -84,18 +63,14 @@ def _load_now(
     body: bytes,
     label: str,
 ) -> dict[str, Any]:
+    vendor = (who.vendor or "") if who.role is Role.VENDOR else None
+    if vendor is not None and not vendor_may_send(table):
+        raise HTTPException(403, NOT_PER_VENDOR.format(table=table))
     with svc.using_store() as store:
-        if who.role is Role.VENDOR:  # only a vendor's records are read here: to check them
-            vendor = who.vendor or ""
-            foreign = foreign_records(store, table, parsed_records(body), vendor)
-            if foreign:
-                raise HTTPException(
-                    403,
-                    f"a {vendor} token may send only {vendor}'s records; nothing was loaded: "
-                    + "; ".join(f"record {n}: {why}" for n, why in foreign[:20]),
-                )
         try:
-            summary = load_records(store, {table: body}, label)
+            summary = load_records(store, {table: body}, label, vendor=vendor)
+        except ForeignRecords as exc:
+            raise HTTPException(403, str(exc)) from None
         except LoadError as exc:
             raise HTTPException(400, str(exc)) from None
         errors = store.quarantined_from(f"{label}/{table}")

@@ -36,6 +36,7 @@ from supportkpi.sources.files import (
 from supportkpi.sources.mapping import Mapping, MappingError
 from supportkpi.store import kept, schema
 from supportkpi.store.merge import MergeCounts
+from supportkpi.store.ownership import foreign_rows
 from supportkpi.store.store import Store
 
 FileProgress = Callable[[str, int, int], None]
@@ -48,6 +49,19 @@ _REJECT_COLUMNS = ("source", "line", "table_name", "column_name", "rule", "reaso
 
 class LoadError(ValueError):
     """A load that cannot proceed; nothing was written."""
+
+
+class ForeignRecords(LoadError):
+    """A vendor sent records that are not its own; nothing was loaded. ``rows`` holds
+    (table, record number, why) for each."""
+
+    def __init__(self, vendor: str, rows: list[tuple[str, int, str]]) -> None:
+        shown = "; ".join(f"{t} record {n}: {why}" for t, n, why in rows[:20])
+        more = f"; … and {len(rows) - 20} more" if len(rows) > 20 else ""
+        super().__init__(
+            f"a {vendor} token may send only {vendor}'s records; nothing was loaded: {shown}{more}"
+        )
+        self.rows = rows
 
 
 @dataclass
@@ -101,10 +115,14 @@ def load(
     return _Load(store, progress).run(_ordered(sources))
 
 
-def load_records(store: Store, batches: Map[str, bytes], label: str) -> LoadSummary:
+def load_records(
+    store: Store, batches: Map[str, bytes], label: str, vendor: str | None = None
+) -> LoadSummary:
     """Records sent as JSON arrays or JSON Lines (HTTP request bodies), per table, loaded in one
     transaction like files named ``<label>/<table>``: the same rules, and quarantine rows that
-    carry the record's number in place of a line."""
+    carry the record's number in place of a line. With ``vendor`` (a vendor's token), the
+    validated records must all be that vendor's own (:mod:`supportkpi.store.ownership`), or
+    :class:`ForeignRecords` is raised and nothing is loaded."""
     with tempfile.TemporaryDirectory(prefix="supportkpi-") as scratch:
         sources = []
         for table, data in batches.items():
@@ -115,7 +133,9 @@ def load_records(store: Store, batches: Map[str, bytes], label: str) -> LoadSumm
             except (SourceError, KeyError) as exc:
                 raise LoadError(str(exc).strip('"')) from None
         try:
-            return _Load(store, None).run(_ordered(sources))
+            return _Load(store, None, vendor=vendor).run(_ordered(sources))
+        except ForeignRecords:
+            raise
         except LoadError as exc:
             raise LoadError(str(exc).replace(scratch + "/", "the records of ")) from None
 
@@ -159,8 +179,10 @@ class _Load:
         store: Store,
         progress: FileProgress | None,
         converted: list[tuple[str, Any]] | None = None,
+        vendor: str | None = None,
     ) -> None:
         self.converted = converted or []
+        self.vendor = vendor
         self.store = store
         self.progress: FileProgress = progress or (lambda name, done, total: None)
         self.raw_tables: dict[int, str] = {}
@@ -174,6 +196,9 @@ class _Load:
             for index, src in enumerate(sources):
                 self.results.append(self._stage_file(index, src))
             self._reject_converted(sources)
+            # a vendor's rows are judged before the checks against stored rows, whose reasons
+            # would tell of other vendors' conversations, and again inside the transaction
+            self._check_owner()
             for name in list(self.clean):
                 self._cross_check(name, sources)
             merged = self._commit(sources)
@@ -419,6 +444,7 @@ class _Load:
         self.store.execute(f"CREATE TEMP TABLE {q(touched)} (conversation_id VARCHAR)")
         try:
             with self.store.transaction():
+                self._check_owner()
                 for name in schema.LOAD_ORDER:
                     if name in self.clean:
                         merged[name] = self.store.merge(
@@ -441,6 +467,15 @@ class _Load:
         finally:
             self.store.drop_temp(touched)
         return merged
+
+    def _check_owner(self) -> None:
+        """With a vendor, refuse the whole load unless every validated row, exactly as it
+        will be stored, is the vendor's own."""
+        if self.vendor is None:
+            return
+        foreign = foreign_rows(self.store, self.clean, self.vendor)
+        if foreign:
+            raise ForeignRecords(self.vendor, foreign)
 
     def _count_rejects(self) -> None:
         rows = self.store.execute(f"SELECT __file, rule, count(*) FROM {_REJECTS} GROUP BY ALL")

@@ -11,9 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from supportkpi.load.ingest import LoadError, load_records
+from supportkpi.load.ingest import ForeignRecords, LoadError, load_records
 from supportkpi.sources import chatwoot
-from supportkpi.store.ownership import foreign_records
 from supportkpi.store.store import Store
 
 _SEEN = "received_deliveries"
@@ -45,20 +44,14 @@ def chatwoot_delivery(
         return answer | {"duplicate": True, "loaded": {}}
     if converted.skipped:
         return answer | {"skipped": converted.skipped, "loaded": {}}
-    if forced and vendor:
-        for table, records in converted.records.items():
-            foreign = foreign_records(store, table, list(records), vendor)
-            if foreign:
-                why = "; ".join(w for _, w in foreign)
-                raise DeliveryError(
-                    f"a {vendor} token may send only {vendor}'s records: {why}", 403
-                )
     if converted.reopened:
         _count_reopen(store, converted)
     label = f"chatwoot:{digest[:16]}"
     batches = {t: json.dumps(r).encode() for t, r in converted.records.items()}
     try:
-        summary = load_records(store, batches, label)
+        summary = load_records(store, batches, label, vendor=vendor if forced else None)
+    except ForeignRecords as exc:
+        raise DeliveryError(str(exc), 403) from None
     except LoadError as exc:
         raise DeliveryError(str(exc)) from None
     store.execute(f"INSERT INTO {_SEEN} VALUES (?, ?, now())", ["chatwoot", digest])
@@ -71,26 +64,6 @@ def chatwoot_delivery(
             for _, col, rule, reason in store.quarantined_from(f"{label}/{t}")
         ],
     }
-
-
-def _check_owner(store: Store, converted: chatwoot.Converted, vendor: str) -> None:
-    """Refuse a vendor's delivery that touches another vendor's records. The delivery's own
-    conversation may be new: its messages need not be stored already."""
-    own = {r["conversation_id"] for r in converted.records.get("conversations", [])}
-    for table, records in converted.records.items():
-        foreign = [
-            why
-            for n, why in foreign_records(store, table, list(records), vendor)
-            if not (
-                table != "conversations"
-                and records[n - 1]["conversation_id"] in own
-                and "not one of your conversations" in why
-            )
-        ]
-        if foreign:
-            raise DeliveryError(
-                f"{vendor} may send only its own records: {'; '.join(foreign)}", 403
-            )
 
 
 def _seen(store: Store, digest: str) -> bool:

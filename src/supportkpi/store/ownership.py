@@ -1,101 +1,112 @@
-"""Which records a vendor may send: only its own.
+"""Which records a vendor may send: only its own, judged on the rows as they will be stored.
 
 A vendor's records are the rows whose ``vendor`` is that vendor (conversations, agent
-activity, costs) and the messages, surveys and QA reviews of its conversations. A record is
-foreign when it names another vendor, when it belongs to a conversation that is not the
-vendor's, or when it would overwrite a stored row that belongs to another vendor. Revenue is
-recorded per customer, not per vendor, so vendors may not send it.
+activity, costs) and the messages, surveys and QA reviews of its conversations. The check
+runs inside the load's transaction, on the validated rows the load is about to merge (keys
+trimmed and typed, exactly as the loader parsed them), so no record can look like one thing
+to the check and another to the store. A row is foreign when it:
+
+- names another vendor (or none) as its ``vendor``;
+- would overwrite a stored row of another vendor's (a conversation, a message, survey or
+  review of another vendor's conversation, activity of another vendor's agent);
+- belongs to a conversation that is not the vendor's after the load (``conversation_id`` of
+  a message, survey or review; ``follow_up_of`` of a conversation).
+
+Revenue is recorded per customer, not per vendor, so vendors may not send it. The reasons
+never tell whether an id exists at another vendor: "not one of your conversations" covers
+both.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import pyarrow as pa
-
-from supportkpi.store import schema
+from supportkpi.store.merge import quoted as q
 from supportkpi.store.store import Store
 
 WITH_VENDOR = ("conversations", "agent_activity", "costs")
 VIA_CONVERSATION = {"messages": "message_id", "surveys": "survey_id", "qa_reviews": "review_id"}
+LINE = "__line"
+
+__all__ = ["NOT_PER_VENDOR", "foreign_rows", "vendor_may_send"]
+
+NOT_PER_VENDOR = "{table} are not recorded per vendor; only an admin token may send them"
 
 
-def foreign_records(
-    store: Store, table: str, records: list[dict[str, Any] | None], vendor: str
-) -> list[tuple[int, str]]:
-    """(record number from 1, why) for each record ``vendor`` may not send to ``table``.
-    Records that are not objects are left to validation, which quarantines them."""
-    schema.table(table)
-    if table not in WITH_VENDOR and table not in VIA_CONVERSATION:
-        return [(1, f"{table} are not recorded per vendor; only an admin token may send them")]
-    out: list[tuple[int, str]] = []
-    if table in WITH_VENDOR:
-        for number, r in enumerate(records, start=1):
-            if r is not None and _text(r.get("vendor")) != vendor:
-                out.append((number, f"vendor is {r.get('vendor')!r}, not {vendor!r}"))
-    if table != "costs":  # costs are keyed by vendor: no other vendor's row can be overwritten
-        out += _stored_owners(store, table, records, vendor)
-    return sorted(set(out))
+def vendor_may_send(table: str) -> bool:
+    """Whether a vendor's token may send records of ``table`` at all."""
+    return table in WITH_VENDOR or table in VIA_CONVERSATION
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _stored_owners(
-    store: Store, table: str, records: list[dict[str, Any] | None], vendor: str
-) -> list[tuple[int, str]]:
-    """Records whose conversation, key or agent belongs to another vendor in the store."""
-    sent = pa.table(
-        {
-            "n": [i for i, r in enumerate(records, start=1) if r is not None],
-            "conversation_id": [_text(r.get("conversation_id")) for r in records if r is not None],
-            "key": [_text(r.get(_key(table))) for r in records if r is not None],
-            "agent_id": [_text(r.get("agent_id")) for r in records if r is not None],
-        },
-        schema=pa.schema(
-            [
-                ("n", pa.int64()),
-                ("conversation_id", pa.string()),
-                ("key", pa.string()),
-                ("agent_id", pa.string()),
+def foreign_rows(store: Store, staged: dict[str, str], vendor: str) -> list[tuple[str, int, str]]:
+    """(table, line or record number, why) for each staged row ``vendor`` may not send.
+    ``staged`` maps each canonical table to the temporary table of its validated rows (with
+    a ``__line`` column). Call inside the load's transaction, before the merge."""
+    out: list[tuple[str, int, str]] = []
+    own = _own_conversations_sql(staged)
+    for table, name in staged.items():
+        if table not in WITH_VENDOR and table not in VIA_CONVERSATION:
+            out += [
+                (
+                    table,
+                    line,
+                    f"{table} are not recorded per vendor; only an admin token may send them",
+                )
+                for (line,) in store.execute(f"SELECT {LINE} FROM {q(name)}")
             ]
-        ),
-    )
-    name = store.temp_name("sent")
-    store.stage(name, sent)
-    try:
-        sql = _owner_sql(table, name)
-        return [(n, why) for n, why in store.execute(sql, [vendor] * sql.count("?"))]
-    finally:
-        store.drop_temp(name)
+            continue
+        for sql in _checks(table, name, own):
+            out += [
+                (table, line, why) for line, why in store.execute(sql, [vendor] * sql.count("?"))
+            ]
+    return sorted(set(out), key=lambda r: (r[0], r[1], r[2]))
 
 
-def _key(table: str) -> str:
-    return VIA_CONVERSATION.get(table, "conversation_id")
-
-
-def _owner_sql(table: str, sent: str) -> str:
-    if table == "conversations":
-        return (
-            f"SELECT s.n, 'conversation ' || s.key || ' belongs to another vendor' FROM {sent} s "
-            "JOIN conversations c ON c.conversation_id = s.key "
-            "WHERE c.vendor IS DISTINCT FROM ?"
-        )
-    if table == "agent_activity":
-        return (
-            f"SELECT DISTINCT s.n, 'agent ' || s.agent_id || ' works for another vendor' "
-            f"FROM {sent} s JOIN agent_activity a ON a.agent_id = s.agent_id "
-            "WHERE a.vendor IS DISTINCT FROM ?"
-        )
+def _own_conversations_sql(staged: dict[str, str]) -> str:
+    """The ids of the vendor's conversations after the load: staged rows override stored ones."""
+    batch = staged.get("conversations")
+    if batch is None:
+        return "SELECT conversation_id FROM conversations WHERE vendor = ?"
     return (
-        f"SELECT s.n, CASE WHEN c.conversation_id IS NULL THEN 'conversation ' || "
-        "coalesce(s.conversation_id, '(none)') || ' is not one of your conversations' "
-        "ELSE 'conversation ' || s.conversation_id || ' belongs to another vendor' END "
-        f"FROM {sent} s LEFT JOIN conversations c ON c.conversation_id = s.conversation_id "
-        "WHERE c.vendor IS DISTINCT FROM ? "
-        f"UNION SELECT s.n, '{table} ' || s.key || ' belongs to another vendor''s conversation' "
-        f"FROM {sent} s JOIN {table} t ON t.{_key(table)} = s.key "
-        "JOIN conversations c ON c.conversation_id = t.conversation_id "
-        "WHERE c.vendor IS DISTINCT FROM ?"
+        f"SELECT conversation_id FROM {q(batch)} WHERE vendor = ? UNION ALL "
+        f"SELECT t.conversation_id FROM conversations t ANTI JOIN {q(batch)} s "
+        "USING (conversation_id) WHERE t.vendor = ?"
     )
+
+
+def _not_yours(column: str) -> str:
+    return (
+        f"'conversation ' || coalesce(s.{column}, '(none)') || ' is not one of your conversations'"
+    )
+
+
+def _checks(table: str, name: str, own: str) -> list[str]:
+    s = q(name)
+    if table == "conversations":
+        return [
+            f"SELECT s.{LINE}, 'vendor is ' || coalesce('''' || s.vendor || '''', 'empty') || "
+            f"', not yours' FROM {s} s WHERE s.vendor IS DISTINCT FROM ?",
+            f"SELECT s.{LINE}, {_not_yours('conversation_id')} FROM {s} s "
+            "JOIN conversations t USING (conversation_id) WHERE t.vendor IS DISTINCT FROM ?",
+            f"SELECT s.{LINE}, 'follow_up_of: ' || {_not_yours('follow_up_of')} FROM {s} s "
+            f"WHERE s.follow_up_of IS NOT NULL AND s.follow_up_of NOT IN ({own})",
+        ]
+    if table == "agent_activity":
+        return [
+            f"SELECT s.{LINE}, 'vendor is ' || coalesce('''' || s.vendor || '''', 'empty') || "
+            f"', not yours' FROM {s} s WHERE s.vendor IS DISTINCT FROM ?",
+            f"SELECT DISTINCT s.{LINE}, 'agent ' || s.agent_id || ' is not one of your agents' "
+            f"FROM {s} s JOIN agent_activity a USING (agent_id) WHERE a.vendor IS DISTINCT FROM ?",
+        ]
+    if table == "costs":
+        return [
+            f"SELECT s.{LINE}, 'vendor is ' || coalesce('''' || s.vendor || '''', 'empty') || "
+            f"', not yours' FROM {s} s WHERE s.vendor IS DISTINCT FROM ?",
+        ]
+    key = VIA_CONVERSATION[table]
+    return [
+        f"SELECT s.{LINE}, {_not_yours('conversation_id')} FROM {s} s "
+        f"WHERE s.conversation_id IS NULL OR s.conversation_id NOT IN ({own})",
+        f"SELECT s.{LINE}, '{table[:-1]} ' || s.{key} || ' is not one of yours' FROM {s} s "
+        f"JOIN {table} t USING ({key}) "
+        "JOIN conversations c ON c.conversation_id = t.conversation_id "
+        "WHERE c.vendor IS DISTINCT FROM ?",
+    ]
