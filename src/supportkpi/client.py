@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
 from supportkpi.sources.mapping import Mapping as ColumnMapping
+from supportkpi.store import kept
 from supportkpi.store.store import Store
 
 
@@ -89,7 +91,10 @@ def connect(
     ``$SUPPORTKPI_DB`` or ``./supportkpi.duckdb``) with ``config`` (a :class:`Config`, a path to
     a TOML file, or by default ``$SUPPORTKPI_CONFIG`` or ``./supportkpi.toml`` if present)."""
     settings = config if isinstance(config, Config) else load_config(config)
-    return Connection(Store.open(db, read_only=read_only), settings)
+    store = Store.open(db, read_only=read_only)
+    if not read_only and kept.repair(store):
+        warnings.warn(kept.REBUILT, kept.KeptFactsRebuilt, stacklevel=2)
+    return Connection(store, settings)
 
 
 def kpis() -> list[Kpi]:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from supportkpi.config import Config, ConfigError, load_config
 from supportkpi.load.ingest import FileProgress
+from supportkpi.store import kept
 from supportkpi.store.store import ENV_DB, Store, StoreError, default_url
 
 app = typer.Typer(
@@ -78,6 +79,8 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
         store = Store.open(db or default_url(), read_only=read_only)
     except StoreError as exc:
         raise fail(str(exc)) from None
+    if not read_only and kept.repair(store):
+        err.print(f"warning: {kept.REBUILT}", highlight=False, markup=False)
     try:
         yield store
     finally:

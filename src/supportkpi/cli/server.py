@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from supportkpi.cli._common import ConfigOption, DbOption, app, config_from, err, fail, out
+from supportkpi.store import kept
 from supportkpi.store.access import AccessError, TokenStore, tokens_path
 from supportkpi.store.store import Store, StoreError, default_url
 
@@ -71,6 +72,8 @@ def serve_command(
         store = Store.open(url)
     except StoreError as exc:
         raise fail(str(exc)) from None
+    if kept.repair(store):
+        err.print(f"warning: {kept.REBUILT}", highlight=False, markup=False)
     if no_auth:
         err.print(
             Panel(

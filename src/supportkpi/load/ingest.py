@@ -445,6 +445,7 @@ class _Load:
         try:
             with self.store.transaction():
                 self._check_owner()
+                kept.before_load(self.store)
                 for name in schema.LOAD_ORDER:
                     if name in self.clean:
                         merged[name] = self.store.merge(

@@ -15,13 +15,17 @@ customers, old and new, are worked out again too, and updated where they moved; 
 conversation named as ``follow_up_of`` anywhere is marked followed up from the whole table.
 A load that changes a large share of the store rebuilds the tables instead.
 
-``kept_state`` records the facts' layout version and the follow-up window they were computed
-with; a report whose window differs, or a store whose facts are missing or from another
-version, derives the facts as before (same numbers, slower).
+``kept_state`` records the facts' layout version, the follow-up window they were computed
+with, and the row counts of the tables they were computed from, written in the same
+transaction as the facts. A report whose window differs, or a store whose facts are missing,
+from another version or out of step with the data, derives the facts as before (same numbers,
+slower). Out of step should never happen; if a crash ever leaves the store so, :func:`repair`
+(run when a store is opened for writing) and the next load rebuild the facts, and say so.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -34,7 +38,9 @@ from supportkpi.store.store import Store
 FACTS = "kept_facts"
 REPLIES = "kept_replies"
 STATE = "kept_state"
-VERSION = 2  # 2: handled by any evidence, resolved never abandoned, no guessed leaving time
+# 2: handled by any evidence, resolved never abandoned, no guessed leaving time;
+# 3: the state records the row counts the facts were computed from
+VERSION = 3
 DEFAULT_WINDOW_DAYS = 7.0
 # Above this share of the stored conversations changed, one full rebuild is cheaper than
 # recomputing customer by customer.
@@ -42,16 +48,56 @@ REBUILD_SHARE = 0.2
 # The tables the kept facts are computed from: a load changing another table leaves them be.
 SOURCES = ("conversations", "messages", "surveys")
 
-__all__ = ["FACTS", "REPLIES", "SOURCES", "kept_tables", "rebuild", "refresh"]
+__all__ = [
+    "FACTS",
+    "REBUILT",
+    "REPLIES",
+    "SOURCES",
+    "KeptFactsRebuilt",
+    "kept_tables",
+    "rebuild",
+    "refresh",
+    "repair",
+    "stale",
+]
+
+
+class KeptFactsRebuilt(UserWarning):
+    """The kept facts disagreed with the data they are computed from and were rebuilt."""
 
 
 def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table] | None:
-    """The kept facts and reply pairs, when they exist, are of this version and use this
-    follow-up window."""
+    """The kept facts and reply pairs, when they exist, are of this version, use this
+    follow-up window and match the data's row counts."""
     state = _state(store)
-    if state is None or state != (VERSION, float(window_days)):
+    if state is None or state[:2] != (VERSION, float(window_days)):
+        return None
+    if state[2] != _counts(store):
         return None
     return store.con.table(FACTS), store.con.table(REPLIES)
+
+
+def stale(store: Store) -> bool:
+    """Whether kept facts of this version exist but were computed from other data than the
+    store holds (rows the facts' transaction never saw)."""
+    state = _state(store)
+    return state is not None and state[0] == VERSION and state[2] != _counts(store)
+
+
+REBUILT = (
+    "the conversation facts kept in the store did not match its data (an interrupted "
+    "write?); they were rebuilt from the data"
+)
+
+
+def repair(store: Store) -> bool:
+    """Rebuild kept facts that are out of step with the data; True when it did (the caller
+    says so: :data:`REBUILT`)."""
+    if not stale(store):
+        return False
+    with store.transaction():
+        rebuild(store)
+    return True
 
 
 def rebuild(store: Store, window_days: float | None = None) -> None:
@@ -68,8 +114,14 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
     store.raw.execute(f"CREATE OR REPLACE TABLE {FACTS} AS {_sql(expr)}")
     pairs = reply_pairs(store.table("messages"))
     store.raw.execute(f"CREATE OR REPLACE TABLE {REPLIES} AS {_sql(pairs)}")
-    store.raw.execute(f"CREATE OR REPLACE TABLE {STATE} (version INTEGER, follow_up_days DOUBLE)")
-    store.raw.execute(f"INSERT INTO {STATE} VALUES (?, ?)", [VERSION, float(window_days)])
+    store.raw.execute(
+        f"CREATE OR REPLACE TABLE {STATE} (version INTEGER, follow_up_days DOUBLE, "
+        "conversations BIGINT, messages BIGINT, surveys BIGINT)"
+    )
+    store.raw.execute(
+        f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?)",
+        [VERSION, float(window_days), *_counts(store)],
+    )
 
 
 def refresh(store: Store, touched: str) -> None:
@@ -77,7 +129,7 @@ def refresh(store: Store, touched: str) -> None:
     temporary table ``touched`` (one ``conversation_id`` column). Call inside the load's
     transaction."""
     state = _state(store)
-    if state is None or state[0] != VERSION:
+    if state is None or state[0] != VERSION or state[3]:
         rebuild(store)
         return
     changed = store.raw.execute(f"SELECT count(DISTINCT conversation_id) FROM {touched}").fetchone()
@@ -93,6 +145,22 @@ def refresh(store: Store, touched: str) -> None:
     finally:
         for name in _TEMP.values():
             store.drop_temp(name)
+    store.raw.execute(
+        f"UPDATE {STATE} SET conversations = ?, messages = ?, surveys = ?", list(_counts(store))
+    )
+
+
+def before_load(store: Store) -> None:
+    """Call inside a load's transaction, before its merges: facts out of step with the data
+    are marked, so :func:`refresh` rebuilds them rather than patching them."""
+    if stale(store):
+        store.raw.execute(f"UPDATE {STATE} SET conversations = -1")
+        warnings.warn(
+            "the conversation facts kept in the store did not match its data (an interrupted "
+            "write?); this load rebuilds them",
+            KeptFactsRebuilt,
+            stacklevel=2,
+        )
 
 
 # The refresh's temporary tables. Their names are fixed so that the SQL compiled from the
@@ -213,8 +281,31 @@ def _sql(expr: ir.Table) -> str:
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
-def _state(store: Store) -> tuple[int, float] | None:
+def _counts(store: Store) -> tuple[int, int, int]:
+    """Row counts of the tables the facts are computed from."""
+    row = store.raw.execute(
+        "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), "
+        "(SELECT count(*) FROM surveys)"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _state(
+    store: Store,
+) -> tuple[int, float, tuple[int, int, int] | None, bool] | None:
+    """(version, follow-up days, the row counts the facts were computed from, whether they
+    are marked for a rebuild), or None without kept facts."""
     if not {STATE, FACTS, REPLIES} <= set(store.con.list_tables()):
         return None
-    row = store.raw.execute(f"SELECT version, follow_up_days FROM {STATE}").fetchone()
-    return (int(row[0]), float(row[1])) if row else None
+    columns = set(store.columns(STATE))
+    if "surveys" not in columns:  # an older layout: its version says so
+        row = store.raw.execute(f"SELECT version, follow_up_days FROM {STATE}").fetchone()
+        return (int(row[0]), float(row[1]), None, False) if row else None
+    row = store.raw.execute(
+        f"SELECT version, follow_up_days, conversations, messages, surveys FROM {STATE}"
+    ).fetchone()
+    if not row:
+        return None
+    marked = row[2] is None or row[2] < 0
+    return int(row[0]), float(row[1]), (int(row[2] or 0), int(row[3]), int(row[4])), marked
