@@ -54,10 +54,30 @@ def to_json(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """The report as CSV text (periods as ISO dates)."""
+    """The report as CSV text (periods as ISO dates). Text that a spreadsheet would run as
+    a formula (a name sent as ``=HYPERLINK(…)``) is written with a leading apostrophe."""
     buffer = io.BytesIO()
-    pacsv.write_csv(_labelled(report), buffer)
+    pacsv.write_csv(inert(_labelled(report)), buffer)
     return buffer.getvalue().decode()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell a spreadsheet would read as a formula made plain text
+    (prefixed with ``'``, as OWASP advises for CSV exports)."""
+    for index, field in enumerate(table.schema):
+        if not pa.types.is_string(field.type) and not pa.types.is_large_string(field.type):
+            continue
+        values = table.column(index).to_pylist()
+        if not any(isinstance(v, str) and v.startswith(FORMULA_START) for v in values):
+            continue
+        safe = [
+            ("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in values
+        ]
+        table = table.set_column(index, field, pa.array(safe, field.type))
+    return table
 
 
 def to_parquet(report: Report, path: Path) -> None:

@@ -43,7 +43,7 @@ def _emit(table: pa.Table, fmt: str) -> bool:
     if fmt == "json":
         sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
     elif fmt == "csv":
-        pacsv.write_csv(table, sys.stdout.buffer)
+        pacsv.write_csv(render.inert(table), sys.stdout.buffer)
     elif fmt != "table":
         raise fail(f"unknown format {fmt!r}; table, csv or json")
     return fmt != "table"

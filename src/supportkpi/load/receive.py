@@ -1,8 +1,9 @@
 """Records pushed by support platforms (webhooks) into the store.
 
 A delivery is converted by its source module, checked against what a vendor may send, and
-loaded in one transaction. Each delivery is remembered by its digest, so a platform that
-delivers the same event again (Chatwoot retries) changes nothing, reopen counts included.
+loaded in one transaction. Each delivery is remembered by the digest of its event (the
+parsed JSON, keys sorted: not the bytes), so a platform that delivers the same event again,
+however serialised (Chatwoot retries), changes nothing, reopen counts included.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def chatwoot_delivery(
         raise DeliveryError(f"the body is not JSON: {exc}") from None
     except chatwoot.ChatwootError as exc:
         raise DeliveryError(str(exc), 422) from None
-    digest = hashlib.sha256(body).hexdigest()
+    # the event, not its bytes: the same delivery serialised another way is the same event
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
     answer: dict[str, Any] = {"event": payload.get("event"), "delivery": digest[:16]}
     if _seen(store, digest):
         return answer | {"duplicate": True, "loaded": {}}

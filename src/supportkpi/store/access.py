@@ -16,11 +16,15 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 ENV_TOKENS = "SUPPORTKPI_TOKENS"
 PREFIX = "skpi_"
@@ -127,23 +131,25 @@ class TokenStore:
             digest=_digest(token),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        self._write([*self.records(), record])
+        with self._locked():
+            self._write([*self._read(), record])
         return token
 
     def revoke(self, token_id: str) -> TokenRecord:
         """Revoke a token by id (or name); it stops working at once, sessions included."""
-        records = self.records()
-        found = [r for r in records if token_id in (r.id, r.name) and r.revoked_at is None]
-        if len(found) != 1:
-            what = "no active token" if not found else "several active tokens"
-            raise AccessError(f"{what} with id or name {token_id!r}; `token list` shows them")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        self._write(
-            [
-                TokenRecord(**{**asdict(r), "revoked_at": now}) if r is found[0] else r
-                for r in records
-            ]
-        )
+        with self._locked():
+            records = self._read()
+            found = [r for r in records if token_id in (r.id, r.name) and r.revoked_at is None]
+            if len(found) != 1:
+                what = "no active token" if not found else "several active tokens"
+                raise AccessError(f"{what} with id or name {token_id!r}; `token list` shows them")
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            self._write(
+                [
+                    TokenRecord(**{**asdict(r), "revoked_at": now}) if r is found[0] else r
+                    for r in records
+                ]
+            )
         return found[0]
 
     def check(self, token: str) -> Principal | None:
@@ -161,6 +167,24 @@ class TokenStore:
                 return Principal(r.id, r.name, Role(r.role), r.vendor)
         return None
 
+    def _read(self) -> list[TokenRecord]:
+        """The file as it is now, whatever was read before (call holding the lock)."""
+        self._stamp = None
+        return self.records()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the token file's lock: one change at a time, each on the latest file, so no
+        creation is lost and a revocation is never overwritten by a concurrent creation."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(self.path.name + ".lock")
+        with open(lock, "a+b") as handle:
+            _lock_file(handle)
+            try:
+                yield
+            finally:
+                _unlock_file(handle)
+
     def _write(self, records: list[TokenRecord]) -> None:
         """Replace the file atomically, readable by its owner only."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,3 +194,32 @@ class TokenStore:
             f.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
+
+
+def _lock_file(handle: BinaryIO) -> None:
+    """Block until this process holds the exclusive lock on ``handle``."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        handle.seek(0)
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+
+def _unlock_file(handle: BinaryIO) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
