@@ -58,7 +58,12 @@ def _zed(store: Store) -> list:
         ),
         store.execute("SELECT * FROM agent_activity WHERE vendor = 'zed' ORDER BY ALL"),
         store.execute("SELECT * FROM costs WHERE vendor = 'zed' ORDER BY ALL"),
-        store.execute("SELECT * FROM kept_facts WHERE vendor = 'zed' ORDER BY ALL"),
+        # the facts of zed's conversations; a customer who also writes to acme links the two
+        # by follow-up, a fact of the customer, not a record acme wrote
+        store.execute(
+            "SELECT * EXCLUDE (follow_up_of, followed_up) FROM kept_facts "
+            "WHERE vendor = 'zed' ORDER BY ALL"
+        ),
     ]
 
 
@@ -190,7 +195,7 @@ def hostile(draw):
 
 
 @settings(
-    max_examples=60,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -68,10 +68,13 @@ class ConfigError(ValueError):
 def check_zone(value: str) -> str:
     """``value`` if it names an IANA time zone; else a ValueError saying what to write."""
     try:
+        if len(value) > 64 or "\x00" in value:
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = value if len(value) <= 64 else value[:60] + "…"
         raise ValueError(
-            f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')"
+            f"unknown time zone {shown!r} (use an IANA name such as 'Europe/Berlin')"
         ) from None
     return value
 

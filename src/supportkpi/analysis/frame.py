@@ -56,6 +56,11 @@ def build_frame(
     every argument checked."""
     dims, period = split_by(by, period)
     filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
+    odd = [v for values in filters.values() for v in values if not v.isprintable() or len(v) > 500]
+    if odd:
+        raise QueryError(
+            f"a filter value holds control characters or is over 500 characters: {odd[0][:40]!r}"
+        )
     unknown = [f for f in filters if f not in DIMENSIONS]
     if unknown:
         raise QueryError(

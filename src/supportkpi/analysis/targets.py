@@ -71,16 +71,38 @@ def _where(condition: Any, then: Any, otherwise: Any) -> Any:
 
 
 def compliance(op: Op, target: float | tuple[float, float], achieved: N) -> N:
-    """sla_compliance of one aggregate target (KPIS.md), for a number or an Ibis column."""
+    """sla_compliance of one aggregate target (KPIS.md), for a number or an Ibis column.
+    A target met is 1.0; a missed one the share of the target reached, 0 when nothing was
+    (a division by zero never happens: a "≤" target is met by 0, a "≥ 0" target by
+    anything)."""
+    if not isinstance(achieved, ir.Expr):
+        return _compliance_of(op, target, float(achieved))  # type: ignore[return-value]
     if op == "between":
         assert isinstance(target, tuple)
         low, high = target
-        above = _where(achieved > high, high / achieved, 1.0)
-        return _where(achieved < low, achieved / low, above)
+        above = _where(achieved > high, high / achieved.nullif(0), 1.0)
+        return _where(achieved < low, achieved / (low or None), above)
     assert not isinstance(target, tuple)
     if op == ">=":
-        return _where(achieved >= target, 1.0, achieved / target)
-    return _where(achieved <= target, 1.0, target / achieved)
+        return _where(achieved >= target, 1.0, achieved / (target or None))
+    return _where(achieved <= target, 1.0, target / achieved.nullif(0))
+
+
+def _compliance_of(op: Op, target: float | tuple[float, float], achieved: float) -> float:
+    if op == "between":
+        assert isinstance(target, tuple)
+        low, high = target
+        if achieved < low:
+            return max(achieved / low, 0.0) if low > 0 else 0.0
+        return high / achieved if achieved > high and achieved > 0 else 1.0
+    assert not isinstance(target, tuple)
+    if op == ">=":
+        if achieved >= target:
+            return 1.0
+        return max(achieved / target, 0.0) if target > 0 else 0.0
+    if achieved <= target:
+        return 1.0
+    return max(target / achieved, 0.0) if achieved > 0 else 0.0
 
 
 DEFAULTS: tuple[Target, ...] = (

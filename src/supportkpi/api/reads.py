@@ -112,8 +112,8 @@ def report_route(
             targets=targets,
             trend=trend,
         )
-    headers = {f"X-Missing-{k}": v[:200] for k, v in result.missing.items()}
-    headers |= {f"X-Note-{k}": v[:200] for k, v in result.notes.items()}
+    headers = {f"X-Missing-{k}": _header(v) for k, v in result.missing.items()}
+    headers |= {f"X-Note-{k}": _header(v) for k, v in result.notes.items()}
     if format == "csv":
         return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
     return Response(render.to_json(result), media_type="application/json", headers=headers)
@@ -208,3 +208,10 @@ def vendor_list(who: Caller, svc: Svc) -> list[str]:
         return [who.vendor or ""]
     with svc.using_store() as store:
         return vendors(store)
+
+
+def _header(text: str) -> str:
+    """``text`` as an HTTP header value: ASCII, one line, at most 200 characters."""
+    plain = text.replace("…", "...").replace("–", "-").replace("−", "-").replace("×", "x")
+    plain = plain.encode("ascii", "replace").decode()
+    return " ".join(plain.split())[:200]

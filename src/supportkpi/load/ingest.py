@@ -235,6 +235,12 @@ class _Load:
                 self.store.stage(raw, batch)
         except SourceError as exc:
             raise LoadError(str(exc)) from None
+        if header is None and src.malformed and not self.store.exists(raw):
+            raise LoadError(
+                f"{src.name}: not one record could be read as {src.format.upper()} "
+                f"({len(src.malformed)} unreadable, the first: {src.malformed[0].reason}); "
+                "is the file what its name says?"
+            )
         self._reject_malformed(index, src)
         result.rows += len(src.malformed)
         if not self.store.exists(raw):

@@ -34,11 +34,21 @@ def chatwoot_delivery(
     (a vendor token) also refuses records of another vendor's conversations."""
     try:
         payload = json.loads(body)
-        converted = chatwoot.webhook(payload, vendor)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DeliveryError(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise DeliveryError("the body is nested too deeply to be a webhook delivery") from None
+    if not isinstance(payload, dict):
+        raise DeliveryError("a delivery is a JSON object with an event", 422)
+    try:
+        converted = chatwoot.webhook(payload, vendor)
     except chatwoot.ChatwootError as exc:
         raise DeliveryError(str(exc), 422) from None
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        # a field of another shape than Chatwoot sends: refused, never a server error
+        raise DeliveryError(
+            f"not a Chatwoot delivery: a field has an unexpected shape ({type(exc).__name__})", 422
+        ) from None
     # the event, not its bytes: the same delivery serialised another way is the same event
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()

@@ -50,7 +50,13 @@ RULES: dict[str, str] = {
 # A time of day followed by an offset: such text is read as the instant it names.
 _OFFSET_RE = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|UTC|GMT|[+-]\d{2}(:?\d{2})?)$"
 _SPACED_OFFSET = r"\s+([+-]\d{2}:?\d{2})$"
-_NO_SECONDS = r"([ T])(\d{1,2}:\d{2})(\s*[+-]\d{2}:?\d{2})$"
+_NO_SECONDS = r"([ T])(\d{1,2}:\d{2})(\s*([+-]\d{2}:?\d{2}|[zZ]))$"
+# ISO 8601's basic format, 20260601T100000Z: rewritten in the extended one
+_BASIC = r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?([zZ]|[+-]\d{2}:?\d{2})?$"
+# an offset no zone has (beyond ±14:00)
+_IMPOSSIBLE_OFFSET = r"[+-](1[5-9]|[2-9]\d):?\d{2}$"
+# the instants a support record can name: from 1970 to a year from now
+EARLIEST = "1970-01-01"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _UNTRIMMED = frozenset({"text", "comment"})
@@ -180,11 +186,19 @@ def _typed(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str:
     )
     if col.kind == "text":
         return t if source_type == "VARCHAR" else f"CAST({t} AS VARCHAR)"
+    # the engine would read 1_000 as 1000: no export writes numbers so, a typo does
+    plain = f"NOT contains(CAST({t} AS VARCHAR), '_')"
     if col.kind == "float":
-        return f"(CASE WHEN isfinite(TRY_CAST({t} AS DOUBLE)) THEN TRY_CAST({t} AS DOUBLE) END)"
+        return (
+            f"(CASE WHEN {plain} AND isfinite(TRY_CAST({t} AS DOUBLE)) "
+            f"THEN TRY_CAST({t} AS DOUBLE) END)"
+        )
     if col.kind == "int":
         d = f"TRY_CAST({t} AS DOUBLE)"
-        return f"(CASE WHEN {d} = trunc({d}) AND abs({d}) < 9e15 THEN CAST({d} AS BIGINT) END)"
+        return (
+            f"(CASE WHEN {plain} AND {d} = trunc({d}) AND abs({d}) < 9e15 "
+            f"THEN CAST({d} AS BIGINT) END)"
+        )
     if col.kind == "bool":
         if source_type == "BOOLEAN":
             return t
@@ -205,11 +219,13 @@ def _timestamp(t: str, source_type: str, fmt: str | None, zone: str) -> str:
     if fmt:
         parsed = f"try_strptime({text}, {lit(fmt)})"
         return parsed if ("%z" in fmt or "%Z" in fmt) else f"timezone({lit(zone)}, {parsed})"
-    # "10:00 -0700" and "10:00:00 -07:00" → "10:00:00-0700", which the engine reads
+    text = f"regexp_replace({text}, {lit(_BASIC)}, '\\1-\\2-\\3T\\4:\\5:\\6\\7\\8')"
+    # "10:00 -0700", "10:00Z" and "10:00:00 -07:00" → "10:00:00-0700", which the engine reads
     seconds = f"regexp_replace({text}, {lit(_NO_SECONDS)}, '\\1\\2:00\\3')"
     joined = f"regexp_replace({seconds}, {lit(_SPACED_OFFSET)}, '\\1')"
     return (
-        f"(CASE WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
+        f"(CASE WHEN regexp_matches({text}, {lit(_IMPOSSIBLE_OFFSET)}) THEN NULL "
+        f"WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
         f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) "
         f"ELSE timezone({lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) END)"
     )
@@ -322,6 +338,19 @@ def _timestamp_hint(fmt: str | None) -> str:
 
 def _range_checks(col: Column, v: str) -> list[Check]:
     out = []
+    if col.kind == "timestamp":
+        out.append(
+            Check(
+                "out_of_range",
+                col.name,
+                f"({v} < TIMESTAMPTZ '{EARLIEST} 00:00:00+00' OR {v} > now() + INTERVAL 366 DAY)",
+                f"{_show(v)} || "
+                + lit(
+                    f" in {col.name} is before {EARLIEST[:4]} or more than a year from now "
+                    "(a mistyped year?)"
+                ),
+            )
+        )
     if col.minimum is not None:
         out.append(
             Check(

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -43,6 +44,7 @@ _SUFFIXES = {
 }
 _BATCH_ROWS = 50_000
 _CSV_BLOCK = 4 << 20
+_CSV_BLOCK_MAX = 256 << 20  # the longest field read: 256 MB
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) in the source's own units (bytes or rows)."""
@@ -81,6 +83,12 @@ class SourceFile:
     def header(self) -> list[str] | None:
         """The file's column names, read before any row: for CSV, Parquet and Excel; None
         for JSON and JSON Lines, whose records name their own fields."""
+        try:
+            return self._header()
+        except (EOFError, OSError, zlib.error) as exc:
+            raise SourceError(_unreadable(self.path, exc)) from None
+
+    def _header(self) -> list[str] | None:
         if self.format == "csv":
             return _csv_header(self.path, self.mapping)[0]
         if self.format == "parquet":
@@ -94,9 +102,13 @@ class SourceFile:
         return None
 
     def batches(self, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
-        """Stream the file's records; each batch carries a ``__line`` column."""
+        """Stream the file's records; each batch carries a ``__line`` column. A file that
+        cannot be read (cut short, damaged, nested beyond reason) is a :class:`SourceError`."""
         reader = _READERS[self.format]
-        yield from reader(self, progress or (lambda done, total: None))
+        try:
+            yield from reader(self, progress or (lambda done, total: None))
+        except (EOFError, OSError, zlib.error, RecursionError) as exc:
+            raise SourceError(_unreadable(self.path, exc)) from None
 
 
 def open_source(
@@ -174,7 +186,17 @@ def _encoding(mapping: Mapping) -> str:
     )
 
 
+def _unreadable(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return f"{path}: nested too deeply to be records"
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile) or "end-of-stream" in str(exc):
+        return f"{path}: the compressed file is cut short or damaged ({exc}); download it again"
+    return f"{path}: cannot be read ({exc})"
+
+
 def _not_text(path: Path, mapping: Mapping, exc: Exception) -> str:
+    if isinstance(exc, EOFError | gzip.BadGzipFile) or "end-of-stream" in str(exc):
+        return f"{path}: the compressed file is cut short or damaged ({exc}); download it again"
     return (
         f"{path}: not readable as {mapping.encoding} text ({exc}); if the file uses "
         'another encoding, set e.g. encoding = "latin-1" in a mapping file'
@@ -202,8 +224,38 @@ def _unique_names(names: list[str]) -> list[str]:
 
 def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     names, delimiter = _csv_header(src.path, src.mapping)
-    bad: list[tuple[int, int, str]] = []
+    block = _CSV_BLOCK
+    while True:
+        bad: list[tuple[int, int, str]] = []
+        yielded = False
+        try:
+            for batch in _csv_batches(src, names, delimiter, block, bad, progress):
+                yielded = True
+                yield batch
+            break
+        except _FieldTooLong:
+            # a field longer than a block: read again in larger blocks, if nothing was read
+            if yielded or block >= _CSV_BLOCK_MAX:
+                raise SourceError(
+                    f"{src.path}: a field is longer than {block >> 20} MB; split it or "
+                    "leave that column out"
+                ) from None
+            block *= 8
+    src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
 
+
+class _FieldTooLong(Exception):
+    pass
+
+
+def _csv_batches(
+    src: SourceFile,
+    names: list[str],
+    delimiter: str,
+    block: int,
+    bad: list[tuple[int, int, str]],
+    progress: Progress,
+) -> Iterator[pa.RecordBatch]:
     def on_invalid(row: Any) -> str:
         bad.append((row.expected_columns, row.actual_columns, row.text))
         return "skip"
@@ -211,36 +263,37 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     total = src.path.stat().st_size
     raw, stream = _open_binary(src.path)
     with raw:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                column_names=names,
-                skip_rows=1,
-                block_size=_CSV_BLOCK,
-                encoding=_encoding(src.mapping),
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=["", *src.mapping.null_values],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        seen = 0
         try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=names,
+                    skip_rows=1,
+                    block_size=block,
+                    encoding=_encoding(src.mapping),
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    null_values=["", *src.mapping.null_values],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            seen = 0
             for batch in reader:
                 lines = pa.array(range(seen + 2, seen + 2 + batch.num_rows), pa.int64())
                 seen += batch.num_rows
                 yield batch.append_column(LINE, lines)
                 progress(min(raw.tell(), total), total)
         except (pa.ArrowInvalid, OSError, EOFError) as exc:
-            if "UTF8" in str(exc):
+            if "straddl" in str(exc):
+                raise _FieldTooLong from None
+            if "UTF8" in str(exc) or isinstance(exc, EOFError | gzip.BadGzipFile):
                 raise SourceError(_not_text(src.path, src.mapping, exc)) from None
             raise SourceError(f"{src.path}: cannot read as CSV: {exc}") from None
-    src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
 
 
 def _locate_malformed(
@@ -342,7 +395,7 @@ def _parse_json_line(src: SourceFile, number: int, line: str) -> dict[str, Any] 
 def _read_json(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     raw, stream = _open_binary(src.path)
     with raw:
-        head = stream.read(4096).lstrip()
+        head = stream.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
     if not head.startswith(b"["):
         yield from _read_jsonl(src, progress)
         return
