@@ -81,10 +81,10 @@ def compliance(op: Op, target: float | tuple[float, float], achieved: N) -> N:
         assert isinstance(target, tuple)
         low, high = target
         above = _where(achieved > high, high / achieved.nullif(0), 1.0)
-        return _where(achieved < low, achieved / (low or None), above)
+        return _where(achieved < low, achieved / ibis.literal(float(low)).nullif(0.0), above)
     assert not isinstance(target, tuple)
     if op == ">=":
-        return _where(achieved >= target, 1.0, achieved / (target or None))
+        return _where(achieved >= target, 1.0, achieved / ibis.literal(float(target)).nullif(0.0))
     return _where(achieved <= target, 1.0, target / achieved.nullif(0))
 
 
