@@ -15,8 +15,19 @@ from supportkpi.sources import presets
 FIXTURES = Path(__file__).parent / "data" / "presets"
 
 
+# conversations each preset's fixture holds
+EXPECTED = {
+    "anonymous-bank-calls": 5,
+    "freshdesk": 3,
+    "intercom": 3,
+    "livechat": 3,
+    "servicenow-incidents": 3,
+    "zendesk-support": 3,
+}
+
+
 def test_every_preset_has_a_fixture():
-    assert presets.names() == ["freshdesk", "intercom", "livechat", "zendesk-support"]
+    assert presets.names() == sorted(EXPECTED)
     for name in presets.names():
         assert (FIXTURES / f"{name}.csv").exists()
         assert presets.describe(name)
@@ -26,7 +37,153 @@ def test_every_preset_has_a_fixture():
 def test_preset_loads_its_fixture(store, name):
     summary = load(store, [FIXTURES / f"{name}.csv"], mapping=presets.load_preset(name))
     assert summary.quarantined == {}
-    assert summary.tables["conversations"].new == 3
+    assert summary.tables["conversations"].new == EXPECTED[name]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_bank_calls_by_hand(store):
+    """Each call of the fixture, worked out by hand from its row."""
+    summary = load(
+        store,
+        [FIXTURES / "anonymous-bank-calls.csv"],
+        mapping=presets.load_preset("anonymous-bank-calls"),
+    )
+    assert summary.files[0].left_out == {
+        "ended in the voice menu: never asked for an agent": 1,
+        "phantom call: the switch has no trace of it": 1,
+    }
+    rows = store.execute(
+        "SELECT conversation_id, channel, created_at, first_response_at, resolved_at, "
+        "closed_at, ended_by, handle_seconds, customer_id, agent_id, queue, topic "
+        "FROM conversations ORDER BY created_at"
+    )
+    assert rows == [
+        # queued 90 s, then served 140 s by DORIT
+        (
+            "AA0101/2",
+            "voice",
+            _at("2010-08-01 10:00:10"),
+            _at("2010-08-01 10:01:40"),
+            _at("2010-08-01 10:04:00"),
+            _at("2010-08-01 10:04:00"),
+            "agent",
+            140.0,
+            "17702523",
+            "DORIT",
+            "regular",
+            "high priority",
+        ),
+        # same call id on another line: another call; hung up after 120 s in the queue;
+        # customer 0 is no customer
+        (
+            "AA0102/2",
+            "voice",
+            _at("2010-08-01 11:00:05"),
+            None,
+            None,
+            _at("2010-08-01 11:02:05"),
+            "customer",
+            None,
+            None,
+            None,
+            "prospective customer",
+            "unidentified",
+        ),
+        # served at once, on leaving the menu; served with no agent named
+        (
+            "AA0103/3",
+            "voice",
+            _at("2010-08-01 12:00:09"),
+            _at("2010-08-01 12:00:09"),
+            _at("2010-08-01 12:03:09"),
+            _at("2010-08-01 12:03:09"),
+            "agent",
+            180.0,
+            "23317894",
+            None,
+            "internet support",
+            "regular",
+        ),
+        # queued at 23:59:29, answered 88 s later, past midnight: on the next day
+        (
+            "AA0208/7582",
+            "voice",
+            _at("2010-08-02 23:59:29"),
+            _at("2010-08-03 00:00:57"),
+            _at("2010-08-03 00:01:16"),
+            _at("2010-08-03 00:01:16"),
+            "agent",
+            19.0,
+            "25534546",
+            "GELBER",
+            "regular",
+            "regular",
+        ),
+        # the menu's clock ran 87 s backwards: the queue start stays on the same day
+        (
+            "AA0207/7039",
+            "voice",
+            _at("2010-08-04 12:03:15"),
+            _at("2010-08-04 12:04:56"),
+            _at("2010-08-04 12:05:57"),
+            _at("2010-08-04 12:05:57"),
+            "agent",
+            61.0,
+            "17702523",
+            "VICKY",
+            "regular",
+            "regular",
+        ),
+    ]
+
+
+def test_servicenow_incidents_keeps_each_incidents_last_row(store):
+    load(
+        store,
+        [FIXTURES / "servicenow-incidents.csv"],
+        mapping=presets.load_preset("servicenow-incidents"),
+    )
+    assert store.execute(
+        "SELECT conversation_id, channel, created_at, resolved_at, agent_id, team, transfers, "
+        "customer_id, sla_breached FROM conversations ORDER BY 1"
+    ) == [
+        (
+            "0000045",
+            "voice",
+            _at("2016-02-29 01:16"),
+            _at("2016-02-29 11:29"),
+            None,
+            "56",
+            0,
+            "2403",
+            False,
+        ),
+        (
+            "0000047",
+            "voice",
+            _at("2016-02-29 04:40"),
+            _at("2016-03-01 09:52"),
+            "89",
+            "24",
+            1,
+            "2403",
+            False,
+        ),
+        (
+            "0000057",
+            "voice",
+            _at("2016-02-29 06:10"),
+            _at("2016-03-01 02:55"),
+            "6",
+            "70",
+            0,
+            "4416",
+            False,
+        ),
+    ]
 
 
 def test_zendesk_first_reply_from_minutes(store):

@@ -6,7 +6,6 @@ import csv
 import gzip
 import statistics
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,24 +13,27 @@ from supportkpi.analysis.query import report
 from supportkpi.analysis.sla import sla
 from supportkpi.config import Config
 from supportkpi.load.ingest import load
-from supportkpi.sources.mapping import load_mapping
+from supportkpi.sources.presets import load_preset
 from supportkpi.store.store import Store
 from tests.conftest import shared_data
-
-MAPPINGS = Path(__file__).parent / "data"
 
 
 def test_servicenow_incident_log_loads_whole_through_a_mapping(store):
     path = shared_data("incidents/incident_event_log.csv.gz")
     with gzip.open(path, "rt") as f:
         events = sum(1 for _ in f) - 1
-    mapping = load_mapping(MAPPINGS / "servicenow_incidents.toml")
+    mapping = load_preset("servicenow-incidents")
     summary = load(store, [path], mapping=mapping)
     loaded = summary.tables["conversations"].new
     assert events == 141_712
     assert loaded == 24_918
-    assert loaded + sum(summary.quarantined.values()) == events  # every row accounted for
-    assert summary.quarantined == {"duplicate_key": events - loaded}
+    # every row accounted for: the earlier updates of an incident are superseded, not broken
+    assert summary.quarantined == {}
+    assert summary.files[0].left_out == {
+        'earlier rows of the same conversation_id, superseded by its last (keep = "last")': (
+            events - loaded
+        )
+    }
     # The last update of an incident is kept: 0000047 began in group 70 and was reassigned
     # once, to group 24, before it was resolved on 1 March and closed on 6 March.
     assert store.execute(
@@ -49,8 +51,6 @@ def test_servicenow_incident_log_loads_whole_through_a_mapping(store):
             "in-house",
         )
     ]
-    (reason,) = store.execute("SELECT reason FROM quarantine WHERE line = 2")[0]
-    assert reason == "duplicate conversation_id 0000045 (line 5 supersedes it)"
     assert store.execute("SELECT count(*) FROM conversations WHERE channel IS NULL") == [(0,)]
 
 
@@ -69,7 +69,7 @@ def servicenow(tmp_path_factory):
         for row in reader:  # later rows of an incident supersede earlier ones
             last[row[0]] = dict(zip(header, row, strict=False))  # first 'category' is kept
     store = Store.open(tmp_path_factory.mktemp("servicenow") / "store.duckdb")
-    load(store, [path], mapping=load_mapping(MAPPINGS / "servicenow_incidents.toml"))
+    load(store, [path], mapping=load_preset("servicenow-incidents"))
     yield store, list(last.values())
     store.close()
 

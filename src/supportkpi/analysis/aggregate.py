@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.kpis import Kpi, Unit
-from supportkpi.kpis.grains import GRAINS, PERIODS, Frame, Unavailable
+from supportkpi.kpis.grains import GRAINS, PERIODS, PROFILES, Frame, Unavailable
 
 __all__ = ["aggregate", "combine", "finish", "grouped"]
 
@@ -30,6 +30,11 @@ def aggregate(
             rows = GRAINS[grain](frame)
         except Unavailable as exc:
             missing |= {k.name: str(exc) for k in kpis}
+            continue
+        absent = [g.replace("_", " ") for g in frame.group if g not in rows.columns]
+        if absent:
+            why = f"{kpis[0].over} are not counted by {' or '.join(absent)}"
+            missing |= {k.name: why for k in kpis}
             continue
         measures = {
             col: expr.cast(_dtype(kpi, col))
@@ -68,7 +73,7 @@ def combine(
     columns = [o.column for k in chosen for o in k.outputs]
     if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
-        typed = [ibis.null().cast("timestamp" if g in PERIODS else "string").name(g) for g in group]
+        typed = [ibis.null().cast(_group_type(g)).name(g) for g in group]
         parts = [_pad(empty.select(*typed) if group else empty, group, chosen)]
     stacked = parts[0]
     for part in parts[1:]:
@@ -76,6 +81,10 @@ def combine(
     merged = {c: stacked[c].max() for c in columns}
     merged_table = grouped(stacked, group, **merged)
     return merged_table.order_by(list(group)) if group else merged_table
+
+
+def _group_type(name: str) -> str:
+    return "timestamp" if name in PERIODS else "int64" if name in PROFILES else "string"
 
 
 def finish(

@@ -11,7 +11,7 @@ import ibis
 
 from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
-from supportkpi.kpis.grains import DIMENSIONS, PERIODS, Frame
+from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store.kept import kept_tables
 from supportkpi.store.store import Store
 
@@ -26,11 +26,11 @@ def split_by(by: Sequence[str], period: str | None) -> tuple[tuple[str, ...], st
     """Separate dimensions from a period named among them (``vendor,month``)."""
     dims = [b for b in by if b not in PERIODS]
     periods = [b for b in by if b in PERIODS] + ([period] if period else [])
-    unknown = [d for d in dims if d not in DIMENSIONS]
+    unknown = [d for d in dims if d not in DIMENSIONS and d not in PROFILES]
     if unknown:
         raise QueryError(
             f"cannot group by {', '.join(unknown)}; group by "
-            f"{', '.join(DIMENSIONS)} and a period ({', '.join(PERIODS)})"
+            f"{', '.join(DIMENSIONS + PROFILES)} and a period ({', '.join(PERIODS)})"
         )
     if len(set(periods)) > 1:
         raise QueryError(f"one period at a time, not {', '.join(periods)}")

@@ -27,12 +27,19 @@ from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Family, Kpi, Unit, all_kpis
-from supportkpi.kpis.grains import DIMENSIONS, PERIODS, conversation_rows, previous_period_start
+from supportkpi.kpis.grains import (
+    DIMENSIONS,
+    PERIODS,
+    PROFILES,
+    conversation_rows,
+    previous_period_start,
+)
 from supportkpi.store.store import Store
 
 __all__ = [
     "DIMENSIONS",
     "PERIODS",
+    "PROFILES",
     "QueryError",
     "Report",
     "build_frame",

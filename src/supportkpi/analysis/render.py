@@ -107,7 +107,7 @@ def cell(value: Any, column: str) -> str:
 
 def scorecard(report: Report, title: str = "Scorecard") -> Table:
     """A Rich table with humanised values: KPIs down the side when there are few groups."""
-    rows = records(report)
+    rows = [_profile_labels(r, report.group) for r in records(report)]
     units = report.units()
     labels = {
         o.column: (k.label if o.column == k.name else f"  {o.meaning}")
@@ -132,6 +132,19 @@ def scorecard(report: Report, title: str = "Scorecard") -> Table:
         if f"{column}_status" in rows[0]:
             table.add_row("  target", *(_status(r, column) for r in rows))
     return table
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _profile_labels(row: dict[str, Any], group: tuple[str, ...]) -> dict[str, Any]:
+    """A row with its profile values as people read them: "Mon", "07:00"."""
+    row = dict(row)
+    if "weekday" in group and isinstance(row.get("weekday"), int):
+        row["weekday"] = WEEKDAYS[row["weekday"]]
+    if "hour_of_day" in group and isinstance(row.get("hour_of_day"), int):
+        row["hour_of_day"] = f"{row['hour_of_day']:02d}:00"
+    return row
 
 
 _MARKS = {

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from supportkpi.analysis import live, render, views
-from supportkpi.analysis.query import PERIODS, report
+from supportkpi.analysis.query import PERIODS, PROFILES, report
 from supportkpi.analysis.sla import sla, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
 from supportkpi.api.params import Scope, csv_list
@@ -79,6 +79,7 @@ def meta(scope: Scope, svc: Svc) -> dict[str, Any]:
         "last_day": last.isoformat() if last else None,
         "timezone": svc.config.timezone,
         "periods": list(PERIODS),
+        "profiles": list(PROFILES),
         **values,
     }
 

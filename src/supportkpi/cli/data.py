@@ -41,6 +41,16 @@ def print_summary(summary: LoadSummary) -> None:
                 f"[dim]{Path(f.name).name}: columns not used: {', '.join(f.ignored_columns)}[/]",
                 highlight=False,
             )
+    for f in summary.files:
+        if f.left_out:
+            total = sum(f.left_out.values())
+            out.print(
+                f"{Path(f.name).name}: {total:,} of {f.rows:,} rows left out by the mapping, "
+                "as it asks:",
+                highlight=False,
+            )
+            for reason, n in f.left_out.most_common():
+                out.print(f"  {n:>10,}  {reason}", highlight=False)
     rejected = summary.quarantined
     if not rejected:
         out.print("Quarantined: none")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from supportkpi.analysis import render
-from supportkpi.analysis.query import DIMENSIONS, PERIODS, QueryError, Report, report
+from supportkpi.analysis.query import DIMENSIONS, PERIODS, PROFILES, QueryError, Report, report
 from supportkpi.analysis.sla import compare, sla
 from supportkpi.analysis.views import escalation_reasons
 from supportkpi.cli._common import (
@@ -63,7 +63,8 @@ def report_command(
     by: Annotated[
         str,
         typer.Option(
-            help=f"Group by, comma-separated: {', '.join(DIMENSIONS)} and one period "
+            help=f"Group by, comma-separated: {', '.join(DIMENSIONS)}, a profile "
+            f"({', '.join(PROFILES)}: local hour 0–23, weekday 0 = Monday) and one period "
             f"({', '.join(PERIODS)})."
         ),
     ] = "vendor",

@@ -23,6 +23,9 @@ from supportkpi.facts.derive import base_facts, reply_pairs, seconds_between
 DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
 PERIODS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+# Seasonal profiles: the local hour of the day (0–23) and day of the week (0 = Monday) of what
+# is counted, groupable beside the dimensions and a period.
+PROFILES = ("hour_of_day", "weekday")
 # Per-conversation clocks that business hours apply to: (name, start column, end column).
 CLOCKS = (
     ("frt", "response_start", "first_response_at"),
@@ -84,11 +87,16 @@ class Frame:
 
     def select(self, table: ir.Table, ts: str, available: tuple[str, ...]) -> ir.Table:
         """Filter ``table`` by the report's dates and filters, add the period column."""
-        wanted = set(self.by) | set(self.filters)
+        wanted = (set(self.by) - set(PROFILES)) | set(self.filters)
         missing = sorted(wanted - set(available))
         if missing:
             raise Unavailable(f"agent activity is not split by {' or '.join(missing)}")
         local = self.local(table[ts])
+        profiles = {
+            "hour_of_day": lambda: local.hour().cast("int64"),
+            "weekday": lambda: local.day_of_week.index().cast("int64"),
+        }
+        wanted_profiles = {p: profiles[p]() for p in PROFILES if p in self.by}
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
         # Each local bound comes with the UTC one a day further out (no zone is a day away
         # from UTC): the engine can skip stored blocks on a plain column, not on local time.
@@ -106,6 +114,8 @@ class Frame:
             conditions.append(local < ibis.timestamp(day_after))
         if conditions:
             table = table.filter(*conditions)
+        if wanted_profiles:
+            table = table.mutate(**wanted_profiles)
         if self.period:
             table = table.mutate(
                 **{self.period: self.local(table[ts]).truncate(PERIODS[self.period])}

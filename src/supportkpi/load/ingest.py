@@ -33,7 +33,7 @@ from supportkpi.sources.files import (
     SourceFile,
     open_source,
 )
-from supportkpi.sources.mapping import Mapping, MappingError
+from supportkpi.sources.mapping import COMPUTED, Mapping, MappingError
 from supportkpi.store import kept, schema
 from supportkpi.store.merge import MergeCounts
 from supportkpi.store.ownership import foreign_rows
@@ -73,6 +73,7 @@ class FileResult:
     rows: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     ignored_columns: list[str] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -229,6 +230,7 @@ class _Load:
             except MappingError as exc:
                 raise LoadError(f"{src.name}: {exc}") from None
             self._require_columns(src, dict.fromkeys(header, "VARCHAR"))
+            _named_columns(src, header)
         try:
             for batch in src.batches(lambda done, total: self.progress(src.name, done, total)):
                 result.rows += batch.num_rows
@@ -252,17 +254,91 @@ class _Load:
         except MappingError as exc:
             raise LoadError(f"{src.name}: {exc}") from None
         self._require_columns(src, raw_types)
+        _named_columns(src, list(raw_types))
         result.ignored_columns = self._ignored(src, raw_types)
+        if src.mapping.computed() or src.mapping.filters():
+            raw = self._compute(index, src, raw, raw_types, result)
+            raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
         if src.malformed and src.format == "csv":
             self._shift_lines(raw, src.malformed)
         self.progress(f"checking {src.path.name}", 0, 0)
-        self._check_rows(index, src, raw, raw_types)
+        self._check_rows(index, src, raw, raw_types, result)
         return result
+
+    def _compute(
+        self, index: int, src: SourceFile, raw: str, raw_types: dict[str, str], result: FileResult
+    ) -> str:
+        """Stage the file with its computed columns, leaving out (and counting) the rows the
+        mapping's filters leave out; returns the new staged table."""
+        mapping, spec = src.mapping, schema.table(src.table)
+        computed = mapping.computed()
+        columns = []
+        for name, expression in computed.items():
+            kind = spec.column(name).kind
+            sql = self._computable(src, raw, f"columns.{name}", expression.text, expression.sql)
+            value_type = self.store.execute(f"SELECT typeof({sql}) FROM {q(raw)} LIMIT 1")
+            value_type = value_type[0][0] if value_type else "NULL"
+            if value_type == "INTERVAL" and kind == "timestamp":
+                raise LoadError(
+                    f"{src.name}: {mapping.origin}: columns.{name}: {expression.text!r} is a "
+                    "duration, not an instant; add it to a date or a timestamp"
+                )
+            if value_type == "INTERVAL":  # a duration into a number column: its seconds
+                sql = f"epoch({sql})"
+            columns.append(f"{sql} AS {q(mapping.source_name(name))}")
+            # which text value made the column empty: the check names it, not the column
+            for function, column, call in expression.reads:
+                given = f"nullif(trim(CAST({q(column)} AS VARCHAR)), '')"
+                columns.append(
+                    f"CASE WHEN ({sql}) IS NULL AND {given} IS NOT NULL AND ({call}) IS NULL "
+                    f"THEN CAST({q(column)} AS VARCHAR) END AS "
+                    f"{q(validate.read_check(name, function, column))}"
+                )
+        filters = mapping.filters()
+        for i, (expression, _) in enumerate(filters):
+            key = "where" if mapping.where and i == 0 else "leave_out"
+            self._computable(src, raw, key, expression.text, expression.sql)
+        reasons = " ".join(
+            f"WHEN {expression.sql} THEN {lit(reason)}" for expression, reason in filters
+        )
+        left = f"CASE {reasons} END" if reasons else "NULL::VARCHAR"
+        mapped = self.store.temp_name("mapped")
+        self.store.execute(
+            f"CREATE TEMP TABLE {q(mapped)} AS SELECT r.*"
+            + "".join(f", {c}" for c in columns)
+            + f", {left} AS __left_out FROM {q(raw)} r"
+        )
+        for reason, n in self.store.execute(
+            f"SELECT __left_out, count(*) FROM {q(mapped)} WHERE __left_out IS NOT NULL GROUP BY 1"
+        ):
+            result.left_out[reason] = n
+        self.store.execute(f"DELETE FROM {q(mapped)} WHERE __left_out IS NOT NULL")
+        self.store.execute(f"ALTER TABLE {q(mapped)} DROP COLUMN __left_out")
+        self.store.drop_temp(raw)
+        self.raw_tables[index] = mapped
+        return mapped
+
+    def _computable(self, src: SourceFile, raw: str, key: str, text: str, sql: str) -> str:
+        """``sql`` when the engine can compute it over the staged file, else a LoadError
+        naming the mapping, the key and the engine's reason."""
+        try:
+            self.store.execute(f"SELECT {sql} FROM {q(raw)} LIMIT 0")
+        except duckdb.Error as exc:
+            why = str(exc).splitlines()[0].split(": ", 1)[-1]
+            raise LoadError(
+                f"{src.name}: {src.mapping.origin}: {key}: {text!r} cannot be computed over "
+                f"this file's values ({why}); the file's text columns are read with "
+                "number(), date(), time() or timestamp()"
+            ) from None
+        return sql
 
     def _require_columns(self, src: SourceFile, raw_types: dict[str, str]) -> None:
         spec = schema.table(src.table)
+        computed = src.mapping.computed()
         for name in spec.required:
             source = src.mapping.source_name(name)
+            if name in computed:
+                continue
             if name not in src.mapping.constants and source not in raw_types:
                 named = f"'{source}' (mapped to {name})" if source != name else f"'{name}'"
                 raise LoadError(
@@ -272,6 +348,7 @@ class _Load:
 
     def _ignored(self, src: SourceFile, raw_types: dict[str, str]) -> list[str]:
         used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
+        used |= {n.column for n in src.mapping.file_columns()}
         return [c for c in raw_types if c not in used]
 
     def _shift_lines(self, raw: str, malformed: list[Malformed]) -> None:
@@ -315,10 +392,17 @@ class _Load:
         self.store.raw.executemany(f"INSERT INTO {_REJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _raw_json(self, raw: str, alias: str) -> str:
-        cols = [c for c in self.store.columns(raw) if c != LINE]
+        cols = [c for c in self.store.columns(raw) if c != LINE and not c.startswith(COMPUTED)]
         return "to_json({" + ", ".join(f"{lit(c)}: {alias}.{q(c)}" for c in cols) + "})"
 
-    def _check_rows(self, index: int, src: SourceFile, raw: str, raw_types: dict[str, str]) -> None:
+    def _check_rows(
+        self,
+        index: int,
+        src: SourceFile,
+        raw: str,
+        raw_types: dict[str, str],
+        result: FileResult,
+    ) -> None:
         spec = schema.table(src.table)
         plan = validate.plan(spec, raw, raw_types, src.mapping)
         checked = self.store.temp_name("checked")
@@ -330,14 +414,22 @@ class _Load:
             f"{plan.message_case()} AS msg FROM {q(checked)} WHERE __check > 0) c "
             f"JOIN {q(raw)} r USING ({LINE})"
         )
-        self._keep_first_of_each_key(index, src, plan, checked, raw)
+        self._keep_first_of_each_key(index, src, plan, checked, raw, result)
         self.store.drop_temp(checked)
         self.provided.setdefault(spec.name, set()).update(plan.provided)
 
     def _keep_first_of_each_key(
-        self, index: int, src: SourceFile, plan: validate.Plan, checked: str, raw: str
+        self,
+        index: int,
+        src: SourceFile,
+        plan: validate.Plan,
+        checked: str,
+        raw: str,
+        result: FileResult,
     ) -> None:
-        """Quarantine repeated keys (all but the kept row), then stage the good rows."""
+        """Quarantine repeated keys (all but the kept row), then stage the good rows. With
+        ``keep = "last"`` (an event log, whose last row of a key is its final state) the
+        earlier rows are superseded, not broken: they are counted as left out."""
         spec = plan.table
         key = ", ".join(q(k) for k in spec.key)
         ranked = self.store.temp_name("ranked")
@@ -351,15 +443,21 @@ class _Load:
             f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})"
         )
         self.store.execute(f"DELETE FROM {q(ranked)} WHERE __rn = 1")
+        if last:
+            (superseded,) = self.store.execute(f"SELECT count(*) FROM {q(ranked)}")[0]
+            if superseded:
+                result.left_out[
+                    f"earlier rows of the same {', '.join(spec.key)}, superseded by its last "
+                    '(keep = "last")'
+                ] = superseded
+            self._stage_clean(index, spec, checked, ranked)
+            self.store.drop_temp(ranked)
+            return
         shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
-        why = (
-            "' (line ' || k.__kept || ' supersedes it)'"
-            if last
-            else "' (first seen on line ' || k.__kept || ')'"
-        )
+        why = "' (first seen on line ' || k.__kept || ')'"
         self.store.execute(
             f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, k.{LINE}, {lit(spec.name)}, "
-            f"{lit(plan.source_names.get(spec.key[0], spec.key[0]))}, 'duplicate_key', "
+            f"{lit(src.mapping.shown_name(spec.key[0]))}, 'duplicate_key', "
             f"{lit('duplicate ' + ', '.join(spec.key) + ' ')} || {shown} || {why}, "
             f"{self._raw_json(raw, 'r')}, {index} FROM {q(ranked)} k "
             f"JOIN {q(raw)} r USING ({LINE})"
@@ -425,7 +523,7 @@ class _Load:
     ) -> None:
         names = src.mapping
         col_case = " ".join(
-            f"WHEN {i} THEN {lit(names.source_name(c.column))}"
+            f"WHEN {i} THEN {lit(names.shown_name(c.column))}"
             for i, c in enumerate(checks, start=1)
         )
         rule_case = " ".join(f"WHEN {i} THEN {lit(c.rule)}" for i, c in enumerate(checks, 1))
@@ -492,3 +590,16 @@ class _Load:
     def _drop_temps(self) -> None:
         for name in [*self.raw_tables.values(), *self.clean.values(), _REJECTS]:
             self.store.drop_temp(name)
+
+
+def _named_columns(src: SourceFile, header: Sequence[str]) -> None:
+    """Every file column the mapping names must be in the file: a LoadError names the first
+    one that is not, with the mapping's key and the file's columns."""
+    present = set(header)
+    for named in src.mapping.file_columns():
+        if named.column not in present:
+            raise LoadError(
+                f"{src.name}: {src.mapping.origin}: {named.key} names the column "
+                f"{named.column!r}, which the file does not have; its columns are: "
+                f"{', '.join(header)}"
+            )

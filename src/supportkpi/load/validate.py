@@ -120,6 +120,43 @@ class Plan:
         return f"CASE __check {whens} END"
 
 
+READ_CHECK = "=?"
+_READ_WORDS = {
+    "date": ("bad_timestamp", "is not a date"),
+    "time": ("bad_timestamp", "is not a time of day (H:MM or H:MM:SS)"),
+    "timestamp": ("bad_timestamp", "is not a date and time"),
+    "number": ("bad_number", "is not a number"),
+    "integer": ("bad_integer", "is not a whole number"),
+    "seconds": ("bad_number", "is not a number of seconds"),
+    "minutes": ("bad_number", "is not a number of minutes"),
+    "hours": ("bad_number", "is not a number of hours"),
+}
+
+
+def read_check(column: str, function: str, source: str) -> str:
+    """Name of the staged column holding a text value that ``function`` could not read while
+    computing ``column`` from the file's column ``source`` (NULL when it could)."""
+    return f"{READ_CHECK}{column}|{function}|{source}"
+
+
+def _read_checks(raw_types: dict[str, str]) -> list[Check]:
+    out = []
+    for name in raw_types:
+        if not name.startswith(READ_CHECK):
+            continue
+        column, function, source = name[len(READ_CHECK) :].split("|", 2)
+        rule, words = _READ_WORDS[function]
+        out.append(
+            Check(
+                rule,
+                READ_CHECK + source,
+                f"{q(name)} IS NOT NULL",
+                f"{_show(q(name))} || {lit(f' in {source} {words} ({function}() for {column})')}",
+            )
+        )
+    return out
+
+
 def plan(table: Table, raw: str, raw_types: dict[str, str], mapping: Mapping) -> Plan:
     """Build the SELECT that types and checks a staged file ``raw`` with ``raw_types``."""
     texts: dict[str, str] = {}
@@ -128,13 +165,18 @@ def plan(table: Table, raw: str, raw_types: dict[str, str], mapping: Mapping) ->
         expr = _input_text(col, raw_types, mapping)
         if expr is not None:
             texts[col.name] = expr
-            source_names[col.name] = mapping.source_name(col.name)
+            source_names[col.name] = mapping.shown_name(col.name)
     typed = {c.name: _typed(c, raw_types, mapping) for c in table.columns if c.name in texts}
     typed.update(_after(typed, mapping))
     typed.update(_defaults(table, typed))
-    checks = tuple(_checks(table, typed, set(texts), mapping))
-    inner = ", ".join(["__line", *(f"{e} AS {q(text_of(n))}" for n, e in texts.items())])
-    typed_sql = ", ".join(f"{e} AS {q(n)}" for n, e in typed.items())
+    reads = _read_checks(raw_types)
+    source_names.update({c.column: c.column[len(READ_CHECK) :] for c in reads})
+    checks = tuple(reads + _checks(table, typed, set(texts), mapping))
+    read_columns = [q(n) for n in raw_types if n.startswith(READ_CHECK)]
+    inner = ", ".join(
+        ["__line", *read_columns, *(f"{e} AS {q(text_of(n))}" for n, e in texts.items())]
+    )
+    typed_sql = ", ".join([*read_columns, *(f"{e} AS {q(n)}" for n, e in typed.items())])
     nulls = ", ".join(
         f"NULL::{_SQL_TYPES[c.kind]} AS {q(c.name)}" for c in table.columns if c.name not in typed
     )
@@ -169,7 +211,10 @@ def _input_text(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str
         expr = f"NULLIF({expr}, '')" if col.name in _UNTRIMMED else f"NULLIF(trim({expr}), '')"
         values = mapping.values.get(col.name)
         if values:
-            whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in values.items())
+            # a value mapped to "" is no value
+            whens = " ".join(
+                f"WHEN {lit(k)} THEN {lit(v) if v != '' else 'NULL'}" for k, v in values.items()
+            )
             expr = f"(CASE {expr} {whens} ELSE {expr} END)"
         if col.choices:
             expr = f"lower({expr})"

@@ -30,4 +30,4 @@ def path(name: str) -> Path:
 
 def load_preset(name: str) -> Mapping:
     """The mapping of a preset."""
-    return load_mapping(path(name))
+    return load_mapping(path(name)).named(f"preset {name}")
