@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import statistics
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,74 @@ def test_servicenow_sla_lists_the_source_verdict_beside_our_targets(servicenow):
     assert source["achieved"] == pytest.approx(verdicts.count("true") / len(verdicts))
     assert source["status"] == "reported"
     assert listed["resolution_rate"]["status"] == "missing"  # no first replies to tell it by
+
+
+# ------------------------------------------------------------ the bank's call centre
+
+
+def _seconds(clock: str) -> int:
+    h, m, s = clock.split(":")
+    return int(h) * 3600 + int(m) * 60 + int(s)
+
+
+def _calls_by_hour(path: Path, delimiter: str) -> dict[int, dict[str, float]]:
+    """Per hour of the day, from the raw file with the csv module: the calls that asked for
+    an agent (queued, or served at once; phantom calls are no calls), the share that hung up
+    in the queue, the wait of answered calls (mean, median) and their service time (mean)."""
+    calls: dict[int, list[dict[str, str]]] = {}
+    with gzip.open(path, "rt", newline="") as f:
+        for row in csv.DictReader(f, delimiter=delimiter):
+            queued = row["q_start"] != "0:00:00"
+            if row["outcome"] == "PHANTOM" or not (queued or row["outcome"] == "AGENT"):
+                continue
+            asked = row["q_start"] if queued else row["vru_exit"]
+            calls.setdefault(_seconds(asked) // 3600 % 24, []).append(row)
+    out = {}
+    for hour, rows in calls.items():
+        answered = [r for r in rows if r["outcome"] == "AGENT"]
+        waits = [int(r["q_time"]) for r in answered]
+        out[hour] = {
+            "chat_volume": len(rows),
+            "abandonment_rate": sum(r["outcome"] == "HANG" for r in rows) / len(rows),
+            "first_response_time": statistics.fmean(waits) if waits else None,
+            "first_response_time_median": statistics.median(waits) if waits else None,
+            "average_handle_time": (
+                statistics.fmean(int(r["ser_time"]) for r in answered) if answered else None
+            ),
+        }
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter"), [("august_calls.csv.gz", ","), ("february_calls.tsv.gz", "\t")]
+)
+def test_bank_calls_by_hour_of_day_reconcile_with_the_raw_file(tmp_path, name, delimiter):
+    """Loaded as shipped with the preset, reported by hour of day through the CLI: every
+    figure equals the csv module's count over the raw file."""
+    from typer.testing import CliRunner
+
+    from supportkpi.cli import app
+
+    path = shared_data(f"callcenter/{name}")
+    db = str(tmp_path / "calls.duckdb")
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["load", "--preset", "anonymous-bank-calls", "--db", db, str(path)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "Quarantined: none" in loaded.output
+    assert "ended in the voice menu: never asked for an agent" in loaded.output
+    kpis = "chat_volume,abandonment_rate,first_response_time,average_handle_time"
+    result = runner.invoke(
+        app, ["report", "--db", db, "--kpi", kpis, "--by", "hour_of_day", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["hour_of_day"]: r for r in json.loads(result.stdout)}
+    truth = _calls_by_hour(path, delimiter)
+    assert sorted(rows) == sorted(truth)
+    for hour, expected in truth.items():
+        for column, value in expected.items():
+            got = rows[hour][column]
+            assert (got is None) == (value is None), (hour, column)
+            if value is not None:
+                assert got == pytest.approx(value, rel=1e-9), (hour, column)
+    total = sum(t["chat_volume"] for t in truth.values())
+    assert total == (38_711 if name.startswith("august") else 31_125)
