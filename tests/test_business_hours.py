@@ -166,9 +166,9 @@ sun = "22:00-06:00"
     assert config.threshold("chat") == 45 and config.threshold("email") == 3600
     assert config.business_hours.teams["night desk"].timezone == "Asia/Manila"
     for text, message in [
-        ('timezone = "Atlantis"', "timezone: Value error, unknown time zone"),
+        ('timezone = "Atlantis"', "timezone: unknown time zone"),
         ("[business_hours.default]\nmon = '9-5'", "business_hours.default.mon"),
-        ("[service_level]\nchat = -1", "service_level: Value error"),
+        ("[service_level]\nchat = -1", "service_level: the threshold for chat"),
         ("follow_up_day = 3", "follow_up_day: Extra inputs are not permitted"),
     ]:
         path.write_text(text)

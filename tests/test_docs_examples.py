@@ -34,3 +34,29 @@ def test_helphub_walkthrough(store):
     assert rows["chat"]["first_response_time"] == 60  # HH-1001; HH-1003 was never answered
     assert rows["chat"]["abandonment_rate"] == 0.5
     assert rows["email"]["first_response_time"] == 82 * 60
+
+
+CALLS = Path(__file__).resolve().parents[1] / "docs" / "examples" / "callcenter"
+
+
+def test_callcenter_walkthrough(store):
+    summary = load(store, [CALLS / "calls.csv"], mapping=load_mapping(CALLS / "calls.toml"))
+    assert summary.tables["conversations"].new == 5
+    assert summary.quarantined == {}
+    assert summary.files[0].left_out == {"phantom call": 1, "ended in the voice menu": 1}
+    # 23:59:29 plus an 88 s wait is answered on the next day
+    assert store.execute(
+        "SELECT created_at, first_response_at FROM conversations "
+        "WHERE conversation_id = 'AA0208/7582'"
+    ) == [
+        (datetime(2010, 8, 2, 23, 59, 29, tzinfo=UTC), datetime(2010, 8, 3, 0, 0, 57, tzinfo=UTC))
+    ]
+    (row,) = report(store, ["first_response_time", "abandonment_rate"]).table.to_pylist()
+    assert row["first_response_time"] == (90 + 0 + 88 + 101) / 4  # 69.75 s
+    assert row["first_response_time_median"] == 89
+    assert row["abandonment_rate"] == 0.2
+    by_hour = {
+        r["hour_of_day"]: r["abandonment_rate"]
+        for r in report(store, ["abandonment_rate"], by=["hour_of_day"]).table.to_pylist()
+    }
+    assert by_hour == {10: 0.0, 11: 1.0, 12: 0.0, 23: 0.0}

@@ -16,7 +16,9 @@ DST changes, plus the overall report, and every report must hold:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -39,6 +41,7 @@ GROUPINGS = [
     (("channel",), "hour", "America/New_York"),
     (("queue",), "quarter", "UTC"),
     (("topic",), "year", "Asia/Manila"),
+    (("vendor", "hour_of_day"), None, "America/New_York"),
 ]
 # KPIs that each shape cannot compute, and must report missing rather than as 0
 MUST_BE_MISSING = {
@@ -165,6 +168,16 @@ def _check_sums(store: Store, config: Config, where: str) -> None:
             assert total == overall[column], f"{where} by {dimension}: {column}"
     weekly = report(store, ["chat_volume"], by=[], period="week", config=config, tz="Europe/Berlin")
     assert sum(r["chat_volume"] for r in weekly.table.to_pylist()) == overall["chat_volume"]
+    # the profiles, against each conversation's local hour and weekday worked out in Python
+    zone = ZoneInfo("America/New_York")
+    local = [t.astimezone(zone) for (t,) in store.execute("SELECT created_at FROM conversations")]
+    for profile, of in (("hour_of_day", lambda t: t.hour), ("weekday", lambda t: t.weekday())):
+        rows = report(
+            store, ["chat_volume"], by=[profile], config=config, tz="America/New_York"
+        ).table.to_pylist()
+        assert {r[profile]: r["chat_volume"] for r in rows} == Counter(of(t) for t in local), (
+            f"{where} by {profile}"
+        )
 
 
 @pytest.mark.slow

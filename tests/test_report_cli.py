@@ -134,7 +134,7 @@ def test_filters_dates_and_explain(db):
     ("args", "message"),
     [
         (["--kpi", "speed"], "unknown KPI speed"),
-        (["--by", "weekday"], "cannot group by weekday"),
+        (["--by", "weekdays"], "cannot group by weekdays"),
         (["--by", "day,month"], "one period at a time"),
         (["--from", "May 1"], "is not a date"),
         (["--from", "2024-05-09", "--to", "2024-05-01"], "ends (2024-05-01) before it starts"),

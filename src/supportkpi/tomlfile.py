@@ -23,6 +23,22 @@ def read_model(path: Path, model: type[M], what: str, error: type[ValueError]) -
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise error(f"{what} {path}: {key}: {first['msg']}") from None
+        first = _most_telling(exc.errors())
+        key = ".".join(str(p) for p in first["loc"] if not _branch(p)) or "(top level)"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise error(f"{what} {path}: {key}: {message}") from None
+
+
+def _branch(part: object) -> bool:
+    """A location part naming a branch of a union (``str``, ``Computed``), not a key."""
+    return isinstance(part, str) and (part in ("str", "int", "float", "bool") or part[:1].isupper())
+
+
+def _most_telling(errors: list[Any]) -> Any:
+    """Of a union's errors, the one of the branch the value was meant for: a check of ours,
+    then a table's own fields, before "should be a valid string"."""
+    for wanted in ("value_error", "missing", "extra_forbidden"):
+        for e in errors:
+            if e["type"] == wanted:
+                return e
+    return errors[0]
