@@ -128,3 +128,24 @@ def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path):
     path.write_bytes(b"\x1f\x8b")
     done = cli("load", path, "--db", tmp_path / "s.duckdb", check=False)
     assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_excel_formula_without_a_saved_value_is_quarantined_not_read_as_empty(store, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["conversation_id", "channel", "created_at", "transfers", "notes"])
+    sheet.append(["c1", "chat", "2024-05-06 10:00:00", 1, "=1+1"])  # notes is not loaded
+    sheet.append(["c2", "chat", "2024-05-06 10:00:00", "=A2&1", "x"])  # no value saved
+    path = tmp_path / "conversations.xlsx"
+    book.save(path)
+    summary = load(store, [path])
+    assert store.execute("SELECT conversation_id, transfers FROM conversations") == [("c1", 1)]
+    assert summary.quarantined == {"malformed_row": 1}
+    [(source, line, column, reason)] = store.execute(
+        "SELECT source, line, column_name, reason FROM quarantine"
+    )
+    assert (source, line, column) == (str(path.resolve()), 3, "transfers")
+    assert "D3" in reason and "formula without a saved value" in reason
+    assert "open and save the file in Excel, or export values" in reason

@@ -304,7 +304,7 @@ class _Load:
                 src.name,
                 m.line,
                 src.table,
-                None,
+                m.column,
                 "malformed_row",
                 m.reason,
                 json.dumps({"text": m.text}, ensure_ascii=False),

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -61,6 +63,7 @@ class Malformed:
     line: int | None
     text: str
     reason: str
+    column: str | None = None
 
 
 @dataclass
@@ -486,19 +489,85 @@ def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     total = sheet.max_row or 0
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    for number, row in enumerate(rows, start=2):
-        if all(v is None for v in row):
-            continue
-        records.append({n: _cell_text(v) for n, v in zip(names, row, strict=False)})
-        lines.append(number)
-        if len(records) >= _BATCH_ROWS:
-            yield _records_to_batch(records, lines, nulls)
-            progress(number, total)
-            records, lines = [], []
+    used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
+    with _xlsx_formulas(src, sheet) as formulas:
+        for number, (row, written) in enumerate(zip(rows, formulas, strict=False), start=2):
+            record = {n: _cell_text(v) for n, v in zip(names, row, strict=False)}
+            unsaved = _unsaved_formula(names, used, row, written, number, record)
+            if unsaved is not None:
+                src.malformed.append(unsaved)
+                continue
+            if all(v is None for v in row):
+                continue
+            records.append(record)
+            lines.append(number)
+            if len(records) >= _BATCH_ROWS:
+                yield _records_to_batch(records, lines, nulls)
+                progress(number, total)
+                records, lines = [], []
     if records:
         yield _records_to_batch(records, lines, nulls)
     book.close()
     progress(total, total)
+
+
+@contextmanager
+def _xlsx_formulas(src: SourceFile, sheet: Any) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """The sheet's data rows as written (formulas as ``=…`` text), in step with its values;
+    endless empty rows when the sheet holds no formula (the usual case, read only once)."""
+    if not _has_formulas(src.path, getattr(sheet, "_worksheet_path", None)):
+        yield itertools.repeat(())
+        return
+    import openpyxl
+
+    book = openpyxl.load_workbook(src.path, read_only=True, data_only=False)
+    try:
+        rows = book[sheet.title].iter_rows(values_only=True)
+        next(rows, None)
+        yield itertools.chain(rows, itertools.repeat(()))
+    finally:
+        book.close()
+
+
+def _has_formulas(path: Path, member: str | None) -> bool:
+    """Whether a sheet's XML holds a formula element (True when the sheet cannot be found)."""
+    if member is None:
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as xml:
+            tail = b""
+            while chunk := xml.read(1 << 20):
+                if re.search(rb"<(\w+:)?f[ >/]", tail + chunk):
+                    return True
+                tail = chunk[-16:]
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return True
+    return False
+
+
+def _unsaved_formula(
+    names: list[str],
+    used: set[str],
+    row: tuple[Any, ...],
+    written: tuple[Any, ...],
+    number: int,
+    record: dict[str, Any],
+) -> Malformed | None:
+    """The first loaded cell of a row that holds a formula the file saved no value for.
+
+    Excel saves each formula's last value beside it; files written by programs often do not,
+    and such a cell would otherwise read as empty."""
+    for index, (name, value, formula) in enumerate(zip(names, row, written, strict=False)):
+        if value is None and isinstance(formula, str) and formula.startswith("=") and name in used:
+            from openpyxl.utils import get_column_letter
+
+            cell = f"{get_column_letter(index + 1)}{number}"
+            reason = (
+                f"cell {cell} ({name}) holds a formula without a saved value ({formula[:80]}): "
+                "open and save the file in Excel, or export values"
+            )
+            return Malformed(number, json.dumps(record, ensure_ascii=False), reason, name)
+    return None
 
 
 _READERS: dict[str, Callable[[SourceFile, Progress], Iterator[pa.RecordBatch]]] = {
