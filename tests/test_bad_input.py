@@ -149,3 +149,31 @@ def test_an_excel_formula_without_a_saved_value_is_quarantined_not_read_as_empty
     assert (source, line, column) == (str(path.resolve()), 3, "transfers")
     assert "D3" in reason and "formula without a saved value" in reason
     assert "open and save the file in Excel, or export values" in reason
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_quarantine_lines_are_where_records_start_after_a_value_over_lines(
+    store, tmp_path, compressed
+):
+    text = (
+        "conversation_id,channel,created_at,topic\n"  # 1
+        'c1,chat,2024-05-06,"a topic\n'  # 2
+        'over two lines"\n'  # 3
+        "c2,chat,2024-05-06,x\n"  # 4
+        "c3,chat,not a time,y\n"  # 5
+        "c4,chat\n"  # 6
+        "\n"  # 7
+        'c5,chat,"also\r\nnot a time",z\n'  # 8
+        "c6,chat,2024-05-06,w\n"  # 10
+        "c6,chat,2024-05-06,w\n"  # 11
+    )
+    path = tmp_path / ("conversations.csv.gz" if compressed else "conversations.csv")
+    path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
+    load(store, [path])
+    assert store.execute("SELECT line, rule FROM quarantine ORDER BY line") == [
+        (5, "bad_timestamp"),
+        (6, "malformed_row"),
+        (8, "bad_timestamp"),
+        (11, "duplicate_key"),
+    ]
+    assert "first seen on line 10" in _reasons(store)[11]

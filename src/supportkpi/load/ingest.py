@@ -253,7 +253,9 @@ class _Load:
             raise LoadError(f"{src.name}: {exc}") from None
         self._require_columns(src, raw_types)
         result.ignored_columns = self._ignored(src, raw_types)
-        if src.malformed and src.format == "csv":
+        if src.lines is not None:
+            self._renumber(raw, src.lines)
+        elif src.malformed and src.format == "csv":
             self._shift_lines(raw, src.malformed)
         self.progress(f"checking {src.path.name}", 0, 0)
         self._check_rows(index, src, raw, raw_types)
@@ -273,6 +275,19 @@ class _Load:
     def _ignored(self, src: SourceFile, raw_types: dict[str, str]) -> list[str]:
         used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
         return [c for c in raw_types if c not in used]
+
+    def _renumber(self, raw: str, lines: Sequence[int]) -> None:
+        """Give the nth record read (on line n + 1 so far) the line it starts on."""
+        starts = pa.table(
+            {"at": pa.array(range(2, 2 + len(lines)), pa.int64()), "line": pa.array(lines)}
+        )
+        self.store.raw.register("__starts", starts)
+        try:
+            self.store.execute(
+                f"UPDATE {q(raw)} SET {LINE} = s.line FROM __starts s WHERE {q(raw)}.{LINE} = s.at"
+            )
+        finally:
+            self.store.raw.unregister("__starts")
 
     def _shift_lines(self, raw: str, malformed: list[Malformed]) -> None:
         """Push records below each skipped malformed line one line down."""
