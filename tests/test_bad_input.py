@@ -177,3 +177,33 @@ def test_quarantine_lines_are_where_records_start_after_a_value_over_lines(
         (11, "duplicate_key"),
     ]
     assert "first seen on line 10" in _reasons(store)[11]
+
+
+def test_a_value_holding_a_nul_byte_is_quarantined(store, tmp_path):
+    from supportkpi.load.ingest import load_records
+
+    (tmp_path / "csv").mkdir()
+    csv_path = tmp_path / "csv" / "conversations.csv"
+    csv_path.write_bytes(
+        b"conversation_id,channel,created_at,topic\n"
+        b"c1,chat,2024-05-06,bil\x00ling\nc2,chat,2024-05-06,billing\n"
+    )
+    jsonl_path = tmp_path / "conversations.jsonl"
+    jsonl_path.write_text(
+        '{"conversation_id": "j1", "channel": "chat", "created_at": "2024-05-06", '
+        '"topic": "a\\u0000b"}\n'
+        '{"conversation_id": "j\\u0000", "channel": "chat", "created_at": "2024-05-06"}\n'
+    )
+    load(store, [csv_path, jsonl_path])
+    posted = b'[{"message_id": "m1", "conversation_id": "c2", "sent_at": "2024-05-06", '
+    posted += b'"author_role": "agent", "text": "hi\\u0000"}]'
+    load_records(store, {"messages": posted}, "api")
+    assert store.execute("SELECT conversation_id FROM conversations") == [("c2",)]
+    assert store.counts()["messages"] == 0
+    rows = store.execute("SELECT line, column_name, rule, reason FROM quarantine ORDER BY source")
+    assert sorted(rows) == [
+        (1, "text", "nul_byte", "text contains a NUL byte (\\x00)"),
+        (1, "topic", "nul_byte", "topic contains a NUL byte (\\x00)"),
+        (2, "conversation_id", "nul_byte", "conversation_id contains a NUL byte (\\x00)"),
+        (2, "topic", "nul_byte", "topic contains a NUL byte (\\x00)"),
+    ]
