@@ -163,7 +163,8 @@ def test_errors_are_json_with_the_right_status(api):
 
 
 def test_openapi_docs_and_kpis(api):
-    assert get(api, None, "/docs").status_code == 200
+    assert get(api, None, "/docs").status_code == 401
+    assert get(api, "viewer", "/docs").status_code == 200
     kpis = get(api, "viewer", "/v1/kpis").json()
     assert {"first_response_time", "csat", "cost_per_contact"} <= {k["name"] for k in kpis}
 

@@ -128,3 +128,82 @@ def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path):
     path.write_bytes(b"\x1f\x8b")
     done = cli("load", path, "--db", tmp_path / "s.duckdb", check=False)
     assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_excel_formula_without_a_saved_value_is_quarantined_not_read_as_empty(store, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["conversation_id", "channel", "created_at", "transfers", "notes"])
+    sheet.append(["c1", "chat", "2024-05-06 10:00:00", 1, "=1+1"])  # notes is not loaded
+    sheet.append(["c2", "chat", "2024-05-06 10:00:00", "=A2&1", "x"])  # no value saved
+    path = tmp_path / "conversations.xlsx"
+    book.save(path)
+    summary = load(store, [path])
+    assert store.execute("SELECT conversation_id, transfers FROM conversations") == [("c1", 1)]
+    assert summary.quarantined == {"malformed_row": 1}
+    [(source, line, column, reason)] = store.execute(
+        "SELECT source, line, column_name, reason FROM quarantine"
+    )
+    assert (source, line, column) == (str(path.resolve()), 3, "transfers")
+    assert "D3" in reason and "formula without a saved value" in reason
+    assert "open and save the file in Excel, or export values" in reason
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_quarantine_lines_are_where_records_start_after_a_value_over_lines(
+    store, tmp_path, compressed
+):
+    text = (
+        "conversation_id,channel,created_at,topic\n"  # 1
+        'c1,chat,2024-05-06,"a topic\n'  # 2
+        'over two lines"\n'  # 3
+        "c2,chat,2024-05-06,x\n"  # 4
+        "c3,chat,not a time,y\n"  # 5
+        "c4,chat\n"  # 6
+        "\n"  # 7
+        'c5,chat,"also\r\nnot a time",z\n'  # 8
+        "c6,chat,2024-05-06,w\n"  # 10
+        "c6,chat,2024-05-06,w\n"  # 11
+    )
+    path = tmp_path / ("conversations.csv.gz" if compressed else "conversations.csv")
+    path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
+    load(store, [path])
+    assert store.execute("SELECT line, rule FROM quarantine ORDER BY line") == [
+        (5, "bad_timestamp"),
+        (6, "malformed_row"),
+        (8, "bad_timestamp"),
+        (11, "duplicate_key"),
+    ]
+    assert "first seen on line 10" in _reasons(store)[11]
+
+
+def test_a_value_holding_a_nul_byte_is_quarantined(store, tmp_path):
+    from supportkpi.load.ingest import load_records
+
+    (tmp_path / "csv").mkdir()
+    csv_path = tmp_path / "csv" / "conversations.csv"
+    csv_path.write_bytes(
+        b"conversation_id,channel,created_at,topic\n"
+        b"c1,chat,2024-05-06,bil\x00ling\nc2,chat,2024-05-06,billing\n"
+    )
+    jsonl_path = tmp_path / "conversations.jsonl"
+    jsonl_path.write_text(
+        '{"conversation_id": "j1", "channel": "chat", "created_at": "2024-05-06", '
+        '"topic": "a\\u0000b"}\n'
+        '{"conversation_id": "j\\u0000", "channel": "chat", "created_at": "2024-05-06"}\n'
+    )
+    load(store, [csv_path, jsonl_path])
+    posted = b'[{"message_id": "m1", "conversation_id": "c2", "sent_at": "2024-05-06", '
+    posted += b'"author_role": "agent", "text": "hi\\u0000"}]'
+    load_records(store, {"messages": posted}, "api")
+    assert store.execute("SELECT conversation_id FROM conversations") == [("c2",)]
+    assert store.counts()["messages"] == 0
+    rows = store.execute("SELECT line, column_name, rule, reason FROM quarantine ORDER BY source")
+    assert sorted(rows) == [
+        (1, "text", "nul_byte", "text contains a NUL byte (\\x00)"),
+        (1, "topic", "nul_byte", "topic contains a NUL byte (\\x00)"),
+        (2, "conversation_id", "nul_byte", "conversation_id contains a NUL byte (\\x00)"),
+        (2, "topic", "nul_byte", "topic contains a NUL byte (\\x00)"),
+    ]

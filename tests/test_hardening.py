@@ -105,3 +105,29 @@ def test_exports_neutralise_cells_a_spreadsheet_would_run(store, write, tmp_path
         ['\'=HYPERLINK("http://evil.example","click")', "'@SUM(A1:A9)", "'+cmd", "plain"]
     )
     assert "'-a4" in agents and "a1" in agents
+
+
+def test_the_api_description_is_for_token_holders_only(tmp_path):
+    db = tmp_path / "docs.duckdb"
+    Store.open(db).close()
+    token = make_token(db, "vendor", "acme")
+    paths = ("/openapi.json", "/docs", "/redoc")
+    with serving(db) as server:
+        with server.client() as anonymous:
+            for path in paths:
+                response = anonymous.get(path)
+                assert response.status_code == 401, path
+                assert response.headers["www-authenticate"] == "Bearer"
+        with server.client(token) as client:
+            spec = client.get("/openapi.json")
+            assert spec.status_code == 200 and "/v1/report" in spec.json()["paths"]
+            assert client.get("/docs").status_code == 200
+            assert client.get("/redoc").status_code == 200
+        with server.client() as browser:  # the dashboard's session cookie is enough
+            signed = browser.post("/v1/session", json={"token": token})
+            cookie = signed.cookies["supportkpi_session"]
+            browser.cookies.set("supportkpi_session", cookie)
+            assert browser.get("/openapi.json").status_code == 200
+    with serving(db, "--no-auth") as server, server.client() as anonymous:
+        assert anonymous.get("/openapi.json").status_code == 200
+        assert anonymous.get("/docs").status_code == 200

@@ -42,6 +42,10 @@ def create_app(
         version=__version__,
         description="Customer-support KPIs per vendor, team, agent and channel: "
         "ingestion, reports, SLAs and the live view. Send 'Authorization: Bearer <token>'.",
+        # served by api/web.py to token holders, as every other read is
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = Service(store, config or Config(), tokens, max_body)
     for router in (reads.router, records.router, webhooks.router, web.router):

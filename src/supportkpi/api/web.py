@@ -1,5 +1,5 @@
 """The dashboard: its page and assets (plotly.js from Plotly's own package, served locally),
-and signing in with a token for a session cookie."""
+and signing in with a token for a session cookie; the API's description, to token holders."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from supportkpi.api.auth import COOKIE, Svc
+from supportkpi.api.auth import COOKIE, Svc, principal
 from supportkpi.api.service import SESSION_SECONDS
 
 router = APIRouter()
@@ -43,6 +44,24 @@ def static(name: str) -> FileResponse:
 def health() -> dict[str, str]:
     """For load balancers and tests: the server is up."""
     return {"status": "ok"}
+
+
+@router.get("/openapi.json", include_in_schema=False, dependencies=[Depends(principal)])
+def openapi(request: Request) -> JSONResponse:
+    """The API's OpenAPI description (a token, or the dashboard's session, is needed)."""
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False, dependencies=[Depends(principal)])
+def docs() -> HTMLResponse:
+    """The API's interactive documentation (Swagger UI) over ``/openapi.json``."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="supportkpi API")
+
+
+@router.get("/redoc", include_in_schema=False, dependencies=[Depends(principal)])
+def redoc() -> HTMLResponse:
+    """The API's documentation as one page (ReDoc) over ``/openapi.json``."""
+    return get_redoc_html(openapi_url="/openapi.json", title="supportkpi API")
 
 
 @router.post("/v1/session", tags=["session"], summary="Sign in with a token")

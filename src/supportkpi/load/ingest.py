@@ -256,11 +256,13 @@ class _Load:
         self._require_columns(src, raw_types)
         _named_columns(src, list(raw_types))
         result.ignored_columns = self._ignored(src, raw_types)
+        if src.lines is not None:
+            self._renumber(raw, src.lines)
+        elif src.malformed and src.format == "csv":
+            self._shift_lines(raw, src.malformed)
         if src.mapping.computed() or src.mapping.filters():
             raw = self._compute(index, src, raw, raw_types, result)
             raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
-        if src.malformed and src.format == "csv":
-            self._shift_lines(raw, src.malformed)
         self.progress(f"checking {src.path.name}", 0, 0)
         self._check_rows(index, src, raw, raw_types, result)
         return result
@@ -351,6 +353,19 @@ class _Load:
         used |= {n.column for n in src.mapping.file_columns()}
         return [c for c in raw_types if c not in used]
 
+    def _renumber(self, raw: str, lines: Sequence[int]) -> None:
+        """Give the nth record read (on line n + 1 so far) the line it starts on."""
+        starts = pa.table(
+            {"at": pa.array(range(2, 2 + len(lines)), pa.int64()), "line": pa.array(lines)}
+        )
+        self.store.raw.register("__starts", starts)
+        try:
+            self.store.execute(
+                f"UPDATE {q(raw)} SET {LINE} = s.line FROM __starts s WHERE {q(raw)}.{LINE} = s.at"
+            )
+        finally:
+            self.store.raw.unregister("__starts")
+
     def _shift_lines(self, raw: str, malformed: list[Malformed]) -> None:
         """Push records below each skipped malformed line one line down."""
         skipped = sorted(m.line for m in malformed if m.line is not None)
@@ -381,7 +396,7 @@ class _Load:
                 src.name,
                 m.line,
                 src.table,
-                None,
+                m.column,
                 "malformed_row",
                 m.reason,
                 json.dumps({"text": m.text}, ensure_ascii=False),

@@ -8,6 +8,7 @@ first rule each row breaks (``__check``; 0 when none). Rules, in the order they 
 rule           a row breaks it when
 ============== ===========================================================================
 missing_value  a required column is empty (the key included)
+nul_byte       a text value holds a NUL byte (\\x00), which no export writes on purpose
 bad_number     a number column holds something that is not a finite number
 bad_integer    an integer column holds a fraction or text
 bad_boolean    a yes/no column holds something other than true/false/yes/no/1/0
@@ -33,6 +34,7 @@ from supportkpi.store.schema import Column, Table
 
 RULES: dict[str, str] = {
     "missing_value": "a required value is empty",
+    "nul_byte": "holds a NUL byte",
     "bad_number": "not a number",
     "bad_integer": "not a whole number",
     "bad_boolean": "not a yes/no value",
@@ -171,7 +173,8 @@ def plan(table: Table, raw: str, raw_types: dict[str, str], mapping: Mapping) ->
     typed.update(_defaults(table, typed))
     reads = _read_checks(raw_types)
     source_names.update({c.column: c.column[len(READ_CHECK) :] for c in reads})
-    checks = tuple(reads + _checks(table, typed, set(texts), mapping))
+    strings = {n for n in texts if _source_type(table.column(n), raw_types, mapping) == "VARCHAR"}
+    checks = tuple(reads + _checks(table, typed, set(texts), mapping, strings))
     read_columns = [q(n) for n in raw_types if n.startswith(READ_CHECK)]
     inner = ", ".join(
         ["__line", *read_columns, *(f"{e} AS {q(text_of(n))}" for n, e in texts.items())]
@@ -221,14 +224,17 @@ def _input_text(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str
     return expr
 
 
+def _source_type(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str:
+    """The engine type of the input ``col`` is read from (VARCHAR for text and constants)."""
+    if col.name in mapping.constants:
+        return "VARCHAR"
+    return raw_types.get(mapping.source_name(col.name), "VARCHAR")
+
+
 def _typed(col: Column, raw_types: dict[str, str], mapping: Mapping) -> str:
     """SQL turning the input text of ``col`` into its canonical type (NULL when it fails)."""
     t = q(text_of(col.name))
-    source_type = (
-        "VARCHAR"
-        if col.name in mapping.constants
-        else raw_types.get(mapping.source_name(col.name), "VARCHAR")
-    )
+    source_type = _source_type(col, raw_types, mapping)
     if col.kind == "text":
         return t if source_type == "VARCHAR" else f"CAST({t} AS VARCHAR)"
     # the engine would read 1_000 as 1000: no export writes numbers so, a typo does
@@ -308,8 +314,11 @@ def _show(expr: str) -> str:
     return f"'\"' || left(CAST({expr} AS VARCHAR), 80) || '\"'"
 
 
-def _checks(table: Table, typed: dict[str, str], texts: set[str], mapping: Mapping) -> list[Check]:
-    """Every rule for the columns present; ``texts`` are those that came from the input."""
+def _checks(
+    table: Table, typed: dict[str, str], texts: set[str], mapping: Mapping, strings: set[str]
+) -> list[Check]:
+    """Every rule for the columns present; ``texts`` are those that came from the input,
+    ``strings`` those of them read from text."""
     checks: list[Check] = []
     for col in table.columns:
         if col.name not in typed:
@@ -323,6 +332,16 @@ def _checks(table: Table, typed: dict[str, str], texts: set[str], mapping: Mappi
                     col.name,
                     f"{given} IS NULL",
                     lit(f"{col.name} is required but empty"),
+                )
+            )
+        if col.name in strings:
+            t = q(text_of(col.name))
+            checks.append(
+                Check(
+                    "nul_byte",
+                    col.name,
+                    f"contains({t}, chr(0))",
+                    lit(f"{col.name} contains a NUL byte (\\x00)"),
                 )
             )
         if col.name in texts:

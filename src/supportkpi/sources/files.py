@@ -11,11 +11,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -61,6 +64,7 @@ class Malformed:
     line: int | None
     text: str
     reason: str
+    column: str | None = None
 
 
 @dataclass
@@ -73,6 +77,9 @@ class SourceFile:
     mapping: Mapping
     malformed: list[Malformed] = field(default_factory=list)
     label: str | None = None
+    lines: Sequence[int] | None = None
+    """For CSV, once read: the line each record read starts on, in order, when records
+    span lines or blank lines lie between them (None when record n is on line n + 1)."""
 
     @property
     def name(self) -> str:
@@ -227,21 +234,97 @@ def _read_csv(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     block = _CSV_BLOCK
     while True:
         bad: list[tuple[int, int, str]] = []
-        yielded = False
+        breaks = _Breaks()
+        read = 0
         try:
-            for batch in _csv_batches(src, names, delimiter, block, bad, progress):
-                yielded = True
+            for batch in _csv_batches(src, names, delimiter, block, bad, breaks, progress):
+                read += batch.num_rows
                 yield batch
             break
         except _FieldTooLong:
             # a field longer than a block: read again in larger blocks, if nothing was read
-            if yielded or block >= _CSV_BLOCK_MAX:
+            if read or block >= _CSV_BLOCK_MAX:
                 raise SourceError(
                     f"{src.path}: a field is longer than {block >> 20} MB; split it or "
                     "leave that column out"
                 ) from None
             block *= 8
-    src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
+    if not bad and breaks.one_line_each(1 + read):
+        return
+    found = _record_lines(src, len(names), delimiter)
+    if found is None or (len(found[0]), len(found[1])) != (read, len(bad)):
+        src.malformed.extend(_locate_malformed(src.path, bad, src.mapping))
+        return
+    src.lines = found[0]
+    src.malformed.extend(
+        Malformed(line, text, f"the row has {actual} fields but the header has {expected}")
+        for line, (expected, actual, text) in zip(found[1], bad, strict=True)
+    )
+
+
+@dataclass
+class _Breaks:
+    """The line breaks in a file's bytes, counted as they are read."""
+
+    newlines: int = 0
+    returns: int = 0
+    last: bytes = b""
+
+    def one_line_each(self, records: int) -> bool:
+        """Whether ``records`` records (the header included) can only be one a line, with
+        no blank line between them: then record n is on line n."""
+        lines = self.newlines + (self.last not in (b"", b"\n"))
+        return lines == records and self.returns in (0, self.newlines)
+
+
+class _Counting:
+    """A binary stream that counts the line breaks in what it hands out."""
+
+    def __init__(self, stream: BinaryIO, breaks: _Breaks) -> None:
+        self.stream = stream
+        self.breaks = breaks
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream is closed."""
+        return self.stream.closed
+
+    def readable(self) -> bool:
+        """Always: the stream is for reading."""
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes, counted."""
+        data = self.stream.read(size)
+        if data:
+            self.breaks.newlines += data.count(b"\n")
+            self.breaks.returns += data.count(b"\r")
+            self.breaks.last = data[-1:]
+        return data
+
+
+def _record_lines(src: SourceFile, width: int, delimiter: str) -> tuple[array, array] | None:
+    """The line each record starts on, for records of ``width`` fields and for the others,
+    read once more the way a text editor counts lines; None if the file reads otherwise."""
+    good, bad = array("q"), array("q")
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, _CSV_BLOCK_MAX))
+    raw, stream = _open_binary(src.path)
+    try:
+        with raw:
+            text = io.TextIOWrapper(stream, encoding=_encoding(src.mapping), newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            next(reader, None)  # the header
+            start = reader.line_num + 1
+            for row in reader:
+                if row:  # not a blank line
+                    (good if len(row) == width else bad).append(start)
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError, OSError, EOFError, zlib.error):
+        return None
+    finally:
+        csv.field_size_limit(limit)
+    return good, bad
 
 
 class _FieldTooLong(Exception):
@@ -254,6 +337,7 @@ def _csv_batches(
     delimiter: str,
     block: int,
     bad: list[tuple[int, int, str]],
+    breaks: _Breaks,
     progress: Progress,
 ) -> Iterator[pa.RecordBatch]:
     def on_invalid(row: Any) -> str:
@@ -265,7 +349,7 @@ def _csv_batches(
     with raw:
         try:
             reader = pacsv.open_csv(
-                stream,
+                _Counting(stream, breaks),
                 read_options=pacsv.ReadOptions(
                     column_names=names,
                     skip_rows=1,
@@ -486,19 +570,85 @@ def _read_xlsx(src: SourceFile, progress: Progress) -> Iterator[pa.RecordBatch]:
     total = sheet.max_row or 0
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    for number, row in enumerate(rows, start=2):
-        if all(v is None for v in row):
-            continue
-        records.append({n: _cell_text(v) for n, v in zip(names, row, strict=False)})
-        lines.append(number)
-        if len(records) >= _BATCH_ROWS:
-            yield _records_to_batch(records, lines, nulls)
-            progress(number, total)
-            records, lines = [], []
+    used = {src.mapping.source_name(c) for c in schema.table(src.table).column_names}
+    with _xlsx_formulas(src, sheet) as formulas:
+        for number, (row, written) in enumerate(zip(rows, formulas, strict=False), start=2):
+            record = {n: _cell_text(v) for n, v in zip(names, row, strict=False)}
+            unsaved = _unsaved_formula(names, used, row, written, number, record)
+            if unsaved is not None:
+                src.malformed.append(unsaved)
+                continue
+            if all(v is None for v in row):
+                continue
+            records.append(record)
+            lines.append(number)
+            if len(records) >= _BATCH_ROWS:
+                yield _records_to_batch(records, lines, nulls)
+                progress(number, total)
+                records, lines = [], []
     if records:
         yield _records_to_batch(records, lines, nulls)
     book.close()
     progress(total, total)
+
+
+@contextmanager
+def _xlsx_formulas(src: SourceFile, sheet: Any) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """The sheet's data rows as written (formulas as ``=…`` text), in step with its values;
+    endless empty rows when the sheet holds no formula (the usual case, read only once)."""
+    if not _has_formulas(src.path, getattr(sheet, "_worksheet_path", None)):
+        yield itertools.repeat(())
+        return
+    import openpyxl
+
+    book = openpyxl.load_workbook(src.path, read_only=True, data_only=False)
+    try:
+        rows = book[sheet.title].iter_rows(values_only=True)
+        next(rows, None)
+        yield itertools.chain(rows, itertools.repeat(()))
+    finally:
+        book.close()
+
+
+def _has_formulas(path: Path, member: str | None) -> bool:
+    """Whether a sheet's XML holds a formula element (True when the sheet cannot be found)."""
+    if member is None:
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as xml:
+            tail = b""
+            while chunk := xml.read(1 << 20):
+                if re.search(rb"<(\w+:)?f[ >/]", tail + chunk):
+                    return True
+                tail = chunk[-16:]
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return True
+    return False
+
+
+def _unsaved_formula(
+    names: list[str],
+    used: set[str],
+    row: tuple[Any, ...],
+    written: tuple[Any, ...],
+    number: int,
+    record: dict[str, Any],
+) -> Malformed | None:
+    """The first loaded cell of a row that holds a formula the file saved no value for.
+
+    Excel saves each formula's last value beside it; files written by programs often do not,
+    and such a cell would otherwise read as empty."""
+    for index, (name, value, formula) in enumerate(zip(names, row, written, strict=False)):
+        if value is None and isinstance(formula, str) and formula.startswith("=") and name in used:
+            from openpyxl.utils import get_column_letter
+
+            cell = f"{get_column_letter(index + 1)}{number}"
+            reason = (
+                f"cell {cell} ({name}) holds a formula without a saved value ({formula[:80]}): "
+                "open and save the file in Excel, or export values"
+            )
+            return Malformed(number, json.dumps(record, ensure_ascii=False), reason, name)
+    return None
 
 
 _READERS: dict[str, Callable[[SourceFile, Progress], Iterator[pa.RecordBatch]]] = {
