@@ -32,9 +32,7 @@ def test_servicenow_incident_log_loads_whole_through_a_mapping(store):
     # every row accounted for: the earlier updates of an incident are superseded, not broken
     assert summary.quarantined == {}
     assert summary.files[0].left_out == {
-        'earlier rows of the same conversation_id, superseded by its last (keep = "last")': (
-            events - loaded
-        )
+        'superseded by a later row of the same conversation_id (keep = "last")': (events - loaded)
     }
     # The last update of an incident is kept: 0000047 began in group 70 and was reassigned
     # once, to group 24, before it was resolved on 1 March and closed on 6 March.

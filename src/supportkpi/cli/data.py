@@ -44,13 +44,16 @@ def print_summary(summary: LoadSummary) -> None:
     for f in summary.files:
         if f.left_out:
             total = sum(f.left_out.values())
-            out.print(
-                f"{Path(f.name).name}: {total:,} of {f.rows:,} rows left out by the mapping, "
-                "as it asks:",
-                highlight=False,
+            left = Table(
+                title=f"{Path(f.name).name}: {total:,} of {f.rows:,} rows left out by the "
+                "mapping, as it asks (not errors)",
+                title_justify="left",
             )
+            left.add_column("rows", justify="right")
+            left.add_column("why")
             for reason, n in f.left_out.most_common():
-                out.print(f"  {n:>10,}  {reason}", highlight=False)
+                left.add_row(f"{n:,}", reason)
+            out.print(left)
     rejected = summary.quarantined
     if not rejected:
         out.print("Quarantined: none")

@@ -461,10 +461,8 @@ class _Load:
         if last:
             (superseded,) = self.store.execute(f"SELECT count(*) FROM {q(ranked)}")[0]
             if superseded:
-                result.left_out[
-                    f"earlier rows of the same {', '.join(spec.key)}, superseded by its last "
-                    '(keep = "last")'
-                ] = superseded
+                why = f'superseded by a later row of the same {", ".join(spec.key)} (keep = "last")'
+                result.left_out[why] = superseded
             self._stage_clean(index, spec, checked, ranked)
             self.store.drop_temp(ranked)
             return
