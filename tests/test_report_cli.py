@@ -90,14 +90,28 @@ def test_csv_and_parquet(db, tmp_path):
     assert table.column_names[0] == "vendor" and "csat" in table.column_names
 
 
-def test_default_scorecard_is_humanised_and_says_what_is_missing(db):
-    result = runner.invoke(app, ["report", "--db", db], env={"COLUMNS": "200"})
+def test_every_kpi_is_humanised_and_says_what_is_missing(db):
+    result = runner.invoke(app, ["report", "--db", db, "--all"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "First response time" in text and "61m" not in text
     assert "30m 45s" in text  # acme's mean first response, 1845 s
     assert "qa_score: not computed: no qa reviews loaded" in text
     assert "agent_utilization: not computed: no agent activity loaded" in text
+
+
+def test_the_default_is_the_headline_against_targets_with_its_days_and_zone(db):
+    result = runner.invoke(app, ["report", "--db", db], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].strip() == "Headline KPIs by vendor, 2024-05-06 to 2024-05-08 (UTC)"
+    assert "30m 45s" in result.stdout
+    assert "Average handle time" in result.stdout and "median" not in result.stdout
+    assert "qa_score" not in result.stdout  # not a headline KPI
+    assert "  target" in result.stdout and ("✓" in result.stdout or "✗" in result.stdout)
+    assert all(len(line) <= 80 for line in lines)
+    listed = runner.invoke(app, ["report", "--db", db, "--format", "json"])
+    assert {k for row in json.loads(listed.stdout) for k in row if k.endswith("_status")}
 
 
 def test_filters_dates_and_explain(db):
@@ -237,3 +251,27 @@ def test_an_empty_store_answers_every_command_calmly(tmp_path):
         result = runner.invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
         assert expected in result.output + (result.stderr or ""), args
         assert "Traceback" not in result.output
+
+
+def test_typos_are_named_with_the_closest_known_value(db):
+    result = runner.invoke(app, ["report", "--db", db, "--kpi", "csta"])
+    assert result.exit_code != 0
+    assert "did you mean csat?" in result.output
+    result = runner.invoke(
+        app, ["report", "--db", db, "--kpi", "chat_volume", "--vendor", "acmee", "--format", "json"]
+    )
+    assert result.exit_code == 0
+    assert "no conversation has vendor 'acmee'" in result.stderr
+    assert "did you mean acme?" in result.stderr
+
+
+def test_groups_that_do_not_fit_are_rows_and_no_header_word_is_cut(db):
+    result = runner.invoke(
+        app, ["report", "--db", db, "--by", "agent", "--all"], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    tables = [line for line in lines if line[:1] in "┃│"]
+    assert tables and not any("…" in line for line in tables)  # nothing cut short
+    assert "(1 of " in result.stdout  # the KPIs split over several tables

@@ -5,14 +5,14 @@ part it could not check."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from supportkpi.config import Config
 from supportkpi.kpis import Kpi
 from supportkpi.store.store import Store
 
-__all__ = ["Inputs", "inputs_of"]
+__all__ = ["Inputs", "inputs_of", "unknown_filter_values"]
 
 
 def _parts(spec: str) -> list[tuple[str, str]]:
@@ -81,3 +81,31 @@ def inputs_of(store: Store, kpis: Iterable[Kpi]) -> Inputs:
         for column in store.filled(table, columns)
     }
     return Inputs(store.counts(), frozenset(filled))
+
+
+def unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """A note per filter naming values no conversation has (a typo filters everything out
+    silently otherwise), with the known values and the closest one."""
+    import difflib
+
+    notes = {}
+    table = store.table("conversations")
+    for dim, values in filters.items():
+        column = "agent_id" if dim == "agent" else dim
+        if not values or column not in table.columns:
+            continue
+        found = table.filter(table[column].isin(list(values))).select(column).distinct()
+        present = set(found.to_pyarrow()[column].to_pylist())
+        absent = [v for v in values if v not in present]
+        if not absent:
+            continue
+        known_table = table.filter(table[column].notnull()).select(column).distinct()
+        known = sorted(known_table.limit(1000).to_pyarrow()[column].to_pylist())
+        close = difflib.get_close_matches(absent[0], known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        shown = ", ".join(known[:12]) + (", …" if len(known) > 12 else "")
+        what = "no conversation has" if len(absent) == 1 else "no conversations have"
+        notes[f"{dim} filter"] = (
+            f"{what} {dim} {', '.join(map(repr, absent))} (the {dim} values: {shown}){hint}"
+        )
+    return notes

@@ -10,6 +10,7 @@ grains stand on them. A KPI whose inputs are absent is NULL and :attr:`Report.mi
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish
 from supportkpi.analysis.frame import QueryError, build_frame, split_by
-from supportkpi.analysis.inputs import inputs_of
+from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
 from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
@@ -38,6 +39,7 @@ from supportkpi.store.store import Store
 
 __all__ = [
     "DIMENSIONS",
+    "HEADLINE",
     "PERIODS",
     "PROFILES",
     "QueryError",
@@ -99,7 +101,11 @@ def select_kpis(
     if names:
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
-            raise QueryError(f"unknown KPI {', '.join(unknown)}; `supportkpi kpis` lists them")
+            close = difflib.get_close_matches(unknown[0], list(REGISTRY), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise QueryError(
+                f"unknown KPI {', '.join(unknown)}{hint}; `supportkpi kpis` lists them"
+            )
         return [REGISTRY[n] for n in dict.fromkeys(names)]
     chosen = all_kpis()
     if family:
@@ -109,6 +115,24 @@ def select_kpis(
             )
         chosen = [k for k in chosen if k.family == family]
     return [k for k in chosen if business_hours or not k.business_hours]
+
+
+HEADLINE = (
+    "chat_volume",
+    "first_response_time",
+    "service_level",
+    "resolution_time",
+    "average_handle_time",
+    "first_contact_resolution",
+    "resolution_rate",
+    "abandonment_rate",
+    "escalation_rate",
+    "csat",
+    "nps",
+    "cost_per_contact",
+)
+"""The KPIs a head of support reads first: volume, speed, resolution, loss, satisfaction and
+cost; the scorecard's default (every KPI on asking)."""
 
 
 def report(
@@ -176,6 +200,7 @@ def run(
     missing = {k.name: why for k in chosen if (why := held.why_missing(k, config))}
     computable = [k for k in chosen if k.name not in missing]
     notes = {k.name: note for k in computable if (note := held.unchecked(k))}
+    notes |= unknown_filter_values(store, frame.filters)
     plain_frame = frame
     frame, shared = share_facts(store, frame, computable, share)
     temps: list[str] = []

@@ -105,33 +105,59 @@ def cell(value: Any, column: str) -> str:
     return "(none)" if value is None else str(value)
 
 
-def scorecard(report: Report, title: str = "Scorecard") -> Table:
-    """A Rich table with humanised values: KPIs down the side when there are few groups."""
+def scorecard(
+    report: Report, title: str = "Scorecard", width: int = 80, compact: bool = False
+) -> list[Table]:
+    """Rich tables with humanised values that fit ``width`` columns: KPIs down the side when
+    the groups fit across, else groups as rows (a leaderboard), the KPIs split over as many
+    tables as it takes. ``compact`` keeps each KPI's main value only (no median, p90…).
+    A value with a target carries ✓ (met) or ✗ (missed)."""
     rows = [_profile_labels(r, report.group) for r in records(report)]
     units = report.units()
+    main = {k.name for k in report.kpis}
+    if compact:
+        units = {c: u for c, u in units.items() if c in main}
     labels = {
         o.column: (k.label if o.column == k.name else f"  {o.meaning}")
         for k in report.kpis
         for o in k.outputs
     }
     group = list(report.group)
-    if len(rows) > 12 or not rows:
-        return _wide(rows, group, units, title)
-    table = Table(title=title, title_justify="left")
-    table.add_column("KPI")
     names = [
         " · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
         for r in rows
     ]
-    for name in names:
-        table.add_column(name, justify="right")
+    cells = {c: [_marked(r, c, u) for r in rows] for c, u in units.items()}
+    label_width = min(max((len(labels[c]) for c in units), default=3), 40)
+    widths = [
+        max([len(n), *(len(_plain(cells[c][i])) for c in units)], default=len(n))
+        for i, n in enumerate(names)
+    ]
+    tall = 0 < len(rows) <= 12 and label_width + 3 + sum(w + 3 for w in widths) + 1 <= width
+    if not tall:
+        return _wide(rows, group, units, cells, report, title, width)
+    table = Table(title=title or None, title_justify="left")
+    table.add_column("KPI", min_width=min(label_width, 24))
+    for name, w in zip(names, widths, strict=True):
+        table.add_column(name, justify="right", min_width=w, no_wrap=True)
     for column, unit in units.items():
-        table.add_row(labels[column], *(humanise(r[column], unit) for r in rows))
+        table.add_row(labels[column], *cells[column])
         if f"{column}_trend" in rows[0]:
             table.add_row("  vs previous", *(_change(r, column, unit) for r in rows))
-        if f"{column}_status" in rows[0]:
-            table.add_row("  target", *(_status(r, column) for r in rows))
-    return table
+        if f"{column}_status" in rows[0] and any(r[f"{column}_target"] for r in rows):
+            table.add_row("  target", *(r[f"{column}_target"] or "–" for r in rows))
+    return [table]
+
+
+def _marked(row: dict[str, Any], column: str, unit: Unit) -> str:
+    """A humanised value, with ✓ or ✗ when it has a target."""
+    shown = humanise(row[column], unit)
+    status = row.get(f"{column}_status")
+    if status == "met":
+        return f"{shown} [green]✓[/]"
+    if status == "missed":
+        return f"{shown} [red]✗[/]"
+    return shown
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -261,15 +287,88 @@ def compare_table(table: pa.Table) -> Table:
     return view
 
 
-def _wide(rows: list[dict[str, Any]], group: list[str], units: dict, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for g in group:
-        table.add_column(g)
+def _wide(
+    rows: list[dict[str, Any]],
+    group: list[str],
+    units: dict[str, Unit],
+    cells: dict[str, list[str]],
+    report: Report,
+    title: str,
+    width: int,
+) -> list[Table]:
+    """Groups as rows, the KPIs as columns, split into tables that each fit ``width``; every
+    table repeats the group columns, and no name or header word is cut."""
+    heads = {
+        o.column: (k.label if o.column == k.name else f"{k.label}: {o.meaning}")
+        for k in report.kpis
+        for o in k.outputs
+    }
+    group_widths = [
+        max([len(g), *(len(str(r[g]) if r[g] is not None else "(none)") for r in rows)])
+        for g in group
+    ]
+    used = sum(w + 3 for w in group_widths) + 1
+
+    def need(column: str) -> int:
+        word = max((len(w) for w in heads[column].split()), default=1)
+        return max([word, 6, *(len(_plain(v)) for v in cells[column])])
+
+    chunks: list[list[str]] = [[]]
+    room = used
     for column in units:
-        table.add_column(column, justify="right")
-    for r in rows:
-        table.add_row(
-            *(str(r[g]) if r[g] is not None else "(none)" for g in group),
-            *(humanise(r[c], u) for c, u in units.items()),
+        w = need(column) + 3
+        if chunks[-1] and room + w > width:
+            chunks.append([])
+            room = used
+        chunks[-1].append(column)
+        room += w
+    tables = []
+    for index, chunk in enumerate(chunks, start=1):
+        part = f"{title} ({index} of {len(chunks)})".strip() if len(chunks) > 1 else title
+        table = Table(title=part or None, title_justify="left")
+        for g, w in zip(group, group_widths, strict=True):
+            table.add_column(g, min_width=w, no_wrap=True)
+        for column in chunk:
+            table.add_column(heads[column], justify="right", min_width=need(column))
+        for i, r in enumerate(rows):
+            table.add_row(
+                *(str(r[g]) if r[g] is not None else "(none)" for g in group),
+                *(cells[c][i] for c in chunk),
+            )
+        tables.append(table)
+    return tables
+
+
+def _plain(text: str) -> str:
+    """Text without Rich markup, as wide as it shows."""
+    return text.replace("[green]", "").replace("[red]", "").replace("[/]", "")
+
+
+def story(report: Report) -> list[str]:
+    """What a scorecard by vendor says in words: the cheapest vendor per contact, and the
+    targets each vendor misses. Empty when the report is not by vendor."""
+    if report.group != ("vendor",):
+        return []
+    rows = report.table.to_pylist()
+    lines = []
+    costs = [(r["cost_per_contact"], r["vendor"]) for r in rows if r.get("cost_per_contact")]
+    if len(costs) > 1:
+        costs.sort()
+        others = ", ".join(f"{v} {humanise(c, Unit.MONEY)}" for c, v in costs[1:])
+        lines.append(
+            f"Cheapest per contact: {costs[0][1]} ({humanise(costs[0][0], Unit.MONEY)}; {others})."
         )
-    return table
+    labels = {k.name: k.label for k in report.kpis}
+    judged = any(f"{k}_status" in report.table.column_names for k in labels)
+    anyone = False
+    for r in rows:
+        missed = [labels[k] for k in labels if r.get(f"{k}_status") == "missed"]
+        if missed:
+            anyone = True
+            lines.append(
+                f"{r['vendor']} misses {len(missed)} target{'s' if len(missed) > 1 else ''}: "
+                f"{', '.join(missed)}."
+            )
+    if judged and not anyone:
+        lines.append("Every vendor meets every target shown.")
+    return lines

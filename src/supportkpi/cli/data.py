@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from supportkpi import demo as demo_data
-from supportkpi.analysis.query import report
+from supportkpi.analysis import render
+from supportkpi.analysis.query import HEADLINE, report
 from supportkpi.cli._common import (
     DbOption,
     app,
@@ -19,7 +20,7 @@ from supportkpi.cli._common import (
     out,
     progress_bar,
 )
-from supportkpi.cli.reports import print_report
+from supportkpi.cli.reports import print_report, scorecard_title
 from supportkpi.load.ingest import LoadError, LoadSummary, load
 from supportkpi.load.validate import RULES
 from supportkpi.sources import presets
@@ -197,14 +198,17 @@ def demo_command(
         except LoadError as exc:
             raise fail(str(exc)) from None
     print_summary(summary)
+    config = config_from(settings)
     with open_store(db, read_only=True) as store:
-        print_report(
-            report(store, config=config_from(settings)), "Scorecard by vendor (all KPIs, all data)"
-        )
+        result = report(store, list(HEADLINE), config=config, targets=True)
+        title = scorecard_title(store, ["vendor"], None, None, None, config, headline=True)
+    print_report(result, title, compact=True)
+    for line in render.story(result):
+        out.print(line, highlight=False)
     flags = f"--db {store.url} --config {settings}"
     out.print(
         f"Store: [bold]{store.url}[/]. Next:\n  supportkpi sla {flags}\n"
-        f"  supportkpi compare {flags}\n"
+        f"  supportkpi report --all {flags}\n"
         f"  supportkpi report --by vendor,month --trend {flags}",
         highlight=False,
     )

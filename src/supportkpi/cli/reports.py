@@ -11,8 +11,16 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import render
-from supportkpi.analysis.query import DIMENSIONS, PERIODS, PROFILES, QueryError, Report, report
+from supportkpi.analysis import render, views
+from supportkpi.analysis.query import (
+    DIMENSIONS,
+    HEADLINE,
+    PERIODS,
+    PROFILES,
+    QueryError,
+    Report,
+    report,
+)
 from supportkpi.analysis.sla import compare, sla
 from supportkpi.analysis.views import escalation_reasons
 from supportkpi.cli._common import (
@@ -32,15 +40,18 @@ from supportkpi.cli._common import (
     out,
     parse_date,
 )
-from supportkpi.config import ConfigError
+from supportkpi.config import Config, ConfigError
 from supportkpi.kpis import Family, all_kpis
+from supportkpi.store.store import Store
 
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 
 
-def print_report(result: Report, title: str) -> None:
+def print_report(result: Report, title: str, compact: bool = False) -> None:
     """The humanised scorecard, then why any KPI could not be computed or is empty."""
-    out.print(render.scorecard(result, title))
+    out.print(f"[bold]{title}[/]", highlight=False)
+    for table in render.scorecard(result, "", width=out.width, compact=compact):
+        out.print(table)
     for name, why in result.missing.items():
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
     for name, note in result.notes.items():
@@ -85,14 +96,22 @@ def report_command(
         typer.Option(help="Add the previous period's value, the change and whether it improved."),
     ] = False,
     targets: Annotated[
-        bool, typer.Option(help="Add each KPI's target, status (met, missed) and compliance.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            help="Add each KPI's target, status (met, missed) and compliance "
+            "[default: on for the headline KPIs]."
+        ),
+    ] = None,
     fail_on_breach: Annotated[
         bool, typer.Option(help="Exit with 3 when any target is missed (implies --targets).")
     ] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every KPI, with medians and percentiles.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """KPIs per vendor, team, agent, channel, queue, topic and period."""
+    """KPIs per vendor, team, agent, channel, queue, topic, profile and period: the headline
+    KPIs against their targets, or --kpi, --family, --all."""
     if fmt not in render.FORMATS:
         raise fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
     if fmt == "parquet" and out_file is None:
@@ -106,11 +125,14 @@ def report_command(
         "topic": topic,
     }
     settings = config_from(config)
+    headline = not (kpi or family or every)
+    if targets is None:
+        targets = headline
     with open_store(db, read_only=True) as store:
         try:
             result = report(
                 store,
-                csv_list(kpi),
+                list(HEADLINE) if headline else csv_list(kpi),
                 csv_list(by),
                 None,
                 parse_date(from_),
@@ -122,9 +144,10 @@ def report_command(
                 targets=targets or fail_on_breach,
                 trend=trend,
             )
+            title = scorecard_title(store, csv_list(by), from_, to, tz, settings, headline)
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
-    _emit(result, fmt, out_file)
+    _emit(result, fmt, out_file, title, compact=headline)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
     if fail_on_breach:
@@ -140,9 +163,32 @@ def _exit_on_breach(columns: list[str], table: pa.Table) -> None:
         raise typer.Exit(BREACH)
 
 
-def _emit(result: Report, fmt: str, out_file: Path | None) -> None:
+def scorecard_title(
+    store: Store,
+    by: list[str],
+    from_: str | None,
+    to: str | None,
+    tz: str | None,
+    settings: Config,
+    headline: bool,
+) -> str:
+    """ "Headline KPIs by vendor, 2026-06-01 to 2026-08-29 (UTC)": what, over which days (the
+    data's own range when no dates are given), in which zone."""
+    first, last = views.data_days(store, tz, settings)
+    start = from_ or (first.isoformat() if first else "…")
+    end = to or (last.isoformat() if last else "…")
+    what = "Headline KPIs" if headline else "Scorecard"
+    grouped = f" by {', '.join(by)}" if by else ""
+    return f"{what}{grouped}, {start} to {end} ({tz or settings.timezone})"
+
+
+def _emit(
+    result: Report, fmt: str, out_file: Path | None, title: str, compact: bool = False
+) -> None:
     if fmt == "table":
-        print_report(result, "Scorecard")
+        print_report(result, title, compact=compact)
+        for line in render.story(result):
+            out.print(line, highlight=False)
         return
     if fmt == "parquet":
         assert out_file is not None
