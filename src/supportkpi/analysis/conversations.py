@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from supportkpi.analysis.frame import QueryError, build_frame
 from supportkpi.analysis.inputs import inputs_of
-from supportkpi.analysis.measured import PerRow, check_per_row, per_row
+from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
 from supportkpi.analysis.row_targets import target_columns
 from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
@@ -39,7 +39,15 @@ from supportkpi.kpis import REGISTRY, Kpi, all_kpis
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS, PERIODS, Frame
 from supportkpi.store.store import Store
 
-__all__ = ["Conversations", "conversations", "drillable"]
+__all__ = [
+    "LISTED",
+    "Conversations",
+    "Selection",
+    "conversations",
+    "drillable",
+    "select",
+    "without_clocks",
+]
 
 IDS = ("conversation_id", "customer_id")
 # listed name ← fact column, after the dimensions
@@ -62,6 +70,8 @@ MEASURES = {
     "follow_up_of": "follow_up_of",
     "followed_up": "followed_up",
 }
+# fact column → listed name, for a KPI's per-row column
+LISTED = {fact: name for name, fact in MEASURES.items()}
 FCR = "first_contact_resolution"
 DEFAULT_LIMIT = 100
 
@@ -96,6 +106,59 @@ class Conversations:
         return pl.from_arrow(self.table)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The rows of a drill-down as an expression, before paging, with what they stand on."""
+
+    rows: ir.Table
+    frame: Frame
+    kpi: Kpi | None
+    measured: PerRow | None
+
+
+def select(
+    store: Store,
+    config: Config,
+    *,
+    kpi: str | None = None,
+    outcome: bool | None = None,
+    missed: str | None = None,
+    by: Sequence[str] = (),
+    at: date | datetime | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str | None]] | None = None,
+    tz: str | None = None,
+    ids: Sequence[str] | None = None,
+) -> Selection:
+    """The drill-down's rows as an Ibis expression (:func:`conversations` pages them);
+    ``ids`` keeps only these conversations."""
+    chosen = _kpi(store, config, kpi)
+    if outcome is not None and chosen is None:
+        raise QueryError("an outcome needs a KPI (kpi=abandonment_rate, outcome=yes)")
+    plain, nulls = _split_filters(filters or {})
+    frame = build_frame(
+        store, config, by, None, start, end, plain, tz, config.business_hours.configured
+    )
+    if at is not None and frame.period is None:
+        raise QueryError(f"at={at} needs a period in by (by=month)")
+    rows, measured = _rows(store, frame, chosen, ids)
+    rows = _select_cell(rows, frame, nulls, at)
+    if outcome is not None:
+        assert measured is not None
+        if not measured.indicator:
+            raise QueryError(
+                f"{kpi} is not a rate: it has no outcome to keep; use missed= for a target"
+            )
+        rows = rows.filter((rows.value == 1) if outcome else (rows.value == 0))
+    if missed is not None:
+        column = f"{missed}_met"
+        if column not in rows.columns:
+            raise QueryError(f"no per-conversation target is set for {missed!r}")
+        rows = rows.filter(rows[column] == False)  # noqa: E712 - an Ibis comparison
+    return Selection(rows, frame, chosen, measured)
+
+
 def conversations(
     store: Store,
     config: Config | None = None,
@@ -112,51 +175,44 @@ def conversations(
     sort: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
+    ids: Sequence[str] | None = None,
 ) -> Conversations:
     """The conversations of one report cell; see the module doc. ``by`` is the report's
     grouping (a period in it adds its column; ``at`` picks the cell's period), ``filters``
     the cell's values (``None`` among a dimension's values: the conversations without one),
-    ``sort`` a listed column, ``-`` first for descending."""
+    ``sort`` a listed column, ``-`` first for descending; ``limit=None``: every row."""
     config = config or Config()
-    chosen = _kpi(store, config, kpi)
-    if outcome is not None and chosen is None:
-        raise QueryError("an outcome needs a KPI (kpi=abandonment_rate, outcome=yes)")
-    plain, nulls = _split_filters(filters or {})
-    frame = build_frame(
-        store, config, by, None, start, end, plain, tz, config.business_hours.configured
+    chosen = select(
+        store,
+        config,
+        kpi=kpi,
+        outcome=outcome,
+        missed=missed,
+        by=by,
+        at=at,
+        start=start,
+        end=end,
+        filters=filters,
+        tz=tz,
+        ids=ids,
     )
-    if at is not None and frame.period is None:
-        raise QueryError(f"at={at} needs a period in by (by=month)")
-    rows, measured = _rows(store, frame, chosen)
-    rows = _select_cell(rows, frame, nulls, at)
-    if outcome is not None:
-        assert measured is not None
-        if not measured.indicator:
-            raise QueryError(
-                f"{kpi} is not a rate: it has no outcome to keep; use missed= for a target"
-            )
-        rows = rows.filter((rows.value == 1) if outcome else (rows.value == 0))
-    if missed is not None:
-        column = f"{missed}_met"
-        if column not in rows.columns:
-            raise QueryError(f"no per-conversation target is set for {missed!r}")
-        rows = rows.filter(rows[column] == False)  # noqa: E712 - an Ibis comparison
-    _page(rows, sort, limit, offset)  # checks the sort before any work
+    _page(chosen.rows, sort, limit, offset)  # checks the sort before any work
     name = store.temp_name("drill")
     try:
-        held = store.con.create_table(name, rows, temp=True)
+        held = store.con.create_table(name, chosen.rows, temp=True)
         total = int(held.count().to_pyarrow().as_py())
         page = _page(held, sort, limit, offset).to_pyarrow()
     finally:
         store.drop_temp(name)
+    measured, k = chosen.measured, chosen.kpi
     return Conversations(
         page,
         total,
         kpi,
-        chosen.over if chosen else "conversations",
+        k.over if k else "conversations",
         measured.how if measured else "",
         measured.guarded if measured else False,
-        chosen.columns[0] if chosen else None,
+        k.columns[0] if k else None,
         {"kpi": kpi, "outcome": outcome, "missed": missed, "at": at, "by": list(by)},
     )
 
@@ -167,14 +223,20 @@ def drillable(store: Store, config: Config | None = None) -> list[str]:
     config = config or Config()
     bh = config.business_hours.configured
     frame = build_frame(store, config, (), None, None, None, {}, None, bh, kept=False)
+    candidates = [
+        k for k in all_kpis() if k.grain in PER_ROW_GRAINS and (bh or not k.business_hours)
+    ]
+    held = inputs_of(store, candidates)
     names = []
-    for kpi in all_kpis():
-        if kpi.business_hours and not config.business_hours.configured:
+    grains: dict[str, ir.Table] = {}
+    for kpi in candidates:
+        if held.why_missing(kpi, config):
             continue
+        if kpi.grain not in grains:
+            on = frame if kpi.grain == "conversations" else without_clocks(frame)
+            grains[kpi.grain] = GRAINS[kpi.grain](on)
         try:
-            if _kpi(store, config, kpi.name) is not None:
-                grain = frame if kpi.grain == "conversations" else _without_clocks(frame)
-                per_row(kpi, GRAINS[kpi.grain](grain))
+            per_row(kpi, grains[kpi.grain])
         except QueryError:
             continue
         names.append(kpi.name)
@@ -208,9 +270,13 @@ def _split_filters(
     return plain, nulls
 
 
-def _rows(store: Store, frame: Frame, kpi: Kpi | None) -> tuple[ir.Table, PerRow | None]:
+def _rows(
+    store: Store, frame: Frame, kpi: Kpi | None, ids: Sequence[str] | None
+) -> tuple[ir.Table, PerRow | None]:
     """The listing, and with a KPI, its rows (the grain's) with ``value``."""
     grain = GRAINS["conversations"](frame)
+    if ids is not None:
+        grain = grain.filter(grain.conversation_id.isin(list(ids)))
     fcr = per_row(REGISTRY[FCR], grain)
     extra: dict[str, ir.Value] = {
         "__fcr": ibis.ifelse(fcr.among, fcr.value == 1, ibis.null("boolean"))
@@ -224,7 +290,7 @@ def _rows(store: Store, frame: Frame, kpi: Kpi | None) -> tuple[ir.Table, PerRow
         grain = grain.filter(grain.__among)
     listing = _listing(store, frame, grain)
     if kpi is not None and kpi.grain != "conversations":
-        answers = GRAINS[kpi.grain](_without_clocks(frame))
+        answers = GRAINS[kpi.grain](without_clocks(frame))
         measured = per_row(kpi, answers)
         key = "survey_id" if kpi.grain == "surveys" else "review_id"
         answers = answers.filter(measured.among).select(
@@ -259,14 +325,14 @@ def _listing(store: Store, frame: Frame, grain: ir.Table) -> ir.Table:
 def _with_answers(rows: ir.Table, frame: Frame) -> ir.Table:
     """Survey scores (normalised: CSAT 1–5, NPS 0–10, CES 1–7; the mean of several), the
     latest comment, and the mean QA score."""
-    s = GRAINS["surveys"](_without_clocks(frame))
+    s = GRAINS["surveys"](without_clocks(frame))
     scores = s.group_by("conversation_id").aggregate(
         csat_score=s.csat_score.mean(),
         nps_score=s.nps_score.mean(),
         ces_score=s.ces_score.mean(),
         survey_comment=s.comment.argmax(s.answered_at, where=s.comment.notnull()),
     )
-    q = GRAINS["qa_reviews"](_without_clocks(frame))
+    q = GRAINS["qa_reviews"](without_clocks(frame))
     qa = q.group_by("conversation_id").aggregate(qa_score=q.score.mean())
     out = rows.left_join(scores, "conversation_id").drop("conversation_id_right")
     out = out.left_join(qa, "conversation_id").drop("conversation_id_right")
@@ -313,7 +379,7 @@ def _plain(value: ir.Value) -> ir.Value:
     return value.cast("int64") if isinstance(value.type(), dt.Decimal) else value
 
 
-def _without_clocks(frame: Frame) -> Frame:
+def without_clocks(frame: Frame) -> Frame:
     """The frame for survey answers and QA reviews: they read no business-hour clock, and
     the conversations they join to need none worked out."""
     return replace(frame, spans=None)
