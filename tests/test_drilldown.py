@@ -261,5 +261,7 @@ def test_paging_and_sorting(demo):
     assert replies == sorted(replies, reverse=True)
     with pytest.raises(QueryError, match="cannot sort by"):
         conversations(store, config, sort="nonsense")
-    with pytest.raises(QueryError, match="needs a period"):
-        conversations(store, config, at=date(2026, 6, 1))
+    one_day = conversations(store, config, at=date(2026, 6, 3), limit=None)
+    assert one_day.total and {d.date() for d in one_day.table.column("day").to_pylist()} == {
+        date(2026, 6, 3)
+    }

@@ -137,11 +137,10 @@ def select(
     if outcome is not None and chosen is None:
         raise QueryError("an outcome needs a KPI (kpi=abandonment_rate, outcome=yes)")
     plain, nulls = _split_filters(filters or {})
+    period = "day" if at is not None and not any(b in PERIODS for b in by) else None
     frame = build_frame(
-        store, config, by, None, start, end, plain, tz, config.business_hours.configured
+        store, config, by, period, start, end, plain, tz, config.business_hours.configured
     )
-    if at is not None and frame.period is None:
-        raise QueryError(f"at={at} needs a period in by (by=month)")
     rows, measured = _rows(store, frame, chosen, ids)
     rows = _select_cell(rows, frame, nulls, at)
     if outcome is not None:
@@ -178,7 +177,8 @@ def conversations(
     ids: Sequence[str] | None = None,
 ) -> Conversations:
     """The conversations of one report cell; see the module doc. ``by`` is the report's
-    grouping (a period in it adds its column; ``at`` picks the cell's period), ``filters``
+    grouping (a period in it adds its column; ``at`` picks the cell's period, the day when
+    ``by`` has none), ``filters``
     the cell's values (``None`` among a dimension's values: the conversations without one),
     ``sort`` a listed column, ``-`` first for descending; ``limit=None``: every row."""
     config = config or Config()

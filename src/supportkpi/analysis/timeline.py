@@ -48,7 +48,7 @@ def timeline(
         limit=1,
     )
     if not listed.total:
-        raise NotFound(f"no conversation {conversation_id!r}")
+        raise NotFound("no conversation with this id")
     frame = build_frame(store, config, (), None, None, None, {}, tz, False)
     return {
         "conversation": listed.table.to_pylist()[0],

@@ -4,6 +4,7 @@ every read route; another vendor's conversation is answered exactly as an unknow
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -37,6 +38,13 @@ def _outcome(value: str | None) -> bool | None:
     return value == "yes"
 
 
+def _moment(value: str | None) -> date | None:
+    """``at``: a day, or a moment (its local day is not worked out: the date it names)."""
+    if not value:
+        return None
+    return day(value[:10], "at") if len(value) > 10 and value[10] in "T " else day(value, "at")
+
+
 def _format(value: str) -> str:
     if value not in MAX_LIMIT:
         raise HTTPException(400, f"unknown format {value!r}; json or csv")
@@ -51,7 +59,9 @@ def conversation_list(
     outcome: Annotated[str | None, Query(description="yes: the numerator; no: the rest.")] = None,
     missed: Annotated[str | None, Query(description="Those that missed this KPI's target.")] = None,
     by: Annotated[str, Query(description="The report's grouping (a period adds its column).")] = "",
-    at: Annotated[str | None, Query(description="The cell's period: a day in it.")] = None,
+    at: Annotated[
+        str | None, Query(description="The cell's period: a day in it (YYYY-MM-DD).")
+    ] = None,
     sort: Annotated[str | None, Query(description="A column; -column descending.")] = None,
     limit: Annotated[int | None, Query(ge=0, description="Rows per page.")] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip (next_offset pages on).")] = 0,
@@ -71,7 +81,7 @@ def conversation_list(
             outcome=_outcome(outcome),
             missed=missed or None,
             by=csv_list(by),
-            at=day(at, "at"),
+            at=_moment(at),
             start=scope.start,
             end=scope.end,
             filters=_cell(scope.filters),
