@@ -265,3 +265,24 @@ def test_paging_and_sorting(demo):
     assert one_day.total and {d.date() for d in one_day.table.column("day").to_pylist()} == {
         date(2026, 6, 3)
     }
+
+
+def test_the_python_api(tmp_path: Path):
+    import supportkpi
+    from supportkpi.analysis.timeline import NotFound
+    from tests.drilldown_data import FORMULA, two_vendor_store
+
+    db = two_vendor_store(tmp_path / "two.duckdb")
+    with supportkpi.connect(db, config=Config(), read_only=True) as con:
+        listed = con.conversations("csat", filters={"vendor": ["acme"]})
+        assert isinstance(listed, supportkpi.Conversations)
+        frame = listed.to_pandas()
+        assert list(frame["conversation_id"]) == ["a-1"] and list(frame["value"]) == [0.0]
+        assert con.conversation("a-1")["surveys"][0]["comment"] == FORMULA
+        with pytest.raises(NotFound):
+            con.conversation("nope")
+        assert con.comments(by=["agent"]).num_rows == 3
+        assert set(con.sla_breaches("zed").column("conversation_id").to_pylist()) == {
+            "z-1",
+            "z-2",
+        }
