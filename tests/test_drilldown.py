@@ -286,3 +286,16 @@ def test_the_python_api(tmp_path: Path):
             "z-1",
             "z-2",
         }
+
+
+def test_without_kept_facts_the_rows_still_add_up(tmp_path: Path):
+    """Another follow-up window than the kept facts': the facts are derived, as reports do."""
+    from supportkpi.store.kept import kept_tables
+    from tests.drilldown_data import two_vendor_store
+
+    config = Config(follow_up_days=1)
+    with Store.open(two_vendor_store(tmp_path / "two.duckdb")) as store:
+        assert kept_tables(store, config.follow_up_days) is None
+        names = per_row_kpis(store, config)
+        assert {"first_response_time", "csat", "follow_up_rate"} <= set(names)
+        assert check_consistency(store, config, names) > 50
