@@ -132,8 +132,11 @@ VARIANTS = [
 def test_no_response_to_a_vendor_holds_another_vendors_rows(api):
     routes = _get_routes(api)
     assert {"/v1/report", "/v1/sla", "/v1/live", "/v1/peaks", "/v1/headline"} <= set(routes)
+    assert {"/v1/conversations", "/v1/comments", "/v1/sla/breaches"} <= set(routes)
     for path in [*routes, "/", "/static/app.js"]:
         for params in VARIANTS:
+            if path == "/v1/conversations" and "kpi" in params:  # the drill-down takes one
+                params = {**params, "kpi": params["kpi"].split(",")[0]}
             vendor = get(api, "vendor", path, **params)
             assert vendor.status_code == 200, (path, params, vendor.text[:300])
             assert not OTHERS.search(vendor.text), (path, params, vendor.text[:300])

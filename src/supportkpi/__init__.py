@@ -8,11 +8,13 @@ The public Python API::
     con.load(["conversations.csv", "messages.parquet"])
     scorecard = con.report(by=["vendor", "month"])       # an Arrow table in .table
     scorecard.to_pandas()
+    con.conversations("first_response_time", filters={"vendor": ["atlas"]}).to_pandas()
     supportkpi.kpis()                                    # the registry
 """
 
 from __future__ import annotations
 
+from supportkpi.analysis.conversations import Conversations
 from supportkpi.analysis.query import QueryError, Report
 from supportkpi.client import Connection, connect, kpis
 from supportkpi.config import Config, ConfigError, load_config
@@ -25,6 +27,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Connection",
+    "Conversations",
     "LoadError",
     "LoadSummary",
     "Mapping",

@@ -7,10 +7,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from supportkpi.analysis import query, views
+from supportkpi.analysis import breaches, comments, query, timeline, views
+from supportkpi.analysis import conversations as drill
+from supportkpi.analysis.conversations import Conversations
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
@@ -65,6 +68,74 @@ class Connection:
         return views.escalation_reasons(
             self.store, by, period, start, end, filters, tz, self.config
         )
+
+    def conversations(
+        self,
+        kpi: str | None = None,
+        *,
+        outcome: bool | None = None,
+        missed: str | None = None,
+        by: Sequence[str] = (),
+        at: date | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        filters: Mapping[str, Sequence[str | None]] | None = None,
+        tz: str | None = None,
+        sort: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> Conversations:
+        """The conversations behind a report cell (``.table``, ``.total``, ``.to_pandas()``):
+        ``kpi`` keeps those it is measured over, with the ``value`` each adds; ``outcome``
+        True/False those in its numerator or not; ``missed`` those that missed the KPI's
+        target; ``by`` and ``at`` the report's grouping and the cell's period; a ``None``
+        among a filter's values the group without a value. ``limit=None``: every row."""
+        return drill.conversations(
+            self.store,
+            self.config,
+            kpi=kpi,
+            outcome=outcome,
+            missed=missed,
+            by=by,
+            at=at,
+            start=start,
+            end=end,
+            filters=filters,
+            tz=tz,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+
+    def conversation(self, conversation_id: str, tz: str | None = None) -> dict[str, Any]:
+        """One conversation: its facts, messages (replies and private notes marked), survey
+        answers and QA reviews; :class:`supportkpi.analysis.timeline.NotFound` if unknown."""
+        return timeline.timeline(self.store, conversation_id, self.config, tz)
+
+    def comments(
+        self,
+        by: Sequence[str] = ("vendor",),
+        start: date | None = None,
+        end: date | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        tz: str | None = None,
+        per_group: int = 10,
+    ) -> pa.Table:
+        """The lowest-rated CSAT and NPS answers with a comment, per group."""
+        return comments.low_rated_comments(
+            self.store, self.config, by, start, end, filters, tz, per_group=per_group
+        )
+
+    def sla_breaches(
+        self,
+        vendor: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        tz: str | None = None,
+        per_target: int = 10,
+    ) -> pa.Table:
+        """The conversations that missed each per-conversation target, worst first."""
+        return breaches.breaches(self.store, self.config, vendor, start, end, tz, per_target)
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from supportkpi.analysis import live, render, views
+from supportkpi.analysis.conversations import drillable
 from supportkpi.analysis.query import PERIODS, PROFILES, report
 from supportkpi.analysis.sla import sla, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
@@ -70,16 +71,19 @@ def me(who: Caller, svc: Svc) -> dict[str, Any]:
 
 @router.get("/meta", summary="What there is to filter by")
 def meta(scope: Scope, svc: Svc) -> dict[str, Any]:
-    """The data's first and last day, the time zone, and the vendors, channels and teams."""
+    """The data's first and last day, the time zone, the vendors, channels and teams, and the
+    KPIs whose conversations can be listed (``/v1/conversations?kpi=``)."""
     with svc.using_store() as store:
         values = views.filter_values(store, ("vendor", "channel", "team"), scope.filters)
         first, last = views.data_days(store, scope.tz, svc.config)
+        listed = drillable(store, svc.config)
     return {
         "first_day": first.isoformat() if first else None,
         "last_day": last.isoformat() if last else None,
         "timezone": svc.config.timezone,
         "periods": list(PERIODS),
         "profiles": list(PROFILES),
+        "drillable": listed,
         **values,
     }
 

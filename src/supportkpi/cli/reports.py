@@ -1,4 +1,4 @@
-"""Commands that show KPIs: report, escalations, sla, compare, kpis."""
+"""Commands that show KPIs: report, escalations, sla (and its breaches), compare, kpis."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import render, views
+from supportkpi.analysis import export, render, views
+from supportkpi.analysis.breaches import breaches
 from supportkpi.analysis.query import (
     DIMENSIONS,
     HEADLINE,
@@ -259,11 +260,23 @@ def sla_command(
     fail_on_breach: Annotated[
         bool, typer.Option(help="Exit with 3 when any target is missed (for a scheduler).")
     ] = False,
+    breaches: Annotated[
+        bool,
+        typer.Option(
+            help="Instead: the conversations that missed each per-conversation target, worst first."
+        ),
+    ] = False,
+    per_target: Annotated[
+        int, typer.Option(help="With --breaches: at most this many per target.")
+    ] = 10,
     config: ConfigOption = None,
 ) -> None:
     """Each vendor's contract, KPI by KPI: target, achieved, attainment, compliance, worst
     first."""
     settings = config_from(config)
+    if breaches:
+        _breaches(db, settings, vendor, from_, to, tz, fmt, per_target)
+        return
     with open_store(db, read_only=True) as store:
         try:
             table = sla(store, settings, vendor, period, parse_date(from_), parse_date(to), tz)
@@ -277,6 +290,32 @@ def sla_command(
         out.print(render.sla_table(table, period))
     if fail_on_breach:
         _exit_on_breach(["status"], table)
+
+
+def _breaches(
+    db: str | None,
+    settings: Config,
+    vendor: str | None,
+    from_: str | None,
+    to: str | None,
+    tz: str | None,
+    fmt: str,
+    per_target: int,
+) -> None:
+    """``sla --breaches``: the conversations behind each missed per-conversation target."""
+    with open_store(db, read_only=True) as store:
+        try:
+            table = breaches(
+                store, settings, vendor, parse_date(from_), parse_date(to), tz, per_target
+            )
+        except (QueryError, ConfigError) as exc:
+            raise fail(str(exc)) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
+    elif not table.num_rows:
+        out.print("No conversation missed a per-conversation target.")
+    else:
+        out.print(export.rich_table(table, "Conversations that missed their target, worst first"))
 
 
 @app.command("compare")

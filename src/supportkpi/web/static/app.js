@@ -8,6 +8,9 @@ const CARD_UNITS = {};
 let generation = 0;
 let liveTimer = null;
 let me = null;
+let drillable = new Set();
+let range = {};
+let drilled = null;
 
 // ---------------------------------------------------------------- formatting
 
@@ -115,6 +118,7 @@ async function start() {
   fillSelect("f-vendor", meta.vendor);
   fillSelect("f-channel", meta.channel);
   fillSelect("f-team", meta.team);
+  drillable = new Set(meta.drillable || []);
   if (me.role === "vendor") {
     $("f-vendor").value = me.vendor;
     $("f-vendor").disabled = true;
@@ -209,9 +213,108 @@ function drawCards(data) {
     el.querySelector("h3").textContent = card.label;
     el.querySelector(".value").textContent = card.missing ? "n/a" : format(card.value, card.unit);
     if (card.missing) el.title = card.missing;
+    if (drillable.has(card.kpi) && !card.missing) makeDrillable(el, card);
     box.append(el);
   }
+  range = data.from ? { from: data.from, to: data.to } : {};
   $("period-note").textContent = data.from ? `${data.from} to ${data.to}, compared with ${data.previous_from} to ${data.previous_to}.` : "";
+}
+
+// ---------------------------------------------------------------- drill-down
+
+function makeDrillable(el, card) {
+  el.classList.add("drillable");
+  el.tabIndex = 0;
+  el.setAttribute("role", "button");
+  el.title = "List the conversations behind this number";
+  el.addEventListener("click", () => openDrill(card));
+  el.addEventListener("keydown", (e) => { if (e.key === "Enter") openDrill(card); });
+}
+
+async function openDrill(card) {
+  drilled = { kpi: card.kpi, label: card.label, unit: card.unit };
+  $("drill-outcome").value = "";
+  $("drill-outcome-label").hidden = card.unit !== "rate";
+  await loadDrill();
+  $("drill").scrollIntoView({ block: "nearest" });
+}
+
+function drillParams() {
+  const params = { ...filters(), kpi: drilled.kpi, ...range };
+  const outcome = $("drill-outcome").value;
+  if (outcome) params.outcome = outcome;
+  return params;
+}
+
+function shownValue(value, unit) {
+  if (unit === "rate") return value === null ? "–" : value === 1 ? "yes" : "no";
+  return format(value, unit === "count" ? "count" : unit);
+}
+
+async function loadDrill() {
+  const params = drillParams();
+  $("drill").hidden = false;
+  $("timeline").hidden = true;
+  $("drill-title").textContent = `${drilled.label}: the conversations behind it`;
+  $("drill-csv").href = "/v1/conversations?" + new URLSearchParams({ ...params, format: "csv" });
+  let data;
+  try {
+    data = await api("/v1/conversations", { ...params, sort: "-value", limit: 50 });
+  } catch (e) {
+    $("drill-note").textContent = e.message;
+    return;
+  }
+  const rows = data.rows.map((r) => ({ ...r, value_text: shownValue(r.value, drilled.unit),
+    created_text: (r.created || "").replace("T", " ") }));
+  const more = data.total > rows.length ? `; the ${rows.length} with the highest value shown` : "";
+  $("drill-note").textContent = `${data.total.toLocaleString()} ${data.measured_over}${more}. Pick one to read it.`;
+  table("drill-table", [
+    ["conversation_id", "conversation", "text"], ["created_text", "created", "text"],
+    ["vendor", "vendor", "text"], ["agent", "agent", "text"], ["channel", "channel", "text"],
+    ["value_text", drilled.label, "text"], ["first_response_seconds", "first response", "seconds"],
+    ["resolution_seconds", "resolution", "seconds"], ["csat_score", "CSAT (1–5)", "score"],
+  ], rows, false);
+  $("drill-table").dataset.total = String(data.total);
+  $("drill-table").querySelectorAll("tbody tr").forEach((tr, i) => {
+    if (!rows[i]) return;
+    tr.dataset.id = rows[i].conversation_id;
+    tr.tabIndex = 0;
+    tr.addEventListener("click", () => openTimeline(rows[i].conversation_id));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") openTimeline(rows[i].conversation_id); });
+  });
+}
+
+function item(className, label, text) {
+  const li = document.createElement("li");
+  li.className = className;
+  const at = document.createElement("span");
+  at.className = "at";
+  at.textContent = label;
+  const body = document.createElement("span");
+  body.textContent = text;
+  li.append(at, body);
+  return li;
+}
+
+async function openTimeline(id) {
+  let data;
+  try {
+    data = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+  } catch (e) {
+    $("drill-note").textContent = e.message;
+    return;
+  }
+  const c = data.conversation;
+  $("timeline-title").textContent = [c.conversation_id, c.channel, c.vendor, c.agent || "no agent",
+    `created ${(c.created || "").replace("T", " ")}`].filter(Boolean).join(" · ");
+  $("timeline-messages").replaceChildren(...data.messages.map((m) => item(
+    "msg" + (m.private ? " private" : m.reply ? " reply" : ""),
+    `${(m.sent_at || "").replace("T", " ")} ${m.author_role}${m.private ? " · private note" : m.reply ? " · reply" : ""}`,
+    m.text || "")));
+  $("timeline-surveys").replaceChildren(...data.surveys.map((s) => item(
+    "survey", `${s.kind} ${s.score}/${s.scale_max}`, s.comment ? `“${s.comment}”` : "(no comment)")));
+  $("timeline").dataset.id = id;
+  $("timeline").hidden = false;
 }
 
 // ---------------------------------------------------------------- charts
@@ -360,8 +463,13 @@ function drawSla(rows) {
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
+  $("drill-close").addEventListener("click", () => { $("drill").hidden = true; });
+  $("drill-outcome").addEventListener("change", loadDrill);
   for (const name of FILTERS) {
-    $(`f-${name}`).addEventListener("change", () => { saveFiltersInUrl(); refresh(); refreshLive(); });
+    $(`f-${name}`).addEventListener("change", () => {
+      $("drill").hidden = true;
+      saveFiltersInUrl(); refresh(); refreshLive();
+    });
   }
   start();
 });
