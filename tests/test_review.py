@@ -10,35 +10,19 @@ from html.parser import HTMLParser
 
 import pytest
 
-from supportkpi import demo
 from supportkpi.analysis.query import QueryError, report
 from supportkpi.analysis.review import month_range, review
 from supportkpi.analysis.sla import sla
 from supportkpi.config import load_config
 from supportkpi.kpis import REGISTRY, Unit
 from supportkpi.kpis.registry import humanise
-from supportkpi.load.ingest import load
 from supportkpi.reports.review_html import render_review
 from supportkpi.store.store import Store
 from tests.browser import require_chromium
-from tests.conftest import demo_paths
 from tests.server import cli
 
 MONTH, START, END = "2026-07", date(2026, 7, 1), date(2026, 7, 31)
 JUNE = (date(2026, 6, 1), date(2026, 6, 30))
-
-
-@pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
-    """A 70-day demo at 60 conversations a day (June 1 – August 9, 2026): (db path, config)."""
-    directory = tmp_path_factory.mktemp("review")
-    data = demo.generate(days=70, daily_volume=60)
-    data.write(directory / "files")
-    config = data.write_config(directory / "files")
-    db = directory / "demo.duckdb"
-    with Store.open(db) as store:
-        load(store, demo_paths(directory / "files"))
-    return db, config
 
 
 @pytest.fixture(scope="module")

@@ -193,9 +193,10 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str]:
 def _contract(
     store: Store, config: Config, vendor: str, start: date, end: date, tz: str
 ) -> tuple[ContractLine, ...]:
-    now = sla(store, config, vendor, None, start, end, tz).to_pylist()
     first = months_before(start, HISTORY_MONTHS - 1)
     monthly = sla(store, config, vendor, "month", first, end, tz).to_pylist()
+    # one judgement per month: this month's rows, in sla's order, are sla's over the month
+    now = [{**r, "month": None} for r in monthly if r["month"].date() == start]
     labels = [months_before(start, n).strftime("%Y-%m") for n in range(HISTORY_MONTHS - 1, -1, -1)]
     history: dict[tuple[str, str, str], dict[str, float | None]] = {}
     for row in monthly:
@@ -331,7 +332,11 @@ def _cost(
 ) -> dict[str, Any]:
     """Cost per contact of the vendor, in-house, and the contract's target for it."""
     result = report(store, ["cost_per_contact"], ["vendor"], None, start, end, None, tz, config)
-    values = {r["vendor"]: r["cost_per_contact"] for r in result.table.to_pylist()}
+    values = {
+        r["vendor"]: r["cost_per_contact"]
+        for r in result.table.to_pylist()
+        if r["vendor"] in (vendor, IN_HOUSE)  # never another vendor's figures
+    }
     line = next((x for x in lines if x.kpi == "cost_per_contact"), None)
     mine, base = values.get(vendor), values.get(IN_HOUSE)
     return {

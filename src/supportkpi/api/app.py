@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportkpi import __version__
 from supportkpi.analysis.query import QueryError
-from supportkpi.api import reads, records, web, webhooks
+from supportkpi.api import reads, records, review, web, webhooks
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
 from supportkpi.store.access import AccessError, TokenStore
@@ -48,7 +48,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = Service(store, config or Config(), tokens, max_body)
-    for router in (reads.router, records.router, webhooks.router, web.router):
+    for router in (reads.router, review.router, records.router, webhooks.router, web.router):
         app.include_router(router)
     _errors(app)
 
