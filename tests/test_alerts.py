@@ -5,6 +5,7 @@ the store across a restart, and never loses a notice whose delivery failed."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from supportkpi.reports.alerts import check
 from supportkpi.store.alert_log import history
 from supportkpi.store.store import Store
 from tests.receivers import smtp_server, webhook_receiver
-from tests.server import cli, free_port
+from tests.server import cli, free_port, serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -188,6 +189,33 @@ def test_a_failed_delivery_is_retried_recorded_and_sent_later(tmp_path, monkeypa
         assert deliveries["hook"] == {"channel": "hook", "status": "sent", "attempts": 5,
                                       "error": None}  # fmt: skip
         assert deliveries["mail"]["status"] == "sent" and deliveries["mail"]["attempts"] == 4
+
+
+def test_serve_checks_the_alerts_every_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    db = tmp_path / "served.duckdb"
+    now = datetime.now(UTC).replace(microsecond=0)
+    with Store.open(db) as store:  # slow chats in the last 40 minutes, as the server sees them
+        rows = [
+            f"live-{i},chat,{now - timedelta(minutes=m)},atlas,"
+            f"{now - timedelta(minutes=m) + timedelta(seconds=120)}"
+            for i, m in enumerate((40, 30, 20, 10))
+        ]
+        head = "conversation_id,channel,created_at,vendor,first_response_at\n"
+        add(store, tmp_path, "live", head + "\n".join(rows))
+    with webhook_receiver() as hook, smtp_server() as box:
+        path = config_file(tmp_path, hook.url, box.port)
+        with serving(db, "--config", path, "--no-auth", "--alerts", "--alert-interval", "1"):
+            deadline = time.monotonic() + 30
+            while len(box.messages) < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(2.5)  # two more checks: the episode goes on, nothing more is sent
+        assert [m["status"] for m in hook.received] == ["fired"]
+        assert len(box.messages) == 1
+    with Store.open(db, read_only=True) as store:
+        events = history(store)
+    assert [e["status"] for e in events] == ["fired"]
+    assert {d["status"] for d in events[0]["deliveries"]} == {"sent"}
 
 
 def test_a_whole_day_window_equals_the_days_report(small_demo):

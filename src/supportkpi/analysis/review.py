@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
-
 from supportkpi.analysis.query import QueryError, report, run
 from supportkpi.analysis.samples import sample_column, sample_kpi
 from supportkpi.analysis.sla import IN_HOUSE, sla, vendors
@@ -124,11 +122,6 @@ class Review:
     agents: tuple[dict[str, Any], ...]
     changes: tuple[Change, ...]
     forecast: dict[str, Any] | None = field(default=None)
-
-    @property
-    def units(self) -> dict[str, str]:
-        """The unit of each KPI column the review holds."""
-        return {o.column: o.unit.value for k in REGISTRY.values() for o in k.outputs}
 
 
 def month_range(month: str) -> tuple[date, date]:
@@ -403,8 +396,3 @@ def _sentence(kpi: Kpi, now: float, before: float) -> str:
         f"{kpi.label} {verb} from {humanise(before, kpi.unit)} to {humanise(now, kpi.unit)} "
         f"({moved.replace('-', '−')}){said}."
     )
-
-
-def as_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Rows of the review as an Arrow table (for JSON and CSV twins)."""
-    return pa.Table.from_pylist(list(rows))

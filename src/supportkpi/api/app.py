@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportkpi import __version__
 from supportkpi.analysis.query import QueryError
-from supportkpi.api import reads, records, review, web, webhooks
+from supportkpi.api import alerting, reads, records, review, web, webhooks
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
 from supportkpi.store.access import AccessError, TokenStore
@@ -35,9 +35,12 @@ def create_app(
     config: Config | None = None,
     tokens: TokenStore | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    alert_every: float | None = None,
 ) -> FastAPI:
-    """The app over ``store``. ``tokens=None`` serves without authentication."""
+    """The app over ``store``. ``tokens=None`` serves without authentication;
+    ``alert_every`` (seconds) checks the config's alert rules that often while serving."""
     app = FastAPI(
+        lifespan=alerting.lifespan(alert_every) if alert_every else None,
         title="supportkpi",
         version=__version__,
         description="Customer-support KPIs per vendor, team, agent and channel: "

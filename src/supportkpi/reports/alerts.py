@@ -54,15 +54,41 @@ def check(
 ) -> list[Outcome]:
     """Check every rule at ``at`` (default now), record what changed, and deliver every
     notice not yet delivered (earlier failures too)."""
+    outcomes = evaluate(store, config, at)
+    record(store, send(config, alert_log.undelivered(store), sleep))
+    return outcomes
+
+
+def evaluate(store: Store, config: Config, at: datetime | None = None) -> list[Outcome]:
+    """Check every rule at ``at`` (default now) and record firings and resolutions with
+    their pending deliveries; send nothing."""
     at = (at or datetime.now(UTC)).astimezone(UTC)
     alert_log.ensure(store)
-    outcomes = [_check_rule(store, config, rule, at) for rule in config.alerts]
-    for event, channel in alert_log.undelivered(store):
-        sent, attempts, error = deliver(config.notify, channel, event, sleep)
+    return [_check_rule(store, config, rule, at) for rule in config.alerts]
+
+
+Sent = tuple[str, str, bool, int, str | None]
+
+
+def send(
+    config: Config,
+    pending: list[tuple[dict[str, Any], str]],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Sent]:
+    """Deliver each (event, channel): (event id, channel, sent, attempts, last error). Needs
+    no store, so a server sends without holding it."""
+    return [
+        (event["event_id"], channel, *deliver(config.notify, channel, event, sleep))
+        for event, channel in pending
+    ]
+
+
+def record(store: Store, results: list[Sent]) -> None:
+    """Keep the outcome of each delivery in the store."""
+    for event_id, channel, sent, attempts, error in results:
         alert_log.record_delivery(
-            store, event["event_id"], channel, sent, attempts, error, datetime.now(UTC)
+            store, event_id, channel, sent, attempts, error, datetime.now(UTC)
         )
-    return outcomes
 
 
 def _threshold(config: Config, rule: AlertRule) -> Target | None:

@@ -67,7 +67,7 @@ def _change(value: float | None, unit: str, trend: str | None) -> str:
     if value is None:
         return '<td class="num">–</td>'
     if unit == Unit.RATE.value:
-        text = f"{value * 100:+.1f} pts"
+        text = f"{value * 100:+.1f} pts".replace("-", "−")
     else:
         text = ("+" if value >= 0 else "−") + _fmt(abs(value), unit)
     word = f" ({trend})" if trend else ""
