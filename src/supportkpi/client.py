@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
 from supportkpi.analysis import query, views
+from supportkpi.analysis.review import Review
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
+from supportkpi.reports import alerts, monthly
 from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
 from supportkpi.store.store import Store
@@ -65,6 +67,19 @@ class Connection:
         return views.escalation_reasons(
             self.store, by, period, start, end, filters, tz, self.config
         )
+
+    def review(self, vendor: str, month: str, tz: str | None = None) -> Review:
+        """A vendor's monthly review as data (contract, volume, quality, cost, agents…)."""
+        return monthly.build(self.store, self.config, vendor, month, tz)
+
+    def review_html(self, vendor: str, month: str, tz: str | None = None) -> str:
+        """The monthly review as one self-contained HTML document, as ``supportkpi review``."""
+        return monthly.review_html(self.store, self.config, vendor, month, tz)
+
+    def check_alerts(self, at: datetime | None = None) -> list[alerts.Outcome]:
+        """Check the config's alert rules once, as ``supportkpi alerts check`` (the store must
+        be open for writing: the alerts' state is kept in it)."""
+        return alerts.check(self.store, self.config, at)
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""

@@ -142,8 +142,18 @@ def months_before(start: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def review(store: Store, config: Config, vendor: str, month: str, tz: str | None = None) -> Review:
-    """The review of ``vendor`` for ``month`` (YYYY-MM); see the module doc."""
+def review(
+    store: Store,
+    config: Config,
+    vendor: str,
+    month: str,
+    tz: str | None = None,
+    *,
+    in_house: bool = True,
+) -> Review:
+    """The review of ``vendor`` for ``month`` (YYYY-MM); see the module doc.
+    ``in_house=False`` leaves out the in-house cost per contact (for a reader who may see
+    only the vendor's own figures)."""
     if vendor not in vendors(store):
         raise QueryError(f"no conversations of vendor {vendor!r}; `supportkpi sla` lists them")
     start, end = month_range(month)
@@ -173,7 +183,7 @@ def review(store: Store, config: Config, vendor: str, month: str, tz: str | None
         escalations=tuple(
             escalation_reasons(store, (), None, start, end, filters, zone, config).to_pylist()
         ),
-        cost=_cost(store, config, vendor, lines, start, end, zone),
+        cost=_cost(store, config, vendor, lines, start, end, zone, in_house),
         agents=_agents(store, config, filters, start, end, zone),
         changes=_changes(watched["now"], watched["before"]),
     )
@@ -322,14 +332,13 @@ def _cost(
     start: date,
     end: date,
     tz: str,
+    in_house: bool = True,
 ) -> dict[str, Any]:
     """Cost per contact of the vendor, in-house, and the contract's target for it."""
-    result = report(store, ["cost_per_contact"], ["vendor"], None, start, end, None, tz, config)
-    values = {
-        r["vendor"]: r["cost_per_contact"]
-        for r in result.table.to_pylist()
-        if r["vendor"] in (vendor, IN_HOUSE)  # never another vendor's figures
-    }
+    shown = [vendor, IN_HOUSE] if in_house else [vendor]  # never another vendor's figures
+    only = {"vendor": shown}
+    result = report(store, ["cost_per_contact"], ["vendor"], None, start, end, only, tz, config)
+    values = {r["vendor"]: r["cost_per_contact"] for r in result.table.to_pylist()}
     line = next((x for x in lines if x.kpi == "cost_per_contact"), None)
     mine, base = values.get(vendor), values.get(IN_HOUSE)
     return {

@@ -55,14 +55,35 @@ def next_month(
     return {"month": month, "conversations": ahead + seen, "method": method}
 
 
-def build(store: Store, config: Config, vendor: str, month: str, tz: str | None = None) -> Review:
-    """The review of ``vendor`` for ``month`` with next month's expected volume."""
-    found = review(store, config, vendor, month, tz)
+def latest_month(store: Store, config: Config, tz: str | None = None) -> str:
+    """The month (YYYY-MM) of the newest conversation, in the report's zone."""
+    _, newest = data_days(store, tz, config)
+    return (newest or date.today()).strftime("%Y-%m")
+
+
+def build(
+    store: Store,
+    config: Config,
+    vendor: str,
+    month: str,
+    tz: str | None = None,
+    *,
+    in_house: bool = True,
+) -> Review:
+    """The review of ``vendor`` for ``month`` with next month's expected volume;
+    ``in_house=False`` leaves out the in-house comparison."""
+    found = review(store, config, vendor, month, tz, in_house=in_house)
     return replace(found, forecast=next_month(store, config, vendor, found.end, found.timezone))
 
 
 def review_html(
-    store: Store, config: Config, vendor: str, month: str, tz: str | None = None
+    store: Store,
+    config: Config,
+    vendor: str,
+    month: str,
+    tz: str | None = None,
+    *,
+    in_house: bool = True,
 ) -> str:
     """The review as one self-contained HTML document."""
-    return render_review(build(store, config, vendor, month, tz))
+    return render_review(build(store, config, vendor, month, tz, in_house=in_house))
