@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from supportkpi.analysis.breaches import count_breaches
 from supportkpi.analysis.query import QueryError, report, run
 from supportkpi.analysis.samples import sample_column, sample_kpi
 from supportkpi.analysis.sla import IN_HOUSE, sla, vendors
-from supportkpi.analysis.targets import Target, contract
 from supportkpi.analysis.views import escalation_reasons, trend_verdict, weekday_hour_volume
 from supportkpi.config import Config
-from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
+from supportkpi.kpis import REGISTRY, Kpi, Unit
 from supportkpi.kpis.registry import humanise
 from supportkpi.store.store import Store
 
@@ -204,7 +204,7 @@ def _contract(
     history: dict[tuple[str, str, str], dict[str, float | None]] = {}
     for row in monthly:
         history.setdefault(_key(row), {})[row["month"].strftime("%Y-%m")] = row["achieved"]
-    breaches = _breaches(store, config, vendor, start, end, tz)
+    breaches = count_breaches(store, config, vendor, start, end, tz)
     lines = []
     for row in now:
         kpi = REGISTRY[row["kpi"]]
@@ -234,61 +234,6 @@ def _contract(
             )
         )
     return tuple(lines)
-
-
-def _breach_kpi(target: Target) -> Kpi | None:
-    """Per-conversation values measured, and those missing ``target``, as a KPI."""
-    kpi = REGISTRY[target.kpi]
-    if kpi.per_row is None:
-        return None
-    column = kpi.per_row
-
-    def measure(t: Any) -> dict[str, Any]:
-        value = t[column]
-        if target.op == "between":
-            assert isinstance(target.value, tuple)
-            meets = value.between(*target.value)
-        else:
-            meets = value <= target.value if target.op == "<=" else value >= target.value
-        return {
-            "breaches": (value.notnull() & ~meets).cast("int64").sum(),
-            "measured": value.count().cast("int64"),
-        }
-
-    return Kpi(
-        "breaches",
-        f"{kpi.label} breaches",
-        Unit.COUNT,
-        Direction.LOWER,
-        kpi.family,
-        f"{kpi.over} missing {target.describe()}.",
-        kpi.grain,
-        kpi.needs,
-        measure,
-        (
-            Output("breaches", Unit.COUNT, "breaches"),
-            Output("measured", Unit.COUNT, "measured"),
-        ),
-        over=kpi.over,
-    )
-
-
-def _breaches(
-    store: Store, config: Config, vendor: str, start: date, end: date, tz: str
-) -> dict[tuple[str, str, str], tuple[int | None, int | None]]:
-    """(breaches, measured) of each per-conversation target, by (kpi, scope, target)."""
-    out = {}
-    for target in contract(config, vendor):
-        counter = _breach_kpi(target)
-        if counter is None:
-            continue
-        filters = {"vendor": [vendor]} | {d: [v] for d, v in target.scope.items() if d != "vendor"}
-        result = run(store, [counter], (), None, start, end, filters, tz, config)
-        row = (result.table.to_pylist() or [{}])[0]
-        shown = {d: v for d, v in target.scope.items() if d != "vendor"}
-        scope = ", ".join(f"{d} {v}" for d, v in shown.items()) or "all"
-        out[(target.kpi, scope, target.describe())] = (row.get("breaches"), row.get("measured"))
-    return out
 
 
 def _watched(
