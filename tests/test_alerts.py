@@ -261,3 +261,16 @@ def test_alert_settings_are_checked(tmp_path):
     bad.write_text('[[alerts]]\nname = "x"\nkpi = "csat"\nwindow = "soon"\n')
     with pytest.raises(ConfigError, match="duration"):
         load_config(bad)
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Alerts") :]
+    example = tmp_path / "supportkpi.toml"
+    example.write_text(re.findall(r"```toml\n(.*?)```", section, re.S)[0], encoding="utf-8")
+    config = load_config(example)
+    assert [a.name for a in config.alerts] == ["northwind chat first response"]
+    assert config.notify.email["managers"].starttls and "ops" in config.notify.webhooks
