@@ -195,3 +195,18 @@ def test_the_cli_writes_the_review_and_its_pdf(small_demo, opened, tmp_path):
     assert pages >= 2, pages
     refused = CliRunner().invoke(app, ["review", "--month", MONTH, "--db", str(db)])
     assert refused.exit_code == 2 and "--vendor" in refused.output
+
+
+def test_all_vendors_writes_one_review_each_in_house_included(small_demo, opened, tmp_path):
+    db, config = small_demo
+    folder = tmp_path / "reviews"
+    args = ["review", "--all-vendors", "--month", MONTH, "--db", str(db)]
+    done = CliRunner().invoke(app, [*args, "--config", str(config), "--out", str(folder)])
+    assert done.exit_code == 0, done.output
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"review-{v}-2026-07.html" for v in ("atlas", "in-house", "northwind")]
+    for vendor in ("atlas", "in-house", "northwind"):
+        text = (folder / f"review-{vendor}-2026-07.html").read_text(encoding="utf-8")
+        assert f"{vendor}: support review, July 2026" in text
+        others = {"atlas", "northwind"} - {vendor}
+        assert not any(o in text for o in others), vendor  # never another vendor's figures
