@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from supportkpi.analysis.breaches import count_breaches
+from supportkpi.analysis.breach_counts import count_breaches
 from supportkpi.analysis.query import QueryError, report, run
 from supportkpi.analysis.samples import sample_column, sample_kpi
 from supportkpi.analysis.sla import IN_HOUSE, sla, vendors
