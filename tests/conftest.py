@@ -103,3 +103,20 @@ def demo_api(demo_files, tmp_path_factory):
         reference = Store.open(directory / "reference.duckdb", read_only=True)
         yield server, tokens, reference, load_config(config)
         reference.close()
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """A 70-day demo at 60 conversations a day (June 1 – August 9, 2026), loaded once:
+    (db path, config path). Reviews and alerts read it; it is never written to."""
+    from supportkpi import demo
+    from supportkpi.load.ingest import load
+
+    directory = tmp_path_factory.mktemp("small_demo")
+    data = demo.generate(days=70, daily_volume=60)
+    data.write(directory / "files")
+    config = data.write_config(directory / "files")
+    db = directory / "demo.duckdb"
+    with Store.open(db) as store:
+        load(store, demo_paths(directory / "files"))
+    return db, config

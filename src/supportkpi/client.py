@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,11 @@ import pyarrow as pa
 from supportkpi.analysis import breaches, comments, query, timeline, views
 from supportkpi.analysis import conversations as drill
 from supportkpi.analysis.conversations import Conversations
+from supportkpi.analysis.review import Review
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
+from supportkpi.reports import alerts, monthly
 from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
 from supportkpi.store.store import Store
@@ -136,6 +138,19 @@ class Connection:
     ) -> pa.Table:
         """The conversations that missed each per-conversation target, worst first."""
         return breaches.breaches(self.store, self.config, vendor, start, end, tz, per_target)
+
+    def review(self, vendor: str, month: str, tz: str | None = None) -> Review:
+        """A vendor's monthly review as data (contract, volume, quality, cost, agents…)."""
+        return monthly.build(self.store, self.config, vendor, month, tz)
+
+    def review_html(self, vendor: str, month: str, tz: str | None = None) -> str:
+        """The monthly review as one self-contained HTML document, as ``supportkpi review``."""
+        return monthly.review_html(self.store, self.config, vendor, month, tz)
+
+    def check_alerts(self, at: datetime | None = None) -> list[alerts.Outcome]:
+        """Check the config's alert rules once, as ``supportkpi alerts check`` (the store must
+        be open for writing: the alerts' state is kept in it)."""
+        return alerts.check(self.store, self.config, at)
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""

@@ -40,6 +40,29 @@ Every setting has a default, so the file is optional. An example::
     concurrency = 2                   # chats an agent serves at once
     concurrency_growth = 0.25         # each extra chat lengthens handle time by 25 %
     hourly_rate = { in-house = 32.0, northwind = 14.0, default = 25.0 }
+
+    [[alerts]]                        # checked by `supportkpi alerts check`
+    name = "northwind chat first response"
+    kpi = "first_response_time"
+    vendor = "northwind"
+    channel = "chat"
+    window = "60m"                    # the last 60 minutes ("2h", or "today" so far)
+    # op = "<="; value = 45           # else the target (the vendor's contract first)
+    min_sample = 20                   # judge only over at least 20 conversations
+    cooldown = "2h"                   # no new alert within 2 h of the last one
+    notify = ["ops", "managers"]
+
+    [notify.webhooks.ops]             # JSON with a Slack-compatible "text"
+    url = "https://hooks.slack.com/services/..."
+
+    [notify.email.managers]           # SMTP; password from an environment variable
+    host = "smtp.example.com"
+    port = 587
+    starttls = true
+    username = "alerts@example.com"
+    password_env = "SUPPORTKPI_SMTP_PASSWORD"
+    sender = "alerts@example.com"
+    to = ["head-of-support@example.com"]
 """
 
 from __future__ import annotations
@@ -179,6 +202,109 @@ class Workforce(BaseModel):
     hourly_rate: dict[str, float] = {}
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)\s*$")
+_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '60m', '2h', '1d' → a timedelta; a ValueError saying what to write."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration like '60m', '2h' or '90s'")
+    return timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+
+
+class AlertRule(BaseModel):
+    """One alert: a KPI over a recent window, in a scope, against a threshold (or the target
+    that applies to the scope), judged only over enough rows, at most once per cooldown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kpi: str
+    vendor: str | None = None
+    channel: str | None = None
+    team: str | None = None
+    window: str = "60m"
+    op: Literal["<=", ">="] | None = None
+    value: float | None = None
+    min_sample: int = Field(default=1, ge=1)
+    cooldown: str = "1h"
+    notify: tuple[str, ...] = ()
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value.strip() != "today":
+            parse_duration(value)
+        return value.strip()
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, value: str) -> str:
+        if value.strip() not in ("0", "0m"):
+            parse_duration(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _threshold(self) -> AlertRule:
+        if (self.op is None) != (self.value is None):
+            raise ValueError("give both op and value, or neither (the target then applies)")
+        return self
+
+    @property
+    def cooldown_delta(self) -> timedelta:
+        """The cooldown as a timedelta (0 for none)."""
+        return timedelta(0) if self.cooldown in ("0", "0m") else parse_duration(self.cooldown)
+
+    @property
+    def scope(self) -> dict[str, str]:
+        """The dimensions the alert watches."""
+        return {d: v for d in ("vendor", "channel", "team") if (v := getattr(self, d))}
+
+
+class Webhook(BaseModel):
+    """An HTTP endpoint that receives each alert as JSON (Slack-compatible ``text``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = Field(default=10, gt=0)
+
+
+class Email(BaseModel):
+    """An SMTP server and the addresses an alert is mailed to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str
+    to: tuple[str, ...] = Field(min_length=1)
+    ssl: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = Field(default=10, gt=0)
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> Email:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl (TLS from the start) and starttls exclude each other")
+        return self
+
+
+class Notify(BaseModel):
+    """Where alerts go, by name, and how often a failed delivery is tried again at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    webhooks: dict[str, Webhook] = {}
+    email: dict[str, Email] = {}
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_delay: float = Field(default=2.0, ge=0)
+
+
 class Config(BaseModel):
     """All settings of supportkpi.toml."""
 
@@ -201,6 +327,27 @@ class Config(BaseModel):
     targets: tuple[TargetSpec, ...] = ()
     contracts: dict[str, tuple[TargetSpec, ...]] = {}
     workforce: Workforce = Workforce()
+    alerts: tuple[AlertRule, ...] = ()
+    notify: Notify = Notify()
+
+    @model_validator(mode="after")
+    def _alerts_known(self) -> Config:
+        names = [a.name for a in self.alerts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"alert names must differ: {', '.join(twice)} appears twice")
+        channels = set(self.notify.webhooks) | set(self.notify.email)
+        both = set(self.notify.webhooks) & set(self.notify.email)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))}: both a webhook and an e-mail")
+        for alert in self.alerts:
+            unknown = [n for n in alert.notify if n not in channels]
+            if unknown:
+                raise ValueError(
+                    f"alert {alert.name!r} notifies {', '.join(unknown)}, which is not under "
+                    "[notify.webhooks] or [notify.email]"
+                )
+        return self
 
     @field_validator("timezone")
     @classmethod

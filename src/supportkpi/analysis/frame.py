@@ -5,7 +5,8 @@ argument checked before any query runs."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import ibis
 
@@ -15,7 +16,7 @@ from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store.kept import kept_tables
 from supportkpi.store.store import Store
 
-__all__ = ["QueryError", "build_frame", "split_by"]
+__all__ = ["QueryError", "build_frame", "split_by", "within"]
 
 
 class QueryError(ValueError):
@@ -118,3 +119,26 @@ def _data_range(store: Store) -> tuple[date, date]:
         today = date.today()
         return today, today
     return row[0].date() - timedelta(days=2), row[1].date() + timedelta(days=2)
+
+
+def within(frame: Frame, since: datetime, until: datetime) -> Frame:
+    """``frame`` narrowed to the conversations created from ``since`` to before ``until``, as
+    the records stood at ``until``: later messages, answers and reviews left out, later first
+    responses, resolutions and closings not yet happened. The facts are derived, not kept."""
+    start, stop = ibis.literal(since), ibis.literal(until)
+    tables = dict(frame.tables)
+    c = tables["conversations"]
+    c = c.filter(c.created_at >= start, c.created_at < stop)
+    tables["conversations"] = c.mutate(
+        **{
+            column: ibis.ifelse(c[column] < stop, c[column], ibis.null(c[column].type()))
+            for column in ("first_response_at", "resolved_at", "closed_at")
+        }
+    )
+    m = tables["messages"]
+    tables["messages"] = m.filter(m.sent_at < stop)
+    s = tables["surveys"]
+    tables["surveys"] = s.filter(s.answered_at.isnull() | (s.answered_at < stop))
+    q = tables["qa_reviews"]
+    tables["qa_reviews"] = q.filter(q.reviewed_at.isnull() | (q.reviewed_at < stop))
+    return replace(frame, tables=tables, kept=None, kept_replies=None, facts=None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import ibis
@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish
-from supportkpi.analysis.frame import QueryError, build_frame, split_by
+from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
 from supportkpi.analysis.targets import all_targets, status_columns
@@ -174,11 +174,17 @@ def run(
     targets: bool = False,
     trend: bool = False,
     share: bool = True,
+    window: tuple[datetime, datetime] | None = None,
+    explain: bool = True,
 ) -> Report:
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
     ``share=False`` derives the conversation facts from the messages inside the one query,
     neither reading the store's kept facts nor computing them once beforehand: the same
-    numbers, the plain path."""
+    numbers, the plain path. ``window`` (UTC instants) narrows the report to conversations
+    created in it, as the records stood at its end (:func:`~supportkpi.analysis.frame.within`);
+    ``start`` and ``end`` should be the local days it touches. ``explain=False`` leaves
+    :attr:`Report.sql` empty, sparing the SQL's compilation for callers that never show it."""
+    share = share and window is None
     frame = build_frame(
         store,
         config,
@@ -191,6 +197,8 @@ def run(
         any(k.business_hours for k in chosen),
         kept=share,
     )
+    if window:
+        frame = within(frame, *window)
     if trend and not frame.period:
         raise QueryError("a trend needs a period: --by month (or day, week…)")
     first = start
@@ -224,7 +232,7 @@ def run(
                 )
             return expr
 
-        sql = ibis.to_sql(finished(parts))
+        sql = ibis.to_sql(finished(parts)) if explain else ""
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
         table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)

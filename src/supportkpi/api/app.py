@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportkpi import __version__
 from supportkpi.analysis.query import QueryError
-from supportkpi.api import drilldown, reads, records, web, webhooks
+from supportkpi.api import alerting, drilldown, reads, records, review, web, webhooks
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
 from supportkpi.store.access import AccessError, TokenStore
@@ -35,9 +35,12 @@ def create_app(
     config: Config | None = None,
     tokens: TokenStore | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    alert_every: float | None = None,
 ) -> FastAPI:
-    """The app over ``store``. ``tokens=None`` serves without authentication."""
+    """The app over ``store``. ``tokens=None`` serves without authentication;
+    ``alert_every`` (seconds) checks the config's alert rules that often while serving."""
     app = FastAPI(
+        lifespan=alerting.lifespan(alert_every) if alert_every else None,
         title="supportkpi",
         version=__version__,
         description="Customer-support KPIs per vendor, team, agent and channel: "
@@ -48,7 +51,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = Service(store, config or Config(), tokens, max_body)
-    for router in (reads.router, drilldown.router, records.router, webhooks.router, web.router):
+    for router in (
+        reads.router,
+        drilldown.router,
+        review.router,
+        records.router,
+        webhooks.router,
+        web.router,
+    ):
         app.include_router(router)
     _errors(app)
 

@@ -1,6 +1,6 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, kpis, conversations, conversation, comments, forecast, staff, erlang, serve,
-token, import.
+sla, compare, review, alerts, kpis, conversations, conversation, comments, forecast, staff,
+erlang, serve, token, import.
 
 The top interface: imports every service below it (analysis, load, workforce, the API
 server); never grains, Ibis, the engine or the facts directly."""
@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sys
 
-from supportkpi.cli import data, drilldown, imports, reports, server, workforce  # noqa: F401
+from supportkpi.cli import (  # noqa: F401
+    alerts,
+    data,
+    drilldown,
+    imports,
+    reports,
+    review,
+    server,
+    workforce,
+)
 from supportkpi.cli._common import app, err
 
 __all__ = ["app", "main"]

@@ -52,6 +52,12 @@ def serve_command(
     ] = 16,
     ssl_certfile: Annotated[Path | None, typer.Option(help="Serve HTTPS with this cert.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="… and this key.")] = None,
+    alerts: Annotated[
+        bool, typer.Option("--alerts", help="Check the config's [[alerts]] while serving.")
+    ] = False,
+    alert_interval: Annotated[
+        float, typer.Option(min=1, help="Seconds between alert checks (with --alerts).")
+    ] = 60,
     config: ConfigOption = None,
 ) -> None:
     """Run the HTTP API and the dashboard (OpenAPI at /docs)."""
@@ -60,6 +66,8 @@ def serve_command(
     from supportkpi.api import create_app
 
     settings = config_from(config)
+    if alerts and not settings.alerts:
+        raise fail("--alerts: no [[alerts]] in the config")
     url = db or default_url()
     token_store = None if no_auth else _tokens(db, tokens)
     if token_store is not None and not any(r.revoked_at is None for r in token_store.records()):
@@ -84,7 +92,8 @@ def serve_command(
         )
     scheme = "https" if ssl_certfile else "http"
     err.print(f"supportkpi on {scheme}://{host}:{port}/ (API docs at /docs)", highlight=False)
-    app_ = create_app(store, settings, token_store, int(max_body_mb * 1024 * 1024))
+    every = alert_interval if alerts else None
+    app_ = create_app(store, settings, token_store, int(max_body_mb * 1024 * 1024), every)
     try:
         uvicorn.run(
             app_,

@@ -1,0 +1,73 @@
+"""Sample sizes: how many rows a KPI was measured over, as a KPI of its own.
+
+A value on five conversations is not a value on five thousand: the review's agent table and
+the alerts' minimum sample read these counts beside each KPI. The count is the rows the KPI's
+measure looks at: the values of a per-conversation KPI (first response time, resolution time…),
+the answers of its survey kind, the QA reviews, or the handled, resolved or created
+conversations its definition is over.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from supportkpi.kpis import Direction, Kpi, Output, Unit
+
+SURVEY_SCORES = {
+    "csat": "csat_score",
+    "csat_mean": "csat_score",
+    "csat_by_response_bucket": "csat_score",
+    "nps": "nps_score",
+    "ces": "ces_score",
+}
+
+
+def sample_column(name: str) -> str:
+    """The report column holding the sample size of KPI ``name``."""
+    return f"{name}__sample"
+
+
+def _counter(kpi: Kpi) -> tuple[str, object] | None:
+    """How to count the rows of ``kpi``'s grain it is measured over, and what they are."""
+    if kpi.per_row:
+        column = kpi.per_row
+        return kpi.over, lambda t: t[column].count()
+    if kpi.grain == "surveys" and kpi.name in SURVEY_SCORES:
+        score = SURVEY_SCORES[kpi.name]
+        return kpi.over, lambda t: t[score].count()
+    if kpi.grain == "qa_reviews":
+        return kpi.over, lambda t: t.count()
+    if kpi.grain != "conversations":
+        return None
+    if kpi.over.startswith("handled"):
+        return "handled conversations", lambda t: t.handled.cast("int64").sum()
+    if kpi.over.startswith("resolved"):
+        return "resolved conversations", lambda t: t.resolved_at.notnull().cast("int64").sum()
+    return "conversations", lambda t: t.count()
+
+
+def sample_kpi(kpi: Kpi) -> Kpi | None:
+    """A KPI counting the rows ``kpi`` is measured over, in column
+    :func:`sample_column` (``None`` for KPIs not measured over rows of one grain)."""
+    found = _counter(kpi)
+    if found is None:
+        return None
+    over, count = found
+    column = sample_column(kpi.name)
+
+    def measure(t: ir.Table) -> dict[str, ir.Scalar]:
+        return {column: count(t).cast("int64")}  # type: ignore[operator]
+
+    return Kpi(
+        column,
+        f"{kpi.label} sample",
+        Unit.COUNT,
+        Direction.NONE,
+        kpi.family,
+        f"How many {over} {kpi.name} was measured over.",
+        kpi.grain,
+        kpi.needs,
+        measure,
+        (Output(column, Unit.COUNT, f"{over} measured"),),
+        over=over,
+    )
