@@ -18,6 +18,7 @@ from supportkpi.cli._common import (
     app,
     config_from,
     csv_list,
+    err,
     fail,
     open_store,
     out,
@@ -30,8 +31,8 @@ from supportkpi.workforce.erlang import (
     erlang_c,
     with_shrinkage,
 )
-from supportkpi.workforce.forecast import backtest, forecast_table
-from supportkpi.workforce.staffing import arrival_series, daily_summary, peaks, plan
+from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
+from supportkpi.workforce.staffing import daily_summary, forecasts, peaks, plan
 
 Interval = Annotated[int, typer.Option(help="Interval length in minutes: 15, 30 or 60.")]
 By = Annotated[str, typer.Option(help="Plan per channel, vendor and/or queue.")]
@@ -69,59 +70,78 @@ def forecast_command(
     check: Annotated[
         bool,
         typer.Option(
-            "--backtest", help="Score the model on the last two weeks against seasonal-naive."
+            "--backtest",
+            help="Show the rolling-origin backtest (MAPE, MASE, bias per horizon day) of "
+            "every candidate model against seasonal-naive.",
         ),
     ] = False,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
-    """Conversations expected per interval over the next days (daily and weekly seasonality)."""
+    """Conversations expected per interval over the next days, with an 80 % interval; the
+    model is chosen per group by a backtest, the history cleaned first (the notes say how)."""
     settings = config_from(config)
+    keys = csv_list(by)
     with open_store(db, read_only=True) as store:
         try:
-            series = arrival_series(store, interval, csv_list(by), settings.timezone)
+            predicted = forecasts(store, settings, days, interval, keys)
         except ValueError as exc:
             raise fail(str(exc)) from None
-    if not series:
+    if not predicted:
         raise fail("no conversations in the store to forecast from")
-    keys = csv_list(by)
+    for line in notes(predicted):
+        err.print(line, highlight=False, markup=False)
+    if all(f.reason is not None for f in predicted):
+        raise fail("nothing could be forecast (see above)")
     if check:
-        try:
-            scores = [backtest(s) for s in series]
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        table = pa.table(
-            {
-                **{k: [s.key[i] for s in scores] for i, k in enumerate(keys)},
-                "mape": [s.mape for s in scores],
-                "mase": [s.mase for s in scores],
-                "naive_mape": [s.naive_mape for s in scores],
-                "naive_mase": [s.naive_mase for s in scores],
-            }
-        )
-        if not _emit(table, fmt):
-            out.print(
-                _view(
-                    table, "Backtest on the last 14 days: model vs seasonal-naive (lower is better)"
-                )
-            )
+        _show_backtest(backtest_table(predicted, keys), keys, fmt)
         return
-    table = forecast_table(series, days, keys)
+    table = forecast_table(predicted, keys)
     if _emit(table, fmt):
         return
-    daily = (
-        pa.table(
-            {
-                **{k: table[k] for k in keys},
-                "day": pa.array([t.date() for t in table["interval_start"].to_pylist()]),
-                "arrivals": table["arrivals"],
-            }
+    out.print(
+        _view(
+            daily_table(predicted, keys),
+            f"Forecast: conversations per day ({interval}-minute intervals; low–high: 80 % "
+            "interval of the day's total)",
         )
-        .group_by([*keys, "day"])
-        .aggregate([("arrivals", "sum"), ("arrivals", "max")])
     )
-    daily = daily.rename_columns([*keys, "day", "conversations", "busiest interval"])
-    out.print(_view(daily, f"Forecast: conversations per day ({interval}-minute intervals)"))
+
+
+def _show_backtest(table: pa.Table, keys: list[str], fmt: str) -> None:
+    if not table.num_rows:
+        raise fail("no group has enough history for a backtest (15 days or more)")
+    if _emit(table, fmt):
+        return
+    rows = table.to_pylist()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    groups = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
+    for group in groups:
+        mine = [r for r in rows if tuple(r[k] for k in keys) == group]
+        chosen = next(r["model"] for r in mine if r["chosen"])
+        view = Table(
+            title=f"Backtest {'/'.join(map(str, group))} per horizon day: MASE and MAPE of each "
+            f"model (lower is better), bias of the chosen one, {chosen} (> 0: over-forecast)",
+            title_justify="left",
+        )
+        for head in ("day", "scored", *(f"MASE {m}" for m in models)):
+            view.add_column(head, justify="right")
+        for head in (*(f"MAPE {m}" for m in models), "bias"):
+            view.add_column(head, justify="right")
+        for h in sorted({r["horizon"] for r in mine}):
+            at = {r["model"]: r for r in mine if r["horizon"] == h}
+            view.add_row(
+                str(h),
+                str(at[chosen]["days"]),
+                *(_number(at[m]["mase"], "{:.2f}") for m in models),
+                *(_number(at[m]["mape"], "{:.1%}") for m in models),
+                _number(at[chosen]["bias"], "{:+.1%}"),
+            )
+        out.print(view)
+
+
+def _number(value: float | None, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
 
 
 @app.command("staff")
@@ -165,6 +185,8 @@ def staff_command(
             result = plan(store, settings, days, interval, keys, answer_within, workforce)
         except ValueError as exc:
             raise fail(str(exc)) from None
+    for line in result.notes:
+        err.print(line, highlight=False, markup=False)
     if not result.intervals.num_rows:
         raise fail("no conversations with a handle time in the store to plan from")
     if _emit(result.intervals, fmt):

@@ -24,7 +24,9 @@ from supportkpi.config import Config, Workforce
 from supportkpi.facts import calendar
 from supportkpi.store.store import Store
 from supportkpi.workforce.erlang import Queue, agents_for, chat_slots, with_shrinkage
-from supportkpi.workforce.forecast import Series, forecast, series_from_counts
+from supportkpi.workforce.forecast import Series, series_from_counts
+from supportkpi.workforce.hours import calendars_for
+from supportkpi.workforce.predict import Forecast, notes, predict
 
 GROUPS = ("channel", "vendor", "queue")
 
@@ -86,13 +88,36 @@ def demand(store: Store, config: Config, by: Sequence[str] = ("channel",)) -> di
     return out
 
 
+def forecasts(
+    store: Store,
+    config: Config,
+    days: int = 7,
+    interval: int = 30,
+    by: Sequence[str] = ("channel",),
+    choose: bool = True,
+) -> list[Forecast]:
+    """Every group's forecast: cleaned history, the model its backtest chose (``choose``),
+    closed business hours at 0, intervals, warnings, or why it cannot be forecast."""
+    return [
+        predict(s, days, _calendars(config, by, s.key), config.timezone, choose)
+        for s in arrival_series(store, interval, by, config.timezone)
+    ]
+
+
+def _calendars(config: Config, by: Sequence[str], key: tuple) -> list:
+    vendor = key[list(by).index("vendor")] if "vendor" in by else None
+    return calendars_for(config.business_hours, vendor)
+
+
 @dataclass(frozen=True)
 class Plan:
-    """A staffing plan: one row per group and interval, and the settings it was made with."""
+    """A staffing plan: one row per group and interval, the settings it was made with, and
+    notes on the forecasts (cleaning, warnings, groups that could not be forecast)."""
 
     intervals: pa.Table
     settings: Workforce
     interval: int
+    notes: tuple[str, ...] = ()
 
 
 def plan(
@@ -106,7 +131,7 @@ def plan(
 ) -> Plan:
     """Agents needed per interval over the next ``days`` days, with cost where a rate is set."""
     settings = settings or config.workforce
-    series = arrival_series(store, interval, by, config.timezone)
+    predicted = forecasts(store, config, days, interval, by)
     needs = demand(store, config, by)
     columns: dict[str, list] = {b: [] for b in by} | {
         k: []
@@ -124,15 +149,14 @@ def plan(
             "cost",
         )
     }
-    for s in series:
+    for s in predicted:
         need = needs.get(s.key)
-        if need is None:
+        if need is None or s.reason is not None:
             continue
         channel = s.key[list(by).index("channel")] if "channel" in by else None
         target = answer_within if answer_within is not None else config.threshold(channel or "")
         rate = _rate(settings, s.key[list(by).index("vendor")] if "vendor" in by else None)
-        expected = forecast(s, days)
-        for start, arrivals in zip(s.times(len(s.counts), len(expected)), expected, strict=True):
+        for start, arrivals in zip(s.times(), s.expected, strict=True):
             row = _staff(arrivals, need, channel, interval, target, settings)
             for b, v in zip(by, s.key, strict=True):
                 columns[b].append(v)
@@ -147,7 +171,7 @@ def plan(
     schema = pa.schema(
         [(name, types.get(name, pa.string() if name in by else pa.float64())) for name in columns]
     )
-    return Plan(pa.table(columns, schema=schema), settings, interval)
+    return Plan(pa.table(columns, schema=schema), settings, interval, tuple(notes(predicted)))
 
 
 def _rate(settings: Workforce, vendor: str | None) -> float | None:
@@ -226,4 +250,13 @@ def peaks(p: Plan, by: Sequence[str], top: int = 5) -> pa.Table:
     )
 
 
-__all__ = ["Demand", "Plan", "arrival_series", "daily_summary", "demand", "peaks", "plan"]
+__all__ = [
+    "Demand",
+    "Plan",
+    "arrival_series",
+    "daily_summary",
+    "demand",
+    "forecasts",
+    "peaks",
+    "plan",
+]
