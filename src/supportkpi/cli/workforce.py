@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated
 
@@ -25,10 +26,10 @@ from supportkpi.cli._common import (
 )
 from supportkpi.workforce.erlang import (
     Queue,
+    Result,
     agents_for,
     chat_slots,
-    erlang_a,
-    erlang_c,
+    measures,
     with_shrinkage,
 )
 from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
@@ -216,21 +217,54 @@ def erlang_command(
     ] = None,
     max_occupancy: Annotated[float, typer.Option(help="Occupancy cap.")] = 1.0,
     max_abandon: Annotated[float | None, typer.Option(help="Abandonment cap (Erlang A).")] = None,
+    max_wait: Annotated[
+        float | None, typer.Option(help="Cap on the probability of waiting, P(wait).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Chats per agent at once.")] = 1,
     growth: Annotated[float, typer.Option(help="Handle-time growth per extra chat.")] = 0.25,
     shrinkage: Annotated[float, typer.Option(help="Share of paid time not available.")] = 0.0,
+    agents: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="What-if: what this many agents achieve (service level, ASA, P(wait), "
+            "occupancy) instead of the search for the fewest.",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """One-off staffing: agents for a service level, and what nearby staffing would achieve."""
+    """One-off staffing: agents for a service level and what nearby staffing would achieve,
+    or (--agents) what a given headcount achieves."""
+    if fmt not in ("table", "json"):
+        raise fail(f"unknown format {fmt!r}; table or json")
     try:
         queue = Queue(arrivals, aht, interval * 60.0, patience)
         queue, slots = chat_slots(queue, concurrency, growth)
-        needed = agents_for(queue, answer_within, service_level, max_occupancy, max_abandon)
+        needed = agents_for(
+            queue, answer_within, service_level, max_occupancy, max_abandon, max_wait
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    model = erlang_a if patience else erlang_c
+    fewest = -(-needed.agents // slots)
+    if agents is not None:
+        tried = [agents * slots]
+    else:
+        tried = list(range(max(1, needed.agents - 2), needed.agents + 3)) if needed.agents else [0]
+    rows = [_erlang_row(measures(queue, n, answer_within), slots, shrinkage) for n in tried]
+    name = "Erlang A" if patience else "Erlang C"
+    if fmt == "json":
+        summary = {
+            "model": name,
+            "load": queue.load,
+            "fewest_agents": fewest,
+            "fewest_scheduled": with_shrinkage(fewest, shrinkage),
+            "meets_targets": None if agents is None else agents >= fewest,
+        }
+        sys.stdout.write(json.dumps(summary | {"staffing": rows}, indent=1) + "\n")
+        return
     view = Table(
-        title=f"{'Erlang A' if patience else 'Erlang C'}: {arrivals:g} arrivals per "
-        f"{interval} min, AHT {aht:g} s, load {queue.load:.2f} Erlangs",
+        title=f"{name}: {arrivals:g} arrivals per {interval} min, AHT {aht:g} s, "
+        f"load {queue.load:.2f} Erlangs",
         title_justify="left",
     )
     for head in (
@@ -243,23 +277,41 @@ def erlang_command(
         "P(abandon)",
     ):
         view.add_column(head, justify="right")
-    for n in range(max(1, needed.agents - 2), needed.agents + 3):
-        r = model(queue, n, answer_within)
+    for n, r in zip(tried, rows, strict=True):
         mark = " ◀" if n == needed.agents else ""
         view.add_row(
             f"{n}{mark}",
-            str(with_shrinkage(-(-n // slots), shrinkage)),
-            f"{r.service_level:.1%}",
-            f"{r.asa:.1f}s",
-            f"{r.occupancy:.1%}",
-            f"{r.wait_probability:.1%}",
-            f"{r.abandon_probability:.1%}",
+            str(r["scheduled"]),
+            f"{r['service_level']:.1%}",
+            f"{r['asa']:.1f}s",
+            f"{r['occupancy']:.1%}",
+            f"{r['wait_probability']:.1%}",
+            f"{r['abandon_probability']:.1%}",
         )
     out.print(view)
+    if agents is not None:
+        verdict = "meet" if agents >= fewest else "miss"
+        out.print(
+            f"With {agents} agents you {verdict} the targets; the fewest to meet them: {fewest}"
+        )
+        return
     out.print(
-        f"Fewest meeting the targets: {-(-needed.agents // slots)} agents"
+        f"Fewest meeting the targets: {fewest} agents"
         + (f" ({needed.agents} chat slots of {slots})" if slots > 1 else "")
-        + f"; scheduled with shrinkage {shrinkage:.0%}: "
-        f"{with_shrinkage(-(-needed.agents // slots), shrinkage)}",
+        + f"; scheduled with shrinkage {shrinkage:.0%}: {with_shrinkage(fewest, shrinkage)}",
         highlight=False,
     )
+
+
+def _erlang_row(r: Result, slots: int, shrinkage: float) -> dict[str, float | int]:
+    agents = -(-r.agents // slots)
+    return {
+        "agents": agents,
+        "slots": r.agents,
+        "scheduled": with_shrinkage(agents, shrinkage),
+        "service_level": r.service_level,
+        "asa": r.asa if math.isfinite(r.asa) else None,
+        "occupancy": r.occupancy,
+        "wait_probability": r.wait_probability,
+        "abandon_probability": r.abandon_probability,
+    }
