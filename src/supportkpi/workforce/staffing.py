@@ -13,7 +13,7 @@ scheduled ones, and the hourly rate per vendor turns agent-hours into cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import pyarrow as pa
@@ -27,6 +27,7 @@ from supportkpi.workforce.erlang import Queue, agents_for, chat_slots, with_shri
 from supportkpi.workforce.forecast import Series, series_from_counts
 from supportkpi.workforce.hours import calendars_for
 from supportkpi.workforce.predict import Forecast, notes, predict
+from supportkpi.workforce.roster import Roster, Rules, roster
 
 GROUPS = ("channel", "vendor", "queue")
 
@@ -218,6 +219,22 @@ def _staff(
     }
 
 
+def rosters(
+    p: Plan, by: Sequence[str], rules: Rules, rate_from_settings: bool = True
+) -> list[tuple[tuple, Roster]]:
+    """A roster per group covering the plan's scheduled agents (after shrinkage); the hourly
+    rate is the group's vendor's from the settings when one is set there."""
+    rows = p.intervals.to_pylist()
+    out = []
+    for key in dict.fromkeys(tuple(r[b] for b in by) for r in rows):
+        mine = [r for r in rows if tuple(r[b] for b in by) == key]
+        rate = _rate(p.settings, key[list(by).index("vendor")] if "vendor" in by else None)
+        group_rules = replace(rules, hourly_rate=rate) if rate and rate_from_settings else rules
+        needed = [r["scheduled"] for r in mine]
+        out.append((key, roster(needed, mine[0]["interval_start"], p.interval, group_rules)))
+    return out
+
+
 def daily_summary(p: Plan, by: Sequence[str]) -> pa.Table:
     """Per group and day: conversations expected, peak scheduled agents, agent-hours, cost."""
     t = ibis.memtable(p.intervals)
@@ -259,4 +276,5 @@ __all__ = [
     "forecasts",
     "peaks",
     "plan",
+    "rosters",
 ]
