@@ -18,6 +18,7 @@ A history that cannot be forecast (nothing left, under a week of days) gets a re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -69,7 +70,9 @@ def clean(series: Series, open_intervals: np.ndarray | None = None) -> Cleaned:
     opened = None if open_intervals is None else open_intervals[: days * per_day][window]
     if last - first < MIN_DAYS:
         return _unusable(
-            kept, f"only {last - first} day(s) of usable history (a forecast needs {MIN_DAYS})"
+            kept,
+            f"only {last - first} day(s) of usable history (a forecast needs {MIN_DAYS})",
+            notes,
         )
     missing = _gaps(kept, opened, notes)
     _closed_arrivals(kept, opened, notes)
@@ -77,8 +80,8 @@ def clean(series: Series, open_intervals: np.ndarray | None = None) -> Cleaned:
     return Cleaned(kept, missing, opened, tuple(notes), trailing=after)
 
 
-def _unusable(series: Series, reason: str) -> Cleaned:
-    return Cleaned(series, np.zeros(len(series.counts), bool), None, (), reason)
+def _unusable(series: Series, reason: str, notes: Sequence[str] = ()) -> Cleaned:
+    return Cleaned(series, np.zeros(len(series.counts), bool), None, tuple(notes), reason)
 
 
 def _kept_stretch(daily: np.ndarray, series: Series, notes: list[str]) -> tuple[int, int]:

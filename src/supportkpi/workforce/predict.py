@@ -68,7 +68,7 @@ def predict(
     opened = open_mask(hours, tz, series.start, series.interval, len(series.counts))
     cleaned = clean(series, opened)
     if cleaned.reason is not None:
-        return _nothing(series, cleaned.reason)
+        return _nothing(series, cleaned.reason, cleaned.account)
     if opened is not None and not opened.any():
         return _nothing(series, "the business hours never open in the history")
     check = rolling_origin(cleaned) if choose else None
@@ -137,10 +137,19 @@ def bounds(expected: np.ndarray, spread: tuple[float, float]) -> tuple[np.ndarra
     return np.clip(lower, 0, None), np.clip(upper, 0, None)
 
 
-def _nothing(series: Series, reason: str) -> Forecast:
+def _nothing(series: Series, reason: str, account: tuple[str, ...] = ()) -> Forecast:
     empty = np.zeros(0)
     return Forecast(
-        series.key, series.start, series.interval, empty, empty, empty, None, reason=reason
+        series.key,
+        series.start,
+        series.interval,
+        empty,
+        empty,
+        empty,
+        None,
+        account,
+        (),
+        reason=reason,
     )
 
 
