@@ -175,3 +175,10 @@ def test_the_80_percent_interval_holds_about_80_percent_of_what_came(february):
     inside = (result.lower <= actual) & (actual <= result.upper)
     assert busy.sum() > 150
     assert 0.65 <= inside[busy].mean() <= 0.95, inside[busy].mean()
+
+
+def test_a_history_without_noise_is_forecast_with_a_warning():
+    week = np.tile(np.r_[np.zeros(8), np.full(10, 5.0), np.zeros(6)], 7)
+    result = predict(Series(("chat",), datetime(2024, 1, 1), 60, np.tile(week, 4)), 7)
+    assert result.warnings and "could not score any day" in result.warnings[0]
+    assert result.expected == pytest.approx(week)

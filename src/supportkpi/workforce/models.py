@@ -62,7 +62,7 @@ def _smooth(daily: np.ndarray, horizon_days: int) -> np.ndarray:
         fit = ExponentialSmoothing(
             daily, seasonal="add", seasonal_periods=7, initialization_method=start
         ).fit(use_brute=False)
-    return np.asarray(fit.forecast(horizon_days), dtype=float)
+        return np.asarray(fit.forecast(horizon_days), dtype=float)  # warns on a perfect fit
 
 
 def _profile(days: np.ndarray, first_weekday: int) -> np.ndarray:

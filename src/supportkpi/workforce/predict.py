@@ -107,6 +107,11 @@ def _choice(cleaned: Cleaned, check: Backtest | None, choose: bool) -> tuple[str
             "the interval covers arrival noise only",
         )
     best = check.best
+    if not np.isfinite(check.mean_mase.get(best, np.inf)):
+        return DEFAULT_MODEL, (
+            "the backtest could not score any day (no week-on-week variation to scale by); "
+            "the Poisson model is used untested",
+        )
     if best == BASELINE:
         others = {m: v for m, v in check.mean_mase.items() if m != BASELINE}
         runner = min(others, key=lambda m: others[m]) if others else None
