@@ -136,6 +136,12 @@ def test_the_roster_command_reads_requirements(tmp_path):
     assert [c["required"] for c in answer["coverage"]] == need
     assert all(c["on_duty"] >= c["required"] for c in answer["coverage"])
     assert answer["cost"] == sum(s["hours"] * s["agents"] * 20 for s in answer["shifts"])
+    listed = CliRunner().invoke(
+        app, ["roster", "--requirements", str(path), "--coverage", "--format", "csv"]
+    )
+    lines = listed.stdout.splitlines()
+    assert lines[0] == '"requirements","interval_start","required","on_duty","short","over"'
+    assert len(lines) == 1 + len(need)
     bad = CliRunner().invoke(app, ["roster", "--requirements", str(path), "--starts", "7am"])
     assert bad.exit_code == 2 and "start times are HH:MM" in bad.output
 

@@ -351,6 +351,12 @@ def roster_command(
             help="CSV of interval_start,agents to roster instead of the store's staffing plan."
         ),
     ] = None,
+    coverage: Annotated[
+        bool,
+        typer.Option(
+            "--coverage", help="Show (or, as csv, write) every interval's coverage, not the shifts."
+        ),
+    ] = False,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
@@ -381,7 +387,7 @@ def roster_command(
         raise fail(str(exc)) from None
     if not made:
         raise fail("nothing to roster: no group has a staffing plan")
-    _show_rosters(made, keys, fmt)
+    _show_rosters(made, keys, fmt, coverage)
 
 
 def _read_csv(path: Path) -> pa.Table:
@@ -391,7 +397,9 @@ def _read_csv(path: Path) -> pa.Table:
         raise ValueError(f"cannot read {path}: {exc}") from None
 
 
-def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str) -> None:
+def _show_rosters(
+    made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, coverage: bool
+) -> None:
     if fmt == "json":
         payload = [
             {
@@ -407,18 +415,22 @@ def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str) -
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
     if fmt == "csv":
-        shifts = [
-            r.shifts.append_column(k, pa.array([v] * r.shifts.num_rows, pa.string()))
-            for key, r in made
-            for k, v in zip(keys, key, strict=True)
-        ]
-        pacsv.write_csv(render.inert(pa.concat_tables(shifts)), sys.stdout.buffer)
+        parts = []
+        for key, r in made:
+            part = r.coverage if coverage else r.shifts
+            for i, (k, v) in enumerate(zip(keys, key, strict=True)):
+                part = part.add_column(i, k, pa.array([v] * part.num_rows, pa.string()))
+            parts.append(part)
+        pacsv.write_csv(render.inert(pa.concat_tables(parts)), sys.stdout.buffer)
         return
     if fmt != "table":
         raise fail(f"unknown format {fmt!r}; table, csv or json")
     for key, r in made:
         name = "/".join(map(str, key))
-        out.print(_view(r.shifts, f"Roster {name}: {r.shifts.num_rows} shift types used"))
+        if coverage:
+            out.print(_view(r.coverage, f"Coverage {name}: agents on duty against required"))
+        else:
+            out.print(_view(r.shifts, f"Roster {name}: {r.shifts.num_rows} shift types used"))
         short = r.coverage.filter(pc.greater(r.coverage["short"], 0))
         out.print(
             f"cost {r.cost:,.2f}; {int(pc.sum(r.coverage['required']).as_py() or 0)} "
