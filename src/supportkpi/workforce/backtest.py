@@ -10,8 +10,9 @@ IJF 2000). Per model and horizon day h:
   the weekly seasonal-naive forecast on the origin's training data (Hyndman & Koehler 2006);
 - **bias**: (forecast − actual) ÷ actual over the day totals; positive means over-forecast.
 
-Missing days are not scored; closed intervals are forecast as 0 like the real forecast. The
-model with the lowest mean MASE over all scored days is chosen (seasonal-naive on a tie).
+Days with missing intervals are not scored; closed intervals are forecast as 0 like the real
+forecast. The model with the lowest mean MASE over all scored days is chosen (seasonal-naive
+on a tie).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _score_origin(
             predicted = predicted * cleaned.open[cut : cut + horizon * per_day]
         for h in range(horizon):
             day = slice(h * per_day, (h + 1) * per_day)
-            if cleaned.missing[cut + h * per_day]:
+            if cleaned.missing[cut + h * per_day : cut + (h + 1) * per_day].any():
                 continue
             e, a, f = errors[(name, h + 1)], actual[day].sum(), predicted[day].sum()
             e.forecast, e.actual = e.forecast + f, e.actual + a

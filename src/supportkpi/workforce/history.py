@@ -10,6 +10,8 @@ Raw histories are rarely fit to forecast as they stand. What is done, in this or
 3. **Gaps**: a day inside the history with no arrivals although it is open (by the calendar,
    or, without one, because that weekday usually has arrivals) is *missing*, not a zero:
    models skip or fill it instead of learning a quiet day from an outage of the data feed.
+   So is a run of an hour or more without arrivals at times that usually get five or more per
+   interval (a partial outage).
 4. **Closed hours**: with a business-hours calendar, arrivals in closed intervals are counted
    (and reported); forecasts are zero there.
 
@@ -24,9 +26,11 @@ from datetime import timedelta
 
 import numpy as np
 
-from supportkpi.workforce.forecast import Series
+from supportkpi.workforce.forecast import WEEK_MINUTES, Series
 
 MIN_DAYS = 7
+OUTAGE_EXPECTED = 5.0
+OUTAGE_MINUTES = 60
 SPLIT_EMPTY_DAYS = 7
 SEGMENT_SHARE = 0.10
 SPARSE_SHARE = 0.25
@@ -75,6 +79,7 @@ def clean(series: Series, open_intervals: np.ndarray | None = None) -> Cleaned:
             notes,
         )
     missing = _gaps(kept, opened, notes)
+    missing |= _outages(kept, missing, notes)
     _closed_arrivals(kept, opened, notes)
     after = days - last if daily[end:].sum() == 0 else end - last  # up to the data's end
     return Cleaned(kept, missing, opened, tuple(notes), trailing=after)
@@ -159,6 +164,38 @@ def _gaps(series: Series, opened: np.ndarray | None, notes: list[str]) -> np.nda
             f"{int(gap.sum())} open day(s) with no arrivals treated as missing: {listed}{more}"
         )
     return np.repeat(gap, per_day)
+
+
+def _outages(series: Series, missing: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Runs of an hour or more with no arrivals where the same time-of-week slot usually has
+    at least five (Poisson: under a 0.7 % chance of a zero per interval)."""
+    slots, counts = series.slots, series.counts
+    usual = np.zeros(WEEK_MINUTES // series.interval)
+    for slot in np.unique(slots):
+        seen = (slots == slot) & ~missing
+        usual[slot] = np.median(counts[seen]) if seen.any() else 0.0
+    silent = (counts == 0) & (usual[slots] >= OUTAGE_EXPECTED) & ~missing
+    shortest = max(1, OUTAGE_MINUTES // series.interval)
+    out, runs, i = np.zeros(len(counts), bool), [], 0
+    while i < len(counts):
+        j = i
+        while j < len(counts) and silent[j]:
+            j += 1
+        if j - i >= shortest:
+            out[i:j] = True
+            runs.append((i, j))
+        i = max(j, i + 1)
+    if runs:
+        times = series.times()
+        step = timedelta(minutes=series.interval)
+        listed = ", ".join(
+            f"{times[a]:%Y-%m-%d %H:%M}–{times[b - 1] + step:%H:%M}" for a, b in runs[:5]
+        )
+        notes.append(
+            f"{len(runs)} silent stretch(es) where arrivals usually come treated as missing "
+            f"(an outage of the data, not a quiet hour): {listed}{'…' if len(runs) > 5 else ''}"
+        )
+    return out
 
 
 def _closed_arrivals(series: Series, opened: np.ndarray | None, notes: list[str]) -> None:
