@@ -166,6 +166,7 @@ def test_closed_hours_forecast_nothing_and_staff_nobody(february_db):
         elif start.hour in (10, 11) and weekday < 5:
             assert r["agents"] > 0
     assert any("came in closed hours" in line for line in result.notes)
+    assert not any("warning" in line for line in result.notes), result.notes  # a small share
 
 
 def test_the_commands_report_the_backtest_and_why_not(february, february_db, tmp_path):
@@ -204,3 +205,17 @@ def test_a_history_without_noise_is_forecast_with_a_warning():
     result = predict(Series(("chat",), datetime(2024, 1, 1), 60, np.tile(week, 4)), 7)
     assert result.warnings and "could not score any day" in result.warnings[0]
     assert result.expected == pytest.approx(week)
+
+
+def test_much_work_in_closed_hours_is_a_warning():
+    from supportkpi.config import BusinessHours
+
+    rates = np.tile(np.r_[np.zeros(8), np.full(10, 20.0), np.zeros(6)], 21)
+    counts = np.random.default_rng(4).poisson(rates).astype(float)
+    mornings = BusinessHours(
+        **{day: "08:00-12:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    )
+    result = predict(Series(("chat",), datetime(2024, 1, 1), 60, counts), 7, [mornings])
+    assert any("59% of the arrivals came in closed hours" in w for w in result.warnings)
+    daily = result.expected.reshape(7, 24)
+    assert daily[:, 12:].sum() == 0 and daily[:, 8:12].min() > 15

@@ -29,6 +29,7 @@ from supportkpi.workforce.models import BASELINE, MODELS
 
 DEFAULT_MODEL = "poisson_glm"
 LEVEL = (0.10, 0.90)
+CLOSED_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def predict(
         return _nothing(series, "the business hours never open in the history")
     check = rolling_origin(cleaned) if choose else None
     model, warned = _choice(cleaned, check, choose)
+    warned += _closed_share(cleaned)
     per_day = 24 * 60 // series.interval
     s = cleaned.series
     skip = cleaned.trailing * per_day
@@ -123,6 +125,20 @@ def _choice(cleaned: Cleaned, check: Backtest | None, choose: bool) -> tuple[str
         )
         return best, (f"no model beats seasonal-naive on the backtest{detail}",)
     return best, ()
+
+
+def _closed_share(cleaned: Cleaned) -> tuple[str, ...]:
+    """A warning when much of the history arrived while the calendar says closed: the plan
+    staffs none of that work, so the business hours may not be the hours actually served."""
+    if cleaned.open is None or not cleaned.series.counts.sum():
+        return ()
+    share = cleaned.series.counts[~cleaned.open].sum() / cleaned.series.counts.sum()
+    if share <= CLOSED_SHARE:
+        return ()
+    return (
+        f"{share:.0%} of the arrivals came in closed hours and are not planned for; "
+        "if they are answered then, widen the business hours",
+    )
 
 
 def _spread(ratios: np.ndarray) -> tuple[float, float]:
