@@ -1,5 +1,5 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, kpis, forecast, staff, erlang, serve, token, import.
+sla, compare, kpis, forecast, staff, erlang, roster, serve, token, import.
 
 The top interface: imports every service below it (analysis, load, workforce, the API
 server); never grains, Ibis, the engine or the facts directly."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from supportkpi.cli import data, imports, reports, server, workforce  # noqa: F401
+from supportkpi.cli import data, imports, reports, rosters, server, workforce  # noqa: F401
 from supportkpi.cli._common import app, err
 
 __all__ = ["app", "main"]

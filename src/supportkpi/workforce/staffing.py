@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from supportkpi.analysis.query import report
-from supportkpi.config import Config, Workforce
+from supportkpi.config import BusinessHours, Config, Workforce
 from supportkpi.facts import calendar
 from supportkpi.store.store import Store
 from supportkpi.workforce.erlang import Queue, agents_for, chat_slots, with_shrinkage
@@ -105,7 +105,7 @@ def forecasts(
     ]
 
 
-def _calendars(config: Config, by: Sequence[str], key: tuple) -> list:
+def _calendars(config: Config, by: Sequence[str], key: tuple) -> list[BusinessHours]:
     vendor = key[list(by).index("vendor")] if "vendor" in by else None
     return calendars_for(config.business_hours, vendor)
 
