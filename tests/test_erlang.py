@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import math
 
 import numpy as np
@@ -17,8 +18,11 @@ from supportkpi.workforce.erlang import (
     erlang_a,
     erlang_b,
     erlang_c,
+    measures,
     with_shrinkage,
 )
+from tests.callcenter import calls
+from tests.conftest import shared_data
 
 GRID = list(
     itertools.product(
@@ -144,3 +148,69 @@ def test_erlang_a_agrees_with_simulation(arrivals, aht, patience, agents, within
             value,
             error,
         )
+
+
+WRAP_UP = 60.0
+
+
+def test_february_wednesdays_hour_by_hour_agree_with_pyworkforce():
+    """Arrivals per hour averaged over February's four Wednesdays; AHT = mean service + 60 s of
+    wrap-up; the fewest agents keeping P(wait) ≤ 0.5, ours against pyworkforce's."""
+    found = calls(shared_data("callcenter/february_calls.tsv.gz"))
+    wednesdays = [c for c in found if c.created.weekday() == 2]
+    assert len({c.created.date() for c in wednesdays}) == 4
+    served = [c.service for c in wednesdays if c.answered]
+    aht = sum(served) / len(served) + WRAP_UP
+    per_hour = np.bincount([c.created.hour for c in wednesdays], minlength=24) / 4
+    assert (per_hour == 0).any() and per_hour.max() > 100
+    for hour, arrivals in enumerate(per_hour):
+        ours = agents_for(Queue(float(arrivals), aht, 3600), 20, 0.0, max_wait=0.5)
+        if arrivals == 0:
+            assert ours.agents == 0 and ours.wait_probability == 0, hour
+            continue
+        theirs = ErlangC(transactions=arrivals, aht=aht / 60, asa=20 / 60, interval=60)
+        n = math.floor(theirs.intensity) + 1
+        while theirs.waiting_probability(n) > 0.5:
+            n += 1
+        assert ours.agents == n, (hour, arrivals, ours, n)
+        assert ours.wait_probability == pytest.approx(theirs.waiting_probability(n), abs=1e-9)
+        assert ours.service_level == pytest.approx(theirs.service_level(n), abs=1e-9)
+        assert ours.occupancy == pytest.approx(theirs.achieved_occupancy(n), abs=1e-9)
+
+
+def test_what_a_given_headcount_achieves():
+    queue = Queue(100, 180, 1800)
+    twelve = measures(queue, 12, 20)
+    assert twelve == erlang_c(queue, 12, 20)
+    assert 0.6 < twelve.service_level < 0.7 and twelve.occupancy == pytest.approx(10 / 12)
+    assert measures(Queue(0, 180, 1800), 0, 20).service_level == 1.0
+    assert agents_for(Queue(0, 180, 1800, patience=60), 20, 0.8).agents == 0
+    with pytest.raises(ValueError, match="agents must be"):
+        measures(queue, -1, 20)
+
+
+def test_the_erlang_command_answers_what_if_in_json():
+    from typer.testing import CliRunner
+
+    from supportkpi.cli import app
+
+    args = ["erlang", "--arrivals", "100", "--aht", "180", "--answer-within", "20"]
+    shown = CliRunner().invoke(app, [*args, "--agents", "12", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    answer = json.loads(shown.stdout)
+    [row] = answer["staffing"]
+    expected = erlang_c(Queue(100, 180, 1800), 12, 20)
+    assert row["agents"] == 12 and row["service_level"] == pytest.approx(expected.service_level)
+    assert row["asa"] == pytest.approx(expected.asa) and answer["meets_targets"] is False
+    assert answer["fewest_agents"] == agents_for(Queue(100, 180, 1800), 20, 0.8).agents
+    table = CliRunner().invoke(app, [*args, "--agents", "15"])
+    assert "With 15 agents you meet the targets" in table.output
+    idle = CliRunner().invoke(
+        app, ["erlang", "--arrivals", "0", "--aht", "180", "--format", "json"]
+    )
+    assert json.loads(idle.stdout)["fewest_agents"] == 0
+    capped = CliRunner().invoke(app, [*args, "--max-wait", "0.2", "--format", "json"])
+    assert (
+        json.loads(capped.stdout)["fewest_agents"]
+        == agents_for(Queue(100, 180, 1800), 20, 0.8, max_wait=0.2).agents
+    )

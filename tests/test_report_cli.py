@@ -247,6 +247,8 @@ def test_an_empty_store_answers_every_command_calmly(tmp_path):
         (["escalations"], "No escalated conversations"),
         (["staff"], "no conversations with a handle time"),
         (["forecast"], "no conversations in the store"),
+        (["forecast", "--backtest"], "no conversations in the store"),
+        (["roster"], "nothing to roster"),
     ]:
         result = runner.invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
         assert expected in result.output + (result.stderr or ""), args

@@ -124,3 +124,24 @@ def test_commands(tmp_path):
     assert len(rows) == 2 * 48 and all(r["scheduled"] == r["agents"] for r in rows)
     wrong = runner.invoke(app, ["staff", "--db", db, "--interval", "20"])
     assert wrong.exit_code == 2 and "interval must be one of 15, 30, 60" in wrong.output
+
+
+def test_the_slot_and_trend_fit_is_statsmodels_poisson_glm():
+    import statsmodels.api as sm
+
+    from supportkpi.workforce.forecast import poisson_fit
+
+    rng = np.random.default_rng(0)
+    n = 24 * 7 * 3
+    slots, trend = np.arange(n) % 168, np.arange(n) / n
+    counts = rng.poisson(np.exp(rng.normal(1, 1, 168))[slots] * np.exp(0.4 * trend))
+    effects, b = poisson_fit(counts.astype(float), slots, trend, 168)
+    seen = np.unique(slots[counts > 0])
+    x = np.zeros((n, len(seen) + 1))
+    x[np.arange(n), np.searchsorted(seen, slots)] = 1.0
+    x[:, -1] = trend
+    keep = np.isin(slots, seen)
+    reference = sm.GLM(counts[keep], x[keep], family=sm.families.Poisson()).fit()
+    assert b == pytest.approx(reference.params[-1], abs=1e-8)
+    assert np.abs(effects[seen] - reference.params[:-1]).max() < 1e-7
+    assert np.isneginf(effects[np.setdiff1d(np.arange(168), seen)]).all()

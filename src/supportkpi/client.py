@@ -22,6 +22,9 @@ from supportkpi.reports import alerts, monthly
 from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
 from supportkpi.store.store import Store
+from supportkpi.workforce import staffing
+from supportkpi.workforce.predict import Forecast
+from supportkpi.workforce.roster import Roster, Rules
 
 
 class Connection:
@@ -151,6 +154,34 @@ class Connection:
         """Check the config's alert rules once, as ``supportkpi alerts check`` (the store must
         be open for writing: the alerts' state is kept in it)."""
         return alerts.check(self.store, self.config, at)
+
+    def forecast(
+        self, days: int = 7, interval: int = 30, by: Sequence[str] = ("channel",)
+    ) -> list[Forecast]:
+        """Each group's forecast: expected arrivals per interval with an 80 % interval, the model
+        its backtest chose (``.backtest``), what cleaning did (``.account``), warnings, or why
+        it cannot be forecast (``.reason``)."""
+        return staffing.forecasts(self.store, self.config, days, interval, by)
+
+    def staff(
+        self, days: int = 7, interval: int = 30, by: Sequence[str] = ("channel",)
+    ) -> staffing.Plan:
+        """Agents needed per interval and group (``.intervals``), with notes on the forecasts."""
+        return staffing.plan(self.store, self.config, days, interval, by)
+
+    def roster(
+        self,
+        rules: Rules,
+        days: int = 7,
+        interval: int = 30,
+        by: Sequence[str] = ("channel",),
+        plan: staffing.Plan | None = None,
+    ) -> list[tuple[tuple, Roster]]:
+        """Per group, the least-cost shifts covering the staffing plan's scheduled agents: the
+        ``plan`` given (made with the same ``by``), else a new one (see
+        :func:`supportkpi.workforce.roster.roster` to roster your own requirements)."""
+        plan = plan or self.staff(days, interval, by)
+        return staffing.rosters(plan, by, rules)
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""

@@ -1,6 +1,6 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
 sla, compare, review, alerts, kpis, conversations, conversation, comments, forecast, staff,
-erlang, serve, token, import.
+erlang, roster, serve, token, import.
 
 The top interface: imports every service below it (analysis, load, workforce, the API
 server); never grains, Ibis, the engine or the facts directly."""
@@ -16,6 +16,7 @@ from supportkpi.cli import (  # noqa: F401
     imports,
     reports,
     review,
+    rosters,
     server,
     workforce,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated
 
@@ -18,20 +19,21 @@ from supportkpi.cli._common import (
     app,
     config_from,
     csv_list,
+    err,
     fail,
     open_store,
     out,
 )
 from supportkpi.workforce.erlang import (
     Queue,
+    Result,
     agents_for,
     chat_slots,
-    erlang_a,
-    erlang_c,
+    measures,
     with_shrinkage,
 )
-from supportkpi.workforce.forecast import backtest, forecast_table
-from supportkpi.workforce.staffing import arrival_series, daily_summary, peaks, plan
+from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
+from supportkpi.workforce.staffing import daily_summary, forecasts, peaks, plan
 
 Interval = Annotated[int, typer.Option(help="Interval length in minutes: 15, 30 or 60.")]
 By = Annotated[str, typer.Option(help="Plan per channel, vendor and/or queue.")]
@@ -69,59 +71,78 @@ def forecast_command(
     check: Annotated[
         bool,
         typer.Option(
-            "--backtest", help="Score the model on the last two weeks against seasonal-naive."
+            "--backtest",
+            help="Show the rolling-origin backtest (MAPE, MASE, bias per horizon day) of "
+            "every candidate model against seasonal-naive.",
         ),
     ] = False,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
-    """Conversations expected per interval over the next days (daily and weekly seasonality)."""
+    """Conversations expected per interval over the next days, with an 80 % interval; the
+    model is chosen per group by a backtest, the history cleaned first (the notes say how)."""
     settings = config_from(config)
+    keys = csv_list(by)
     with open_store(db, read_only=True) as store:
         try:
-            series = arrival_series(store, interval, csv_list(by), settings.timezone)
+            predicted = forecasts(store, settings, days, interval, keys)
         except ValueError as exc:
             raise fail(str(exc)) from None
-    if not series:
+    if not predicted:
         raise fail("no conversations in the store to forecast from")
-    keys = csv_list(by)
+    for line in notes(predicted):
+        err.print(line, highlight=False, markup=False)
+    if all(f.reason is not None for f in predicted):
+        raise fail("nothing could be forecast (see above)")
     if check:
-        try:
-            scores = [backtest(s) for s in series]
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        table = pa.table(
-            {
-                **{k: [s.key[i] for s in scores] for i, k in enumerate(keys)},
-                "mape": [s.mape for s in scores],
-                "mase": [s.mase for s in scores],
-                "naive_mape": [s.naive_mape for s in scores],
-                "naive_mase": [s.naive_mase for s in scores],
-            }
-        )
-        if not _emit(table, fmt):
-            out.print(
-                _view(
-                    table, "Backtest on the last 14 days: model vs seasonal-naive (lower is better)"
-                )
-            )
+        _show_backtest(backtest_table(predicted, keys), keys, fmt)
         return
-    table = forecast_table(series, days, keys)
+    table = forecast_table(predicted, keys)
     if _emit(table, fmt):
         return
-    daily = (
-        pa.table(
-            {
-                **{k: table[k] for k in keys},
-                "day": pa.array([t.date() for t in table["interval_start"].to_pylist()]),
-                "arrivals": table["arrivals"],
-            }
+    out.print(
+        _view(
+            daily_table(predicted, keys),
+            f"Forecast: conversations per day ({interval}-minute intervals; low–high: 80 % "
+            "interval of the day's total)",
         )
-        .group_by([*keys, "day"])
-        .aggregate([("arrivals", "sum"), ("arrivals", "max")])
     )
-    daily = daily.rename_columns([*keys, "day", "conversations", "busiest interval"])
-    out.print(_view(daily, f"Forecast: conversations per day ({interval}-minute intervals)"))
+
+
+def _show_backtest(table: pa.Table, keys: list[str], fmt: str) -> None:
+    if not table.num_rows:
+        raise fail("no group has enough history for a backtest (15 days or more)")
+    if _emit(table, fmt):
+        return
+    rows = table.to_pylist()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    groups = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
+    for group in groups:
+        mine = [r for r in rows if tuple(r[k] for k in keys) == group]
+        chosen = next(r["model"] for r in mine if r["chosen"])
+        view = Table(
+            title=f"Backtest {'/'.join(map(str, group))} per horizon day: MASE and MAPE of each "
+            f"model (lower is better), bias of the chosen one, {chosen} (> 0: over-forecast)",
+            title_justify="left",
+        )
+        for head in ("day", "scored", *(f"MASE {m}" for m in models)):
+            view.add_column(head, justify="right")
+        for head in (*(f"MAPE {m}" for m in models), "bias"):
+            view.add_column(head, justify="right")
+        for h in sorted({r["horizon"] for r in mine}):
+            at = {r["model"]: r for r in mine if r["horizon"] == h}
+            view.add_row(
+                str(h),
+                str(at[chosen]["days"]),
+                *(_number(at[m]["mase"], "{:.2f}") for m in models),
+                *(_number(at[m]["mape"], "{:.1%}") for m in models),
+                _number(at[chosen]["bias"], "{:+.1%}"),
+            )
+        out.print(view)
+
+
+def _number(value: float | None, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
 
 
 @app.command("staff")
@@ -165,6 +186,8 @@ def staff_command(
             result = plan(store, settings, days, interval, keys, answer_within, workforce)
         except ValueError as exc:
             raise fail(str(exc)) from None
+    for line in result.notes:
+        err.print(line, highlight=False, markup=False)
     if not result.intervals.num_rows:
         raise fail("no conversations with a handle time in the store to plan from")
     if _emit(result.intervals, fmt):
@@ -194,21 +217,54 @@ def erlang_command(
     ] = None,
     max_occupancy: Annotated[float, typer.Option(help="Occupancy cap.")] = 1.0,
     max_abandon: Annotated[float | None, typer.Option(help="Abandonment cap (Erlang A).")] = None,
+    max_wait: Annotated[
+        float | None, typer.Option(help="Cap on the probability of waiting, P(wait).")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Chats per agent at once.")] = 1,
     growth: Annotated[float, typer.Option(help="Handle-time growth per extra chat.")] = 0.25,
     shrinkage: Annotated[float, typer.Option(help="Share of paid time not available.")] = 0.0,
+    agents: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="What-if: what this many agents achieve (service level, ASA, P(wait), "
+            "occupancy) instead of the search for the fewest.",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """One-off staffing: agents for a service level, and what nearby staffing would achieve."""
+    """One-off staffing: agents for a service level and what nearby staffing would achieve,
+    or (--agents) what a given headcount achieves."""
+    if fmt not in ("table", "json"):
+        raise fail(f"unknown format {fmt!r}; table or json")
     try:
         queue = Queue(arrivals, aht, interval * 60.0, patience)
         queue, slots = chat_slots(queue, concurrency, growth)
-        needed = agents_for(queue, answer_within, service_level, max_occupancy, max_abandon)
+        needed = agents_for(
+            queue, answer_within, service_level, max_occupancy, max_abandon, max_wait
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    model = erlang_a if patience else erlang_c
+    fewest = -(-needed.agents // slots)
+    if agents is not None:
+        tried = [agents * slots]
+    else:
+        tried = list(range(max(1, needed.agents - 2), needed.agents + 3)) if needed.agents else [0]
+    rows = [_erlang_row(measures(queue, n, answer_within), slots, shrinkage) for n in tried]
+    name = "Erlang A" if patience else "Erlang C"
+    if fmt == "json":
+        summary = {
+            "model": name,
+            "load": queue.load,
+            "fewest_agents": fewest,
+            "fewest_scheduled": with_shrinkage(fewest, shrinkage),
+            "meets_targets": None if agents is None else agents >= fewest,
+        }
+        sys.stdout.write(json.dumps(summary | {"staffing": rows}, indent=1) + "\n")
+        return
     view = Table(
-        title=f"{'Erlang A' if patience else 'Erlang C'}: {arrivals:g} arrivals per "
-        f"{interval} min, AHT {aht:g} s, load {queue.load:.2f} Erlangs",
+        title=f"{name}: {arrivals:g} arrivals per {interval} min, AHT {aht:g} s, "
+        f"load {queue.load:.2f} Erlangs",
         title_justify="left",
     )
     for head in (
@@ -221,23 +277,41 @@ def erlang_command(
         "P(abandon)",
     ):
         view.add_column(head, justify="right")
-    for n in range(max(1, needed.agents - 2), needed.agents + 3):
-        r = model(queue, n, answer_within)
+    for n, r in zip(tried, rows, strict=True):
         mark = " ◀" if n == needed.agents else ""
         view.add_row(
             f"{n}{mark}",
-            str(with_shrinkage(-(-n // slots), shrinkage)),
-            f"{r.service_level:.1%}",
-            f"{r.asa:.1f}s",
-            f"{r.occupancy:.1%}",
-            f"{r.wait_probability:.1%}",
-            f"{r.abandon_probability:.1%}",
+            str(r["scheduled"]),
+            f"{r['service_level']:.1%}",
+            f"{r['asa']:.1f}s",
+            f"{r['occupancy']:.1%}",
+            f"{r['wait_probability']:.1%}",
+            f"{r['abandon_probability']:.1%}",
         )
     out.print(view)
+    if agents is not None:
+        verdict = "meet" if agents >= fewest else "miss"
+        out.print(
+            f"With {agents} agents you {verdict} the targets; the fewest to meet them: {fewest}"
+        )
+        return
     out.print(
-        f"Fewest meeting the targets: {-(-needed.agents // slots)} agents"
+        f"Fewest meeting the targets: {fewest} agents"
         + (f" ({needed.agents} chat slots of {slots})" if slots > 1 else "")
-        + f"; scheduled with shrinkage {shrinkage:.0%}: "
-        f"{with_shrinkage(-(-needed.agents // slots), shrinkage)}",
+        + f"; scheduled with shrinkage {shrinkage:.0%}: {with_shrinkage(fewest, shrinkage)}",
         highlight=False,
     )
+
+
+def _erlang_row(r: Result, slots: int, shrinkage: float) -> dict[str, float | int]:
+    agents = -(-r.agents // slots)
+    return {
+        "agents": agents,
+        "slots": r.agents,
+        "scheduled": with_shrinkage(agents, shrinkage),
+        "service_level": r.service_level,
+        "asa": r.asa if math.isfinite(r.asa) else None,
+        "occupancy": r.occupancy,
+        "wait_probability": r.wait_probability,
+        "abandon_probability": r.abandon_probability,
+    }

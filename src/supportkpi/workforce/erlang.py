@@ -80,6 +80,8 @@ def erlang_b(agents: int, load: float) -> float:
 def erlang_c(queue: Queue, agents: int, answer_within: float) -> Result:
     """Erlang C measures for N agents; an unstable queue (N ≤ A) waits forever."""
     a = queue.load
+    if a == 0:
+        return Result(agents, 1.0, 0.0, 0.0, 0.0)
     if agents <= a:
         return Result(agents, 0.0, math.inf, 1.0, 1.0)
     b = erlang_b(agents, a)
@@ -96,6 +98,8 @@ def erlang_a(queue: Queue, agents: int, answer_within: float) -> Result:
     lam, mu, theta = queue.arrivals / queue.interval, 1 / queue.aht, 1 / queue.patience
     if lam == 0:
         return Result(agents, 1.0, 0.0, 0.0, 0.0, 0.0)
+    if agents == 0:
+        return Result(0, 0.0, 0.0, 1.0, 1.0, 1.0)
     states = _stationary(lam, mu, theta, agents)
     queued = states[agents:]  # probabilities of finding j = 0, 1, … ahead in the queue
     wait = float(queued.sum())
@@ -156,17 +160,31 @@ def _unit(size: int) -> np.ndarray:
     return e
 
 
+def measures(queue: Queue, agents: int, answer_within: float) -> Result:
+    """What ``agents`` achieve: Erlang A when the queue has a patience, else Erlang C."""
+    if agents < 0:
+        raise ValueError("agents must be ≥ 0")
+    model = erlang_a if queue.patience is not None else erlang_c
+    return model(queue, agents, answer_within)
+
+
 def agents_for(
     queue: Queue,
     answer_within: float,
     service_level: float,
     max_occupancy: float = 1.0,
     max_abandon: float | None = None,
+    max_wait: float | None = None,
 ) -> Result:
-    """The fewest agents meeting the service level, the occupancy cap and (Erlang A) the
-    abandonment cap. Each holds from some N on, so the search doubles, then bisects."""
+    """The fewest agents meeting the service level, the occupancy cap, the cap on the
+    probability of waiting and (Erlang A) the abandonment cap; no arrivals need no agents.
+    Each target holds from some N on, so the search doubles, then bisects."""
     if not 0 <= service_level < 1 or not 0 < max_occupancy <= 1:
         raise ValueError("service level in [0, 1), max occupancy in (0, 1]")
+    if max_wait is not None and not 0 < max_wait <= 1:
+        raise ValueError("the probability of waiting must be capped in (0, 1]")
+    if queue.arrivals == 0:
+        return Result(0, 1.0, 0.0, 0.0, 0.0)
     model = erlang_a if queue.patience is not None else erlang_c
 
     def meets(n: int) -> Result | None:
@@ -175,6 +193,7 @@ def agents_for(
             r.service_level >= service_level
             and r.occupancy <= max_occupancy
             and (max_abandon is None or r.abandon_probability <= max_abandon)
+            and (max_wait is None or r.wait_probability <= max_wait)
         )
         return r if ok else None
 

@@ -5,24 +5,27 @@ analysis of a telephone call center", JASA 2005; Weinberg, Brown & Stroud 2007):
 interval are Poisson with a rate that is the product of a level, a trend and a time-of-week
 profile. It is fitted as a Poisson GLM (log link) with one effect per time-of-week slot, which
 holds the daily and the weekly seasonality together (Mondays at 10:00 differ from Saturdays at
-10:00), plus a linear trend. Days whose volume is far above the fitted one (outages, campaigns)
-are left out of a second fit so that a spike does not inflate next week's plan.
+10:00), plus a linear trend. Given the trend, each slot's maximum-likelihood effect has a closed
+form, so the fit is a one-dimensional Newton search (``poisson_fit``): the same estimates as
+statsmodels' GLM (a test holds them together) in milliseconds, where the GLM's dense design of
+336 slot columns took seconds per fit at 30-minute intervals. Days whose volume is far above
+the fitted one (outages, campaigns) are left out of a second fit so that a spike does not
+inflate next week's plan.
 
-Library: **statsmodels** (GLM with the Poisson family). It is the well-kept standard for
-statistical models in Python (BSD, releases every year, wheels for every platform, no compiler or
-network at install or run time), its GLM is exact maximum likelihood rather than a heuristic,
-and it needs nothing heavier than NumPy and SciPy. Heavier forecasting stacks (Prophet,
-statsforecast with numba) add install weight without a better model for Poisson counts.
+Library: **statsmodels** for the other candidates (:mod:`.models`) and as the reference this
+fit is checked against. It is the well-kept standard for statistical models in Python (BSD,
+releases every year, wheels for every platform, no compiler or network at install or run time).
+Heavier forecasting stacks (Prophet, statsforecast with numba's compile step) add install weight
+and start-up time without a better model for Poisson counts.
 
 Slots that never saw a conversation in the history are forecast as 0.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -90,44 +93,54 @@ def _floor_day(t: datetime) -> datetime:
     return datetime.combine(t.date(), datetime.min.time())
 
 
-def _design(series: Series, slots: np.ndarray, trend: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    index = np.searchsorted(seen, slots)
-    x = np.zeros((len(slots), len(seen) + 1))
-    x[np.arange(len(slots)), index] = 1.0
-    x[:, -1] = trend
-    return x
+def poisson_fit(
+    counts: np.ndarray, slot: np.ndarray, trend: np.ndarray, slots: int
+) -> tuple[np.ndarray, float]:
+    """Maximum likelihood of log E[y] = effect[slot] + b × trend: (effects, b).
+
+    Given b, each slot's effect has a closed form, log(Σ y ÷ Σ e^{b·trend}) over the slot, so
+    the likelihood profiles to a concave function of b alone, maximised by Newton's method.
+    Slots without arrivals get an effect of −∞ (expected 0)."""
+    total = np.bincount(slot, weights=counts, minlength=slots)
+    target, b = float(counts @ trend), 0.0
+    for _ in range(100):
+        w = np.exp(b * trend)
+        s0 = np.bincount(slot, weights=w, minlength=slots)
+        s1 = np.bincount(slot, weights=w * trend, minlength=slots)
+        s2 = np.bincount(slot, weights=w * trend * trend, minlength=slots)
+        used = s0 > 0
+        m1, m2 = s1[used] / s0[used], s2[used] / s0[used]
+        gradient = target - float(total[used] @ m1)
+        curvature = float(total[used] @ (m2 - m1 * m1))
+        if curvature <= 0:
+            break
+        step = float(np.clip(gradient / curvature, -5.0, 5.0))
+        b += step
+        if abs(step) < 1e-12:
+            break
+    s0 = np.bincount(slot, weights=np.exp(b * trend), minlength=slots)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effects = np.where(total > 0, np.log(total / np.where(s0 > 0, s0, 1.0)), -np.inf)
+    return effects, b
 
 
-def forecast(series: Series, horizon_days: int) -> np.ndarray:
-    """Expected arrivals for each interval of the ``horizon_days`` after the series."""
-    import statsmodels.api as sm
-
+def forecast(series: Series, horizon_days: int, missing: np.ndarray | None = None) -> np.ndarray:
+    """Expected arrivals for each interval of the ``horizon_days`` after the series, fitted
+    on the intervals that are not ``missing``."""
     per_day = 24 * 60 // series.interval
     n, horizon = len(series.counts), horizon_days * per_day
+    week = WEEK_MINUTES // series.interval
     slots = series.slots
-    seen = np.unique(slots[series.counts > 0])
-    if not len(seen):
+    keep = np.ones(n, bool) if missing is None else ~missing
+    if not (series.counts[keep] > 0).any():
         return np.zeros(horizon)
-    scale = max(n, 1)
-    keep = np.isin(slots, seen)
-    future_slots = (slots[-1] + 1 + np.arange(horizon)) % (WEEK_MINUTES // series.interval)
-    future_trend = (n + np.arange(horizon)) / scale
+    trend = np.arange(n + horizon) / max(n, 1)
     for _ in range(2):  # fit, drop the spike days, fit again
-        x = _design(series, slots[keep], np.arange(n)[keep] / scale, seen)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = sm.GLM(series.counts[keep], x, family=sm.families.Poisson()).fit()
-        fitted = np.zeros(n)
-        inside = np.isin(slots, seen)
-        fitted[inside] = model.predict(
-            _design(series, slots[inside], np.arange(n)[inside] / scale, seen)
-        )
+        effects, b = poisson_fit(series.counts[keep], slots[keep], trend[:n][keep], week)
+        fitted = np.exp(effects[slots] + b * trend[:n])
         keep &= ~_spike_days(series.counts, fitted, per_day)
-    unseen = ~np.isin(future_slots, seen)
-    future_slots[unseen] = seen[0]
-    expected = model.predict(_design(series, future_slots, future_trend, seen))
-    expected[unseen] = 0.0
-    return expected
+    future_slots = (slots[-1] + 1 + np.arange(horizon)) % week
+    return np.exp(effects[future_slots] + b * trend[n:])
 
 
 def _spike_days(counts: np.ndarray, fitted: np.ndarray, per_day: int) -> np.ndarray:
@@ -185,23 +198,3 @@ def _mape(actual: np.ndarray, predicted: np.ndarray, per_day: int) -> float:
     p = predicted[: days * per_day].reshape(days, per_day).sum(axis=1)
     inside = a > 0
     return float(np.mean(np.abs(a[inside] - p[inside]) / a[inside]))
-
-
-def forecast_table(series: list[Series], horizon_days: int, keys: Sequence[str]) -> pa.Table:
-    """Every group's forecast as rows of (keys…, interval start, expected arrivals)."""
-    columns: dict[str, list] = {k: [] for k in keys} | {"interval_start": [], "arrivals": []}
-    for s in series:
-        expected = forecast(s, horizon_days)
-        columns["interval_start"] += s.times(len(s.counts), len(expected))
-        columns["arrivals"] += [float(v) for v in expected]
-        for k, v in zip(keys, s.key, strict=True):
-            columns[k] += [v] * len(expected)
-    return pa.table(columns)
-
-
-def horizon_start(series: list[Series]) -> date | None:
-    """The first day the forecast covers."""
-    if not series:
-        return None
-    s = series[0]
-    return (s.start + timedelta(minutes=s.interval * len(s.counts))).date()

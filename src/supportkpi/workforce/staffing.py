@@ -13,18 +13,21 @@ scheduled ones, and the hourly rate per vendor turns agent-hours into cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from supportkpi.analysis.query import report
-from supportkpi.config import Config, Workforce
+from supportkpi.config import BusinessHours, Config, Workforce
 from supportkpi.facts import calendar
 from supportkpi.store.store import Store
 from supportkpi.workforce.erlang import Queue, agents_for, chat_slots, with_shrinkage
-from supportkpi.workforce.forecast import Series, forecast, series_from_counts
+from supportkpi.workforce.forecast import Series, series_from_counts
+from supportkpi.workforce.hours import calendars_for
+from supportkpi.workforce.predict import Forecast, notes, predict
+from supportkpi.workforce.roster import Roster, Rules, roster
 
 GROUPS = ("channel", "vendor", "queue")
 
@@ -86,13 +89,36 @@ def demand(store: Store, config: Config, by: Sequence[str] = ("channel",)) -> di
     return out
 
 
+def forecasts(
+    store: Store,
+    config: Config,
+    days: int = 7,
+    interval: int = 30,
+    by: Sequence[str] = ("channel",),
+    choose: bool = True,
+) -> list[Forecast]:
+    """Every group's forecast: cleaned history, the model its backtest chose (``choose``),
+    closed business hours at 0, intervals, warnings, or why it cannot be forecast."""
+    return [
+        predict(s, days, _calendars(config, by, s.key), config.timezone, choose)
+        for s in arrival_series(store, interval, by, config.timezone)
+    ]
+
+
+def _calendars(config: Config, by: Sequence[str], key: tuple) -> list[BusinessHours]:
+    vendor = key[list(by).index("vendor")] if "vendor" in by else None
+    return calendars_for(config.business_hours, vendor)
+
+
 @dataclass(frozen=True)
 class Plan:
-    """A staffing plan: one row per group and interval, and the settings it was made with."""
+    """A staffing plan: one row per group and interval, the settings it was made with, and
+    notes on the forecasts (cleaning, warnings, groups that could not be forecast)."""
 
     intervals: pa.Table
     settings: Workforce
     interval: int
+    notes: tuple[str, ...] = ()
 
 
 def plan(
@@ -106,7 +132,7 @@ def plan(
 ) -> Plan:
     """Agents needed per interval over the next ``days`` days, with cost where a rate is set."""
     settings = settings or config.workforce
-    series = arrival_series(store, interval, by, config.timezone)
+    predicted = forecasts(store, config, days, interval, by)
     needs = demand(store, config, by)
     columns: dict[str, list] = {b: [] for b in by} | {
         k: []
@@ -124,15 +150,14 @@ def plan(
             "cost",
         )
     }
-    for s in series:
+    for s in predicted:
         need = needs.get(s.key)
-        if need is None:
+        if need is None or s.reason is not None:
             continue
         channel = s.key[list(by).index("channel")] if "channel" in by else None
         target = answer_within if answer_within is not None else config.threshold(channel or "")
         rate = _rate(settings, s.key[list(by).index("vendor")] if "vendor" in by else None)
-        expected = forecast(s, days)
-        for start, arrivals in zip(s.times(len(s.counts), len(expected)), expected, strict=True):
+        for start, arrivals in zip(s.times(), s.expected, strict=True):
             row = _staff(arrivals, need, channel, interval, target, settings)
             for b, v in zip(by, s.key, strict=True):
                 columns[b].append(v)
@@ -147,7 +172,7 @@ def plan(
     schema = pa.schema(
         [(name, types.get(name, pa.string() if name in by else pa.float64())) for name in columns]
     )
-    return Plan(pa.table(columns, schema=schema), settings, interval)
+    return Plan(pa.table(columns, schema=schema), settings, interval, tuple(notes(predicted)))
 
 
 def _rate(settings: Workforce, vendor: str | None) -> float | None:
@@ -194,6 +219,22 @@ def _staff(
     }
 
 
+def rosters(
+    p: Plan, by: Sequence[str], rules: Rules, rate_from_settings: bool = True
+) -> list[tuple[tuple, Roster]]:
+    """A roster per group covering the plan's scheduled agents (after shrinkage); the hourly
+    rate is the group's vendor's from the settings when one is set there."""
+    rows = p.intervals.to_pylist()
+    out = []
+    for key in dict.fromkeys(tuple(r[b] for b in by) for r in rows):
+        mine = [r for r in rows if tuple(r[b] for b in by) == key]
+        rate = _rate(p.settings, key[list(by).index("vendor")] if "vendor" in by else None)
+        group_rules = replace(rules, hourly_rate=rate) if rate and rate_from_settings else rules
+        needed = [r["scheduled"] for r in mine]
+        out.append((key, roster(needed, mine[0]["interval_start"], p.interval, group_rules)))
+    return out
+
+
 def daily_summary(p: Plan, by: Sequence[str]) -> pa.Table:
     """Per group and day: conversations expected, peak scheduled agents, agent-hours, cost."""
     t = ibis.memtable(p.intervals)
@@ -226,4 +267,14 @@ def peaks(p: Plan, by: Sequence[str], top: int = 5) -> pa.Table:
     )
 
 
-__all__ = ["Demand", "Plan", "arrival_series", "daily_summary", "demand", "peaks", "plan"]
+__all__ = [
+    "Demand",
+    "Plan",
+    "arrival_series",
+    "daily_summary",
+    "demand",
+    "forecasts",
+    "peaks",
+    "plan",
+    "rosters",
+]

@@ -1,0 +1,151 @@
+"""The roster command: least-cost shifts over the staffing plan or a requirements file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import typer
+
+from supportkpi.analysis import render
+from supportkpi.cli._common import (
+    ConfigOption,
+    DbOption,
+    app,
+    config_from,
+    csv_list,
+    err,
+    fail,
+    open_store,
+    out,
+)
+from supportkpi.cli.workforce import By, Format, Interval, _view
+from supportkpi.workforce.roster import Roster, Rules, parse_starts, roster
+from supportkpi.workforce.roster import requirements as roster_requirements
+from supportkpi.workforce.staffing import plan, rosters
+
+
+@app.command("roster")
+def roster_command(
+    db: DbOption = None,
+    days: Annotated[int, typer.Option(min=1, max=31, help="Days to roster.")] = 7,
+    interval: Interval = 30,
+    by: By = "channel",
+    starts: Annotated[
+        str, typer.Option(help='Allowed shift starts: "07:00,09:00,…" or "every 60" (minutes).')
+    ] = "every 60",
+    lengths: Annotated[str, typer.Option(help="Shift lengths in hours, e.g. 4,6,8.")] = "4,6,8",
+    min_agents: Annotated[
+        int, typer.Option(min=0, help="Agents on duty at least, whenever any are needed.")
+    ] = 0,
+    max_agents: Annotated[
+        int | None, typer.Option(min=0, help="Agents on duty at most at once (seats).")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="Hourly cost of an agent [default: the vendor's rate, else 1]."),
+    ] = None,
+    shortfall_cost: Annotated[
+        float | None,
+        typer.Option(help="Cost of one agent-interval short [default: above any shift's cost]."),
+    ] = None,
+    requirements: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of interval_start,agents to roster instead of the store's staffing plan."
+        ),
+    ] = None,
+    coverage: Annotated[
+        bool,
+        typer.Option(
+            "--coverage", help="Show (or, as csv, write) every interval's coverage, not the shifts."
+        ),
+    ] = False,
+    fmt: Format = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Shifts covering the agents needed per interval at the least cost (a MIP solved by
+    HiGHS); the coverage per interval and any shortfall are shown, never hidden."""
+    settings = config_from(config)
+    keys = csv_list(by)
+    try:
+        rules = Rules(
+            parse_starts(starts),
+            tuple(float(v) for v in csv_list(lengths)),
+            min_agents,
+            max_agents,
+            rate if rate is not None else 1.0,
+            shortfall_cost,
+        )
+        if requirements is not None:
+            start, step, need = roster_requirements(_read_csv(requirements))
+            made = [((str(requirements.name),), roster(need, start, step, rules))]
+            keys = ["requirements"]
+        else:
+            with open_store(db, read_only=True) as store:
+                result = plan(store, settings, days, interval, keys)
+            for line in result.notes:
+                err.print(line, highlight=False, markup=False)
+            made = rosters(result, keys, rules, rate_from_settings=rate is None)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if not made:
+        raise fail("nothing to roster: no group has a staffing plan")
+    _show_rosters(made, keys, fmt, coverage)
+
+
+def _read_csv(path: Path) -> pa.Table:
+    try:
+        return pacsv.read_csv(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+
+
+def _show_rosters(
+    made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, coverage: bool
+) -> None:
+    if fmt == "json":
+        payload = [
+            {
+                **dict(zip(keys, key, strict=True)),
+                "cost": r.cost,
+                "shortfall_agent_intervals": r.shortfall,
+                "status": r.status,
+                "shifts": render.plain_records(r.shifts),
+                "coverage": render.plain_records(r.coverage),
+            }
+            for key, r in made
+        ]
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        parts = []
+        for key, r in made:
+            part = r.coverage if coverage else r.shifts
+            for i, (k, v) in enumerate(zip(keys, key, strict=True)):
+                part = part.add_column(i, k, pa.array([v] * part.num_rows, pa.string()))
+            parts.append(part)
+        pacsv.write_csv(render.inert(pa.concat_tables(parts)), sys.stdout.buffer)
+        return
+    if fmt != "table":
+        raise fail(f"unknown format {fmt!r}; table, csv or json")
+    for key, r in made:
+        name = "/".join(map(str, key))
+        if coverage:
+            out.print(_view(r.coverage, f"Coverage {name}: agents on duty against required"))
+        else:
+            out.print(_view(r.shifts, f"Roster {name}: {r.shifts.num_rows} shift types used"))
+        short = r.coverage.filter(pc.greater(r.coverage["short"], 0))
+        out.print(
+            f"cost {r.cost:,.2f}; {int(pc.sum(r.coverage['required']).as_py() or 0)} "
+            f"agent-intervals needed, {r.shortfall:g} short in {short.num_rows} interval(s); "
+            f"solver: {r.status}",
+            highlight=False,
+        )
+        if short.num_rows:
+            out.print(_view(short, f"Intervals short ({name})"))
