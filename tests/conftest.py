@@ -15,6 +15,18 @@ from supportkpi.store.store import Store
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terminal tables are as wide as the terminal: a test that reads them does not depend
+    on the terminal it runs in (or on none, as in a worker process); wide unless the test sets
+    COLUMNS itself for a command."""
+    monkeypatch.setenv("COLUMNS", "200")
+    from supportkpi.cli._common import err, out
+
+    for console in (out, err):  # made at import, perhaps under another COLUMNS: follow the env
+        monkeypatch.setattr(console, "_width", None)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A new, empty DuckDB file store."""
