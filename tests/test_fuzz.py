@@ -110,7 +110,7 @@ def test_deep_nesting_and_nul_bytes_are_refused_plainly(server):
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -277,3 +277,23 @@ def test_groups_that_do_not_fit_are_rows_and_no_header_word_is_cut(db):
     tables = [line for line in lines if line[:1] in "┃│"]
     assert tables and not any("…" in line for line in tables)  # nothing cut short
     assert "(1 of " in result.stdout  # the KPIs split over several tables
+
+
+def test_the_format_comes_from_the_files_extension(db, tmp_path):
+    for name, check in (
+        ("r.csv", lambda p: p.read_text().startswith('"vendor"')),
+        ("r.json", lambda p: json.loads(p.read_text())[0]["vendor"]),
+        ("r.xlsx", lambda p: p.read_bytes()[:2] == b"PK"),
+    ):
+        path = tmp_path / name
+        result = runner.invoke(app, ["report", "--db", db, "--out", str(path)])
+        assert result.exit_code == 0, result.output
+        assert check(path), name
+    result = runner.invoke(app, ["report", "--db", db, "--out", str(tmp_path / "r.txt")])
+    assert result.exit_code == 2 and "give --format" in result.output
+    assert not (tmp_path / "r.txt").exists()
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("supportkpi ")

@@ -23,7 +23,7 @@ from supportkpi.analysis.query import PERIODS, Report
 from supportkpi.kpis import Unit
 from supportkpi.kpis.registry import humanise
 
-FORMATS = ("table", "json", "csv", "parquet")
+FORMATS = ("table", "json", "csv", "parquet", "xlsx")
 
 
 def period_label(value: datetime | date | None, period: str) -> str | None:

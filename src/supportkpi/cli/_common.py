@@ -27,6 +27,27 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+
+def _version(shown: bool) -> None:
+    if shown:
+        from supportkpi import __version__
+
+        out.print(f"supportkpi {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Customer-support KPIs per vendor, team, agent and channel."""
+
+
 DbOption = Annotated[
     str | None,
     typer.Option(

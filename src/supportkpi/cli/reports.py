@@ -89,7 +89,13 @@ def report_command(
     agent: Annotated[str | None, typer.Option(help="Only these agents.")] = None,
     queue: Annotated[str | None, typer.Option(help="Only these queues.")] = None,
     topic: Annotated[str | None, typer.Option(help="Only these topics.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or parquet.")] = "table",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table, json, csv, parquet or xlsx [default: from --out's extension, else table].",
+        ),
+    ] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     explain: Annotated[bool, typer.Option(help="Also print the SQL the report ran.")] = False,
     trend: Annotated[
@@ -113,10 +119,11 @@ def report_command(
 ) -> None:
     """KPIs per vendor, team, agent, channel, queue, topic, profile and period: the headline
     KPIs against their targets, or --kpi, --family, --all."""
+    fmt = fmt or _format_of(out_file)
     if fmt not in render.FORMATS:
         raise fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
-    if fmt == "parquet" and out_file is None:
-        raise fail("--format parquet needs --out FILE")
+    if fmt in ("parquet", "xlsx") and out_file is None:
+        raise fail(f"--format {fmt} needs --out FILE")
     filters = {
         "channel": channel,
         "vendor": vendor,
@@ -164,6 +171,22 @@ def _exit_on_breach(columns: list[str], table: pa.Table) -> None:
         raise typer.Exit(BREACH)
 
 
+_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
+def _format_of(path: Path | None) -> str:
+    """The format a file's extension names; a table on the terminal without a file."""
+    if path is None:
+        return "table"
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise fail(
+            f"cannot tell the format from {path.name!r}; name it .csv, .json, .parquet or "
+            ".xlsx, or give --format"
+        )
+    return fmt
+
+
 def scorecard_title(
     store: Store,
     by: list[str],
@@ -194,6 +217,9 @@ def _emit(
     if fmt == "parquet":
         assert out_file is not None
         render.to_parquet(result, out_file)
+    elif fmt == "xlsx":
+        assert out_file is not None
+        export.write(result.table, "xlsx", out_file)
     else:
         text = render.to_json(result) if fmt == "json" else render.to_csv(result)
         if out_file:
