@@ -211,4 +211,5 @@ def demo_command(
         f"  supportkpi report --all {flags}\n"
         f"  supportkpi report --by vendor,month --trend {flags}",
         highlight=False,
+        soft_wrap=True,  # commands to copy: never broken across lines
     )
