@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from supportkpi.cli import app
+from supportkpi.store.store import Store
 
 runner = CliRunner()
 
@@ -111,6 +112,24 @@ def test_demo_writes_files_and_loads_them(tmp_path):
         "surveys.csv",
     ]
     assert "Quarantined: 5 rows" in result.output
+    # the same demo again: loaded again, unchanged
+    again = ["demo", "--db", db, "--out", str(out), "--days", "14", "--volume", "60"]
+    assert runner.invoke(app, again).exit_code == 0
+
+
+def test_the_demo_does_not_mix_into_a_store_holding_other_data(tmp_path, write):
+    db = str(tmp_path / "mine.duckdb")
+    mine = write(
+        "conversations.csv", "conversation_id,channel,created_at\nmine-1,chat,2024-05-01\n"
+    )
+    assert runner.invoke(app, ["load", "--db", db, str(mine)]).exit_code == 0
+    args = ["demo", "--db", db, "--out", str(tmp_path / "f"), "--days", "7", "--volume", "20"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "already holds 1 conversation that is not the demo's" in refused.output
+    with Store.open(db, read_only=True) as store:
+        assert store.counts()["conversations"] == 1  # untouched
+    assert runner.invoke(app, [*args, "--into-existing"]).exit_code == 0
 
 
 def test_every_command_is_in_the_readme():

@@ -182,9 +182,25 @@ def demo_command(
     days: Annotated[int, typer.Option(min=7, help="Days of history.")] = 90,
     volume: Annotated[float, typer.Option(min=10, help="Conversations per day.")] = 450,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    into: Annotated[
+        bool,
+        typer.Option(
+            "--into-existing", help="Load the demo into a store that already holds other data."
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic support operation, write its files, and load them."""
     data = demo_data.generate(days=days, daily_volume=volume, seed=seed)
+    if not into:
+        with open_store(db) as store:
+            others = store.others("conversations", data.tables["conversations"])
+        if others:
+            raise fail(
+                f"the store {store.url} already holds {others:,} "
+                f"{'conversation that is' if others == 1 else 'conversations that are'} not the "
+                "demo's; give the demo its own store (--db demo.duckdb), or --into-existing to "
+                "mix fake data into yours"
+            )
     paths = data.write(out_dir)
     settings = data.write_config(out_dir)
     out.print(

@@ -155,6 +155,21 @@ class Store:
         )
         return dict(self.raw.execute(sql).fetchall())  # type: ignore[arg-type]
 
+    def others(self, table: str, keys: pa.Table) -> int:
+        """How many rows of the canonical ``table`` have a key that is not in ``keys`` (a
+        table of the key columns): rows that did not come from that set of records."""
+        spec = schema.table(table)
+        cols = ", ".join(_q(k) for k in spec.key)
+        self.raw.register("__keys", keys.select(list(spec.key)))
+        try:
+            row = self.raw.execute(
+                f"SELECT count(*) FROM (SELECT {cols} FROM {_q(table)} "
+                f"EXCEPT SELECT {cols} FROM __keys)"
+            ).fetchone()
+        finally:
+            self.raw.unregister("__keys")
+        return int(row[0]) if row else 0
+
     def filled(self, table: str, columns: list[str]) -> set[str]:
         """Which of ``columns`` of the canonical ``table`` hold at least one value."""
         spec = schema.table(table)
