@@ -297,3 +297,20 @@ def test_the_format_comes_from_the_files_extension(db, tmp_path):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("supportkpi ")
+
+
+def test_targets_are_numbers_for_machines(db):
+    result = runner.invoke(
+        app,
+        ["report", "--db", db, "--kpi", "csat,agent_utilization", "--targets", "--format", "json"],
+    )
+    row = json.loads(result.stdout)[0]
+    assert (row["csat_target_op"], row["csat_target_value"], row["csat_target_high"]) == (
+        ">=",
+        0.9,
+        None,
+    )
+    assert row["csat_target"] == "≥ 90.0 %"  # and as people read it
+    sla = runner.invoke(app, ["sla", "--db", db, "--format", "json"])
+    rows = json.loads(sla.stdout)
+    assert rows and all(isinstance(r["target_value"], float) for r in rows if r["target_op"])

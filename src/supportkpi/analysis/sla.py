@@ -17,7 +17,7 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.query import PERIODS, QueryError, Report, report, run
-from supportkpi.analysis.targets import Target, compliance, contract
+from supportkpi.analysis.targets import Target, compliance, contract, target_bounds
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
@@ -130,6 +130,9 @@ def _rows(
                     "kpi": target.kpi,
                     "scope": ", ".join(f"{d} {getattr(target, d)}" for d in shape) or "all",
                     "target": target.describe(),
+                    "target_op": target.op,
+                    "target_value": target_bounds(target)[0],
+                    "target_high": target_bounds(target)[1],
                     "unit": REGISTRY[target.kpi].unit.value,
                     "achieved": achieved,
                     "attainment": row.get(f"attainment_{index}"),
@@ -169,6 +172,9 @@ def _source_verdicts(
             "kpi": SOURCE_SLA,
             "scope": "all",
             "target": "the source system's own SLA",
+            "target_op": None,
+            "target_value": None,
+            "target_high": None,
             "unit": Unit.RATE.value,
             "achieved": row[SOURCE_SLA],
             "attainment": row[SOURCE_SLA],
@@ -188,6 +194,9 @@ def _schema(period: str | None) -> pa.Schema:
         ("kpi", pa.string()),
         ("scope", pa.string()),
         ("target", pa.string()),
+        ("target_op", pa.string()),
+        ("target_value", pa.float64()),
+        ("target_high", pa.float64()),
         ("unit", pa.string()),
         ("achieved", pa.float64()),
         ("attainment", pa.float64()),

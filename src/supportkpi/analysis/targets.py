@@ -176,6 +176,7 @@ def status_columns(
         achieved = table[kpi]
         if not fitting:
             target, ratio = ibis.null("string"), ibis.null("float64")
+            op, low, high = ibis.null("string"), ibis.null("float64"), ibis.null("float64")
         else:
             target = ibis.cases(
                 *((f, ibis.literal(t.describe())) for f, t in fitting), else_=ibis.null("string")
@@ -184,7 +185,17 @@ def status_columns(
                 *((f, compliance(t.op, t.value, achieved.cast("float64"))) for f, t in fitting),
                 else_=ibis.null("float64"),
             )
+            op = ibis.cases(*((f, ibis.literal(t.op)) for f, t in fitting), else_=None)
+            low = ibis.cases(*((f, _double(target_bounds(t)[0])) for f, t in fitting), else_=None)
+            high = ibis.cases(
+                *((f, _double(target_bounds(t)[1])) for f, t in fitting),
+                else_=None,
+            )
         out[f"{kpi}_target"] = target
+        # the same target as numbers, for machines: op is <=, >= or between (value to high)
+        out[f"{kpi}_target_op"] = op.cast("string")
+        out[f"{kpi}_target_value"] = low.cast("float64")
+        out[f"{kpi}_target_high"] = high.cast("float64")
         out[f"{kpi}_status"] = ibis.cases(
             (target.isnull(), "no target"),
             (achieved.isnull(), "missing"),
@@ -193,6 +204,26 @@ def status_columns(
         )
         out[f"{kpi}_compliance"] = ratio
     return out
+
+
+def target_bounds(target: Target) -> tuple[float, float | None]:
+    """A target's value, and its upper bound when it is a range."""
+    if isinstance(target.value, tuple):
+        return _clean(target.value[0]), _clean(target.value[1])
+    return _clean(target.value), None
+
+
+def _double(value: float | None) -> ir.Value:
+    """A number as a double in the engine: a bare 0.7 is a decimal there, and a CASE of
+    decimals of several scales turns it into 0.7000000000000001."""
+    if value is None:
+        return ibis.null("float64")
+    return ibis.literal(repr(value)).cast("float64")
+
+
+def _clean(value: float) -> float:
+    """A target as written (0.7, not 0.7000000000000001 from 70 %)."""
+    return float(f"{float(value):.12g}")
 
 
 def _fits(
