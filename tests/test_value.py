@@ -299,7 +299,13 @@ def test_sla_command_fails_on_breach(loaded, tmp_path):  # noqa: F811
         env={"COLUMNS": "200"},
     )
     assert ok.exit_code == 0, ok.output
-    assert "abandonment_rate" in ok.output and "missed" in ok.output
+    assert "Abandonment rate" in ok.output and "✗" in ok.output
+    narrow = runner.invoke(
+        app, ["sla", "--db", path, "--config", str(config)], env={"COLUMNS": "80"}
+    )
+    lines = narrow.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), narrow.output
+    assert not any("…" in line for line in lines), narrow.output  # no vendor or KPI cut short
     breach = runner.invoke(app, ["sla", "--db", path, "--config", str(config), "--fail-on-breach"])
     assert breach.exit_code == 3
 

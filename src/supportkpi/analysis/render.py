@@ -221,38 +221,38 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def sla_table(table: pa.Table, period: str | None) -> Table:
-    """The SLA view: every vendor's targets, worst first."""
-    view = Table(title="SLA: each vendor's targets, worst first", title_justify="left")
-    heads = [
-        "vendor",
-        *([period] if period else []),
-        "kpi",
-        "scope",
-        "target",
-        "achieved",
-        "attainment",
-        "compliance",
-        "status",
-    ]
-    for head in heads:
-        view.add_column(
-            head, justify="right" if head in ("achieved", "attainment", "compliance") else "left"
-        )
+def sla_table(table: pa.Table, period: str | None) -> list[Table]:
+    """The SLA view: one table per vendor (and period), vendors worst first, each target
+    with achieved, attainment and compliance, marked met ✓ or missed ✗; narrow enough for
+    an 80-column terminal."""
+    from supportkpi.kpis import REGISTRY
+
+    blocks: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for row in table.to_pylist():
-        unit = Unit(row["unit"])
-        view.add_row(
-            row["vendor"],
-            *([period_label(row[period], period)] if period else []),
-            row["kpi"],
-            row["scope"],
-            row["target"],
-            humanise(row["achieved"], unit),
-            humanise(row["attainment"], Unit.RATE),
-            humanise(row["compliance"], Unit.RATE),
-            _MARKS.get(row["status"], row["status"]),
-        )
-    return view
+        when = period_label(row[period], period) if period else None
+        blocks.setdefault((row["vendor"], when), []).append(row)
+    views = []
+    for (vendor, when), rows in blocks.items():
+        view = Table(title=f"{vendor}, {when}" if when else vendor, title_justify="left")
+        view.add_column("target", min_width=14, overflow="fold")
+        view.add_column("is", overflow="fold")
+        for head in ("achieved", "attainment", "compliance"):
+            view.add_column(head, justify="right", no_wrap=True)
+        for row in rows:
+            unit = Unit(row["unit"])
+            kpi = REGISTRY[row["kpi"]].label if row["kpi"] in REGISTRY else row["kpi"]
+            what = kpi if row["scope"] == "all" else f"{kpi} ({row['scope']})"
+            mark = {"met": " [green]✓[/]", "missed": " [red]✗[/]"}.get(row["status"], "")
+            shown = humanise(row["compliance"], Unit.RATE) if row["compliance"] is not None else ""
+            view.add_row(
+                what,
+                row["target"],
+                humanise(row["achieved"], unit),
+                humanise(row["attainment"], Unit.RATE),
+                (shown or row["status"]) + mark,
+            )
+        views.append(view)
+    return views
 
 
 def compare_table(table: pa.Table) -> Table:

@@ -313,7 +313,9 @@ def sla_command(
     elif not table.num_rows:
         out.print("No vendor has conversations to hold to a target.")
     else:
-        out.print(render.sla_table(table, period))
+        out.print("[bold]SLA: each vendor's targets, worst first[/]", highlight=False)
+        for view in render.sla_table(table, period):
+            out.print(view)
     if fail_on_breach:
         _exit_on_breach(["status"], table)
 
