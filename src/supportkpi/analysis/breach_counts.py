@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from supportkpi.analysis.query import run
-from supportkpi.analysis.targets import Target, contract
+from supportkpi.analysis.targets import Target, contract, meets
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.store.store import Store
@@ -24,13 +24,9 @@ def breach_kpi(target: Target) -> Kpi | None:
 
     def measure(t: Any) -> dict[str, Any]:
         value = t[column]
-        if target.op == "between":
-            assert isinstance(target.value, tuple)
-            meets = value.between(*target.value)
-        else:
-            meets = value <= target.value if target.op == "<=" else value >= target.value
+        met = meets(target, value)
         return {
-            "breaches": (value.notnull() & ~meets).cast("int64").sum(),
+            "breaches": (value.notnull() & ~met).cast("int64").sum(),
             "measured": value.count().cast("int64"),
         }
 

@@ -14,20 +14,11 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.analysis.targets import Target, all_targets, contract
+from supportkpi.analysis.targets import Target, all_targets, contract, meets
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY
 
 __all__ = ["meets", "row_target_kpis", "target_columns"]
-
-
-def meets(target: Target, value: ir.NumericValue) -> ir.BooleanValue:
-    """Whether a per-conversation ``value`` meets ``target`` (NULL when it has no value)."""
-    if target.op == "between":
-        assert isinstance(target.value, tuple)
-        return value.between(*target.value)
-    assert not isinstance(target.value, tuple)
-    return value <= target.value if target.op == "<=" else value >= target.value
 
 
 def row_target_kpis(config: Config, business_hours: bool) -> list[str]:

@@ -17,7 +17,7 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.query import PERIODS, QueryError, Report, report, run
-from supportkpi.analysis.targets import Target, compliance, contract, target_bounds
+from supportkpi.analysis.targets import Target, compliance, contract, meets, target_bounds
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
@@ -50,12 +50,8 @@ def _attainment(target: Target, index: int) -> Kpi | None:
 
     def measure(t: ibis.Table) -> dict[str, ibis.Expr]:
         value = t[column]
-        if target.op == "between":
-            assert isinstance(target.value, tuple)
-            meets = value.between(*target.value)
-        else:
-            meets = value <= target.value if target.op == "<=" else value >= target.value
-        return {name: share(meets, value.notnull())}
+        met = meets(target, value)
+        return {name: share(met, value.notnull())}
 
     return Kpi(
         name,

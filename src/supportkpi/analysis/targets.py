@@ -206,6 +206,15 @@ def status_columns(
     return out
 
 
+def meets(target: Target, value: ir.NumericValue) -> ir.BooleanValue:
+    """Whether a per-conversation ``value`` meets ``target`` (NULL when it has no value)."""
+    if target.op == "between":
+        assert isinstance(target.value, tuple)
+        return value.between(*target.value)
+    assert not isinstance(target.value, tuple)
+    return value <= target.value if target.op == "<=" else value >= target.value
+
+
 def target_bounds(target: Target) -> tuple[float, float | None]:
     """A target's value, and its upper bound when it is a range."""
     if isinstance(target.value, tuple):
