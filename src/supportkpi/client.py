@@ -57,7 +57,7 @@ class Connection:
     ) -> query.Report:
         """KPIs per group as an Arrow table (``.table``), with ``.to_pandas()``/``.to_polars()``."""
         return query.report(
-            self.store, kpis, by, period, start, end, filters, tz, self.config, family
+            self.store, kpis, by, period, start, end, filters, tz, self.config, family, explain=True
         )
 
     def escalation_reasons(

@@ -74,6 +74,11 @@ MEASURES = {
 LISTED = {fact: name for name, fact in MEASURES.items()}
 FCR = "first_contact_resolution"
 DEFAULT_LIMIT = 100
+# listed columns from the conversations' survey answers and QA reviews
+# pages up to this many rows list only their own conversations' columns; longer ones
+# (exports) compute every row's
+PAGED = 5_000
+ANSWERS = ("csat_score", "nps_score", "ces_score", "survey_comment", "qa_score")
 
 
 @dataclass(frozen=True)
@@ -130,18 +135,20 @@ def select(
     filters: Mapping[str, Sequence[str | None]] | None = None,
     tz: str | None = None,
     ids: Sequence[str] | None = None,
+    needs: Sequence[str] | None = None,
 ) -> Selection:
     """The drill-down's rows as an Ibis expression (:func:`conversations` pages them);
-    ``ids`` keeps only these conversations."""
+    ``ids`` keeps only these conversations. ``needs`` (listed column names) asks only for
+    the same rows with at least those columns: what is not needed to choose the rows or
+    give those columns (business-hour clocks, survey and QA columns, targets) is left out."""
     chosen = _kpi(store, config, kpi)
     if outcome is not None and chosen is None:
         raise QueryError("an outcome needs a KPI (kpi=abandonment_rate, outcome=yes)")
     plain, nulls = _split_filters(filters or {})
     period = "day" if at is not None and not any(b in PERIODS for b in by) else None
-    frame = build_frame(
-        store, config, by, period, start, end, plain, tz, config.business_hours.configured
-    )
-    rows, measured = _rows(store, frame, chosen, ids)
+    wants = _Wants.of(config, chosen, missed, needs)
+    frame = build_frame(store, config, by, period, start, end, plain, tz, wants.clocks)
+    rows, measured = _rows(store, frame, chosen, ids, wants)
     rows = _select_cell(rows, frame, nulls, at)
     if outcome is not None:
         assert measured is not None
@@ -182,9 +189,7 @@ def conversations(
     the cell's values (``None`` among a dimension's values: the conversations without one),
     ``sort`` a listed column, ``-`` first for descending; ``limit=None``: every row."""
     config = config or Config()
-    chosen = select(
-        store,
-        config,
+    asked = dict(
         kpi=kpi,
         outcome=outcome,
         missed=missed,
@@ -194,16 +199,25 @@ def conversations(
         end=end,
         filters=filters,
         tz=tz,
-        ids=ids,
     )
-    _page(chosen.rows, sort, limit, offset)  # checks the sort before any work
-    name = store.temp_name("drill")
-    try:
-        held = store.con.create_table(name, chosen.rows, temp=True)
-        total = int(held.count().to_pyarrow().as_py())
-        page = _page(held, sort, limit, offset).to_pyarrow()
-    finally:
-        store.drop_temp(name)
+    column = (sort or "created").removeprefix("-")
+    # First only what chooses and orders the rows: how many there are and which are on the
+    # page; then every column, for the page's conversations alone.
+    light = select(store, config, **asked, ids=ids, needs=[column])
+    if limit is None or limit > PAGED or column not in light.rows.columns:
+        chosen = select(store, config, **asked, ids=ids)
+        page, total = _whole(store, chosen.rows, sort, limit, offset)
+    else:
+        keys = _keys(light)
+        ordered = _page(light.rows.select(*keys, column), sort, limit, offset, keys[1:])
+        total = int(light.rows.count().to_pyarrow().as_py())
+        on_page = ordered.to_pyarrow()
+        listed = on_page["conversation_id"].to_pylist()
+        chosen = select(store, config, **asked, ids=listed or None)
+        rows = chosen.rows
+        for key in keys[1:] if listed else ():  # the page's answers or reviews
+            rows = rows.filter(rows[key].isin(_id_table(on_page[key].to_pylist())))
+        page = _page(rows, sort, limit if listed else 0, 0, keys[1:]).to_pyarrow()
     measured, k = chosen.measured, chosen.kpi
     return Conversations(
         page,
@@ -215,6 +229,20 @@ def conversations(
         k.columns[0] if k else None,
         {"kpi": kpi, "outcome": outcome, "missed": missed, "at": at, "by": list(by)},
     )
+
+
+def _whole(
+    store: Store, rows: ir.Table, sort: str | None, limit: int | None, offset: int
+) -> tuple[pa.Table, int]:
+    """One page of ``rows`` and how many there are, computing every row once."""
+    _page(rows, sort, limit, offset)  # checks the sort before any work
+    name = store.temp_name("drill")
+    try:
+        held = store.con.create_table(name, rows, temp=True)
+        total = int(held.count().to_pyarrow().as_py())
+        return _page(held, sort, limit, offset).to_pyarrow(), total
+    finally:
+        store.drop_temp(name)
 
 
 def drillable(store: Store, config: Config | None = None) -> list[str]:
@@ -270,13 +298,68 @@ def _split_filters(
     return plain, nulls
 
 
+@dataclass(frozen=True)
+class _Wants:
+    """What a selection must compute: business-hour clocks, targets, survey and QA columns."""
+
+    clocks: bool
+    targets: bool
+    answers: bool
+
+    @classmethod
+    def of(
+        cls, config: Config, kpi: Kpi | None, missed: str | None, needs: Sequence[str] | None
+    ) -> _Wants:
+        """Everything for a full listing (``needs`` None), else what choosing the rows and
+        the ``needs`` columns take."""
+        bh = config.business_hours.configured
+        if needs is None:
+            return cls(bh, True, True)
+        bh_kpis = [k for k in (kpi, REGISTRY.get(missed or "")) if k is not None]
+        clocks = bh and (any(k.business_hours for k in bh_kpis) or any("_bh_" in n for n in needs))
+        targets = missed is not None or any(n.endswith(("_target", "_met")) for n in needs)
+        return cls(clocks, targets, any(n in ANSWERS for n in needs))
+
+
+def _keys(selection: Selection) -> list[str]:
+    """The columns that tell the selection's rows apart."""
+    grain = selection.kpi.grain if selection.kpi else "conversations"
+    extra = {"surveys": ["survey_id"], "qa_reviews": ["review_id"]}.get(grain, [])
+    return ["conversation_id", *extra]
+
+
+def _only(frame: Frame, ids: Sequence[str]) -> Frame:
+    """The frame narrowed to the conversations ``ids`` before anything is computed, where
+    that changes nothing: their kept facts are per conversation (follow-ups included)."""
+    if frame.kept is None:
+        return frame
+    wanted = _id_table(ids)
+    tables = dict(frame.tables)
+    for name in ("surveys", "qa_reviews"):
+        tables[name] = tables[name].filter(tables[name].conversation_id.isin(wanted))
+    kept = frame.kept.filter(frame.kept.conversation_id.isin(wanted))
+    return replace(frame, tables=tables, kept=kept)
+
+
+def _id_table(ids: Sequence[str]) -> ir.StringColumn:
+    """``ids`` as a column of a table of their own (an engine reads a long list of values
+    faster as a table than spelled out in the query)."""
+    return ibis.memtable(pa.table({"id": pa.array(list(ids), pa.string())})).id
+
+
 def _rows(
-    store: Store, frame: Frame, kpi: Kpi | None, ids: Sequence[str] | None
+    store: Store,
+    frame: Frame,
+    kpi: Kpi | None,
+    ids: Sequence[str] | None,
+    wants: _Wants,
 ) -> tuple[ir.Table, PerRow | None]:
     """The listing, and with a KPI, its rows (the grain's) with ``value``."""
+    if ids is not None:
+        frame = _only(frame, ids)
     grain = GRAINS["conversations"](frame)
     if ids is not None:
-        grain = grain.filter(grain.conversation_id.isin(list(ids)))
+        grain = grain.filter(grain.conversation_id.isin(_id_table(ids)))
     fcr = per_row(REGISTRY[FCR], grain)
     extra: dict[str, ir.Value] = {
         "__fcr": ibis.ifelse(fcr.among, fcr.value == 1, ibis.null("boolean"))
@@ -288,7 +371,7 @@ def _rows(
     grain = grain.mutate(**extra)
     if measured is not None:
         grain = grain.filter(grain.__among)
-    listing = _listing(store, frame, grain)
+    listing = _listing(store, frame, grain, wants)
     if kpi is not None and kpi.grain != "conversations":
         answers = GRAINS[kpi.grain](without_clocks(frame))
         measured = per_row(kpi, answers)
@@ -300,10 +383,13 @@ def _rows(
     return listing, measured
 
 
-def _listing(store: Store, frame: Frame, grain: ir.Table) -> ir.Table:
-    """The listed columns of the grain's conversations, with surveys, QA and targets."""
+def _listing(store: Store, frame: Frame, grain: ir.Table, wants: _Wants) -> ir.Table:
+    """The listed columns of the grain's conversations, with surveys, QA and targets (as
+    far as ``wants`` asks)."""
     bh = frame.spans is not None
-    g = grain.mutate(**target_columns(grain, frame.config, vendors(store), bh))
+    g = grain
+    if wants.targets:
+        g = g.mutate(**target_columns(grain, frame.config, vendors(store), bh))
     period = [frame.period] if frame.period else []
     measures = {k: v for k, v in MEASURES.items() if bh or "_bh_" not in k}
     targets = [c for c in g.columns if c.endswith(("_target", "_met"))]
@@ -319,7 +405,7 @@ def _listing(store: Store, frame: Frame, grain: ir.Table) -> ir.Table:
         first_contact_resolved=g.__fcr,
         **{c: g[c] for c in [*targets, *kept]},
     )
-    return _with_answers(g, frame)
+    return _with_answers(g, frame) if wants.answers else g
 
 
 def _with_answers(rows: ir.Table, frame: Frame) -> ir.Table:
@@ -357,9 +443,11 @@ def _select_cell(
     return rows
 
 
-def _page(rows: ir.Table, sort: str | None, limit: int | None, offset: int) -> ir.Table:
+def _page(
+    rows: ir.Table, sort: str | None, limit: int | None, offset: int, ties: Sequence[str] = ()
+) -> ir.Table:
     """Rows in order (``sort``: a column, ``-`` first for descending; default the time
-    created), one page of them."""
+    created; then the conversation and ``ties``), one page of them."""
     key = sort or "created"
     descending = key.startswith("-")
     column = key.removeprefix("-")
@@ -368,7 +456,7 @@ def _page(rows: ir.Table, sort: str | None, limit: int | None, offset: int) -> i
     if (limit is not None and limit < 0) or offset < 0:
         raise QueryError("limit and offset are counts: 0 or more")
     first = ibis.desc(column, nulls_first=False) if descending else ibis.asc(column)
-    ordered = rows.order_by([first, "conversation_id"])
+    ordered = rows.order_by([first, "conversation_id", *ties])
     if limit is None:
         return ordered[offset:] if offset else ordered
     return ordered.limit(limit, offset=offset)

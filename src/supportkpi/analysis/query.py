@@ -46,6 +46,7 @@ __all__ = [
     "Report",
     "build_frame",
     "report",
+    "report_periods",
     "run",
     "select_kpis",
     "split_by",
@@ -149,14 +150,27 @@ def report(
     *,
     targets: bool = False,
     trend: bool = False,
+    explain: bool = False,
 ) -> Report:
     """KPIs per group over the store's data; see the module doc. ``targets`` adds each KPI's
     target, status and compliance; ``trend`` (with a period) adds the previous period's value,
-    the change and whether it is an improvement."""
+    the change and whether it is an improvement. ``explain`` also fills :attr:`Report.sql` with
+    the SQL the report ran (compiling it is work, done only when asked)."""
     config = config or Config()
     chosen = select_kpis(kpis, family, config.business_hours.configured)
     return run(
-        store, chosen, by, period, start, end, filters, tz, config, targets=targets, trend=trend
+        store,
+        chosen,
+        by,
+        period,
+        start,
+        end,
+        filters,
+        tz,
+        config,
+        targets=targets,
+        trend=trend,
+        explain=explain,
     )
 
 
@@ -175,15 +189,15 @@ def run(
     trend: bool = False,
     share: bool = True,
     window: tuple[datetime, datetime] | None = None,
-    explain: bool = True,
+    explain: bool = False,
 ) -> Report:
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
     ``share=False`` derives the conversation facts from the messages inside the one query,
     neither reading the store's kept facts nor computing them once beforehand: the same
     numbers, the plain path. ``window`` (UTC instants) narrows the report to conversations
     created in it, as the records stood at its end (:func:`~supportkpi.analysis.frame.within`);
-    ``start`` and ``end`` should be the local days it touches. ``explain=False`` leaves
-    :attr:`Report.sql` empty, sparing the SQL's compilation for callers that never show it."""
+    ``start`` and ``end`` should be the local days it touches. ``explain`` fills
+    :attr:`Report.sql` (compiling the SQL is work, done only when asked)."""
     share = share and window is None
     frame = build_frame(
         store,
@@ -236,7 +250,9 @@ def run(
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
         table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
-        if shared:
+        if not explain:
+            pass
+        elif shared:
             facts = ibis.to_sql(conversation_rows(plain_frame))
             sql = (
                 f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
@@ -252,3 +268,58 @@ def run(
         for name in [*temps, *([shared] if shared else [])]:
             store.drop_temp(name)
     return Report(table, tuple(chosen), frame.group, missing, sql, notes)
+
+
+def report_periods(
+    store: Store,
+    kpis: Iterable[str],
+    periods: Sequence[tuple[date, date]],
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+    *,
+    targets: bool = False,
+) -> list[Report]:
+    """The same KPIs, overall (no grouping), over each of several date ranges, computed in
+    one query: one :class:`Report` per range, each exactly what :func:`report` gives for it
+    (the headline's period and the period before it, say)."""
+    config = config or Config()
+    chosen = select_kpis(kpis, None, config.business_hours.configured)
+    if not periods:
+        return []
+    bh = any(k.business_hours for k in chosen)
+    base = build_frame(store, config, (), None, *periods[0], filters, tz, bh)
+    held = inputs_of(store, chosen)
+    missing = {k.name: why for k in chosen if (why := held.why_missing(k, config))}
+    computable = [k for k in chosen if k.name not in missing]
+    notes = {k.name: note for k in computable if (note := held.unchecked(k))}
+    notes |= unknown_filter_values(store, base.filters)
+    base, shared = share_facts(store, base, computable, True)
+    try:
+        exprs = []
+        for index, (start, end) in enumerate(periods):
+            frame = replace(base, start=start, end=end)
+            parts, grain_missing = aggregate(frame, computable, chosen)
+            missing |= grain_missing
+            expr = combine(parts, (), chosen, frame)
+            if targets:
+                status = status_columns(
+                    expr, (), frame.filters, all_targets(config), [k.name for k in chosen]
+                )
+                expr = expr.mutate(**status)
+            exprs.append(expr.mutate(__period=ibis.literal(index, "int64")))
+        stacked = exprs[0]
+        for expr in exprs[1:]:
+            stacked = stacked.union(expr)
+        table = stacked.to_pyarrow()
+    finally:
+        if shared:
+            store.drop_temp(shared)
+    out = []
+    index = table["__period"].to_pylist()
+    for i in range(len(periods)):
+        rows = table.take([n for n, p in enumerate(index) if p == i]).drop(["__period"])
+        found = dict(missing)  # finish() adds the KPIs this range has no rows for
+        done = finish(rows, chosen, found, dict(notes))
+        out.append(Report(done, tuple(chosen), (), found, "", dict(notes)))
+    return out

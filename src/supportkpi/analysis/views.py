@@ -15,7 +15,7 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import grouped
-from supportkpi.analysis.query import build_frame, report
+from supportkpi.analysis.query import build_frame, report_periods
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
@@ -88,20 +88,13 @@ def headline(
     config: Config | None = None,
 ) -> dict[str, Any]:
     """Each KPI over ``start``–``end`` with its target status, and over the period of the same
-    length just before: the previous value, the change and whether that is an improvement."""
-    now = report(store, kpis, (), None, start, end, filters, tz, config, targets=True)
+    length just before: the previous value, the change and whether that is an improvement.
+    Both periods are computed in one query (:func:`~supportkpi.analysis.query.report_periods`)."""
     days = (end - start).days + 1
     before_end = start - timedelta(days=1)
-    before = report(
-        store,
-        kpis,
-        (),
-        None,
-        before_end - timedelta(days=days - 1),
-        before_end,
-        filters,
-        tz,
-        config,
+    before_start = before_end - timedelta(days=days - 1)
+    now, before = report_periods(
+        store, kpis, [(start, end), (before_start, before_end)], filters, tz, config, targets=True
     )
     current = now.table.to_pylist()[0] if now.table.num_rows else {}
     previous = before.table.to_pylist()[0] if before.table.num_rows else {}
@@ -127,7 +120,7 @@ def headline(
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "previous_from": (before_end - timedelta(days=days - 1)).isoformat(),
+        "previous_from": before_start.isoformat(),
         "previous_to": before_end.isoformat(),
         "cards": cards,
     }

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from supportkpi import __version__
 from supportkpi.analysis.query import QueryError
 from supportkpi.api import alerting, drilldown, reads, records, review, web, webhooks
+from supportkpi.api.cache import AnswerCache
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
 from supportkpi.store.access import AccessError, TokenStore
@@ -51,6 +52,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = Service(store, config or Config(), tokens, max_body)
+    app.state.answers = AnswerCache()
     for router in (
         reads.router,
         drilldown.router,

@@ -7,15 +7,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from supportkpi.analysis import export
 from supportkpi.analysis.breaches import breaches
 from supportkpi.analysis.comments import low_rated_comments
-from supportkpi.analysis.conversations import conversations
+from supportkpi.analysis.conversations import Conversations, conversations
 from supportkpi.analysis.timeline import NotFound, timeline
 from supportkpi.api.auth import Svc, scoped_vendor
+from supportkpi.api.cache import cached
 from supportkpi.api.params import Scope, csv_list, day
 from supportkpi.api.reads import json_response
 
@@ -53,6 +54,7 @@ def _format(value: str) -> str:
 
 @router.get("/conversations", summary="The conversations behind a report cell")
 def conversation_list(
+    request: Request,
     scope: Scope,
     svc: Svc,
     kpi: Annotated[str | None, Query(description="Those this KPI is measured over.")] = None,
@@ -73,23 +75,33 @@ def conversation_list(
     size = min(
         limit if limit is not None else (100 if fmt == "json" else MAX_LIMIT["csv"]), MAX_LIMIT[fmt]
     )
-    with svc.using_store() as store:
-        result = conversations(
-            store,
-            svc.config,
-            kpi=kpi or None,
-            outcome=_outcome(outcome),
-            missed=missed or None,
-            by=csv_list(by),
-            at=_moment(at),
-            start=scope.start,
-            end=scope.end,
-            filters=_cell(scope.filters),
-            tz=scope.tz,
-            sort=sort or None,
-            limit=size,
-            offset=offset,
-        )
+    wanted, moment = _outcome(outcome), _moment(at)
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            result = conversations(
+                store,
+                svc.config,
+                kpi=kpi or None,
+                outcome=wanted,
+                missed=missed or None,
+                by=csv_list(by),
+                at=moment,
+                start=scope.start,
+                end=scope.end,
+                filters=_cell(scope.filters),
+                tz=scope.tz,
+                sort=sort or None,
+                limit=size,
+                offset=offset,
+            )
+        return _listed(result, fmt, size, offset)
+
+    return cached(request, svc, scope.who, compute)
+
+
+def _listed(result: Conversations, fmt: str, size: int, offset: int) -> Response:
+    """One page of a drill-down as JSON or CSV."""
     following = offset + result.table.num_rows
     more = following < result.total
     if fmt == "csv":
@@ -117,6 +129,7 @@ def conversation_list(
 
 @router.get("/conversations/{conversation_id}", summary="One conversation as it happened")
 def conversation(
+    request: Request,
     scope: Scope,
     svc: Svc,
     conversation_id: Annotated[str, Path(max_length=500)],
@@ -126,18 +139,23 @@ def conversation(
     the same message as for an id that does not exist."""
     if not conversation_id.isprintable():
         raise HTTPException(404, "no such conversation")
-    with svc.using_store() as store:
-        try:
-            found = timeline(
-                store, conversation_id, svc.config, scope.tz, scoped_vendor(scope.who, None)
-            )
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-    return json_response(found)
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            try:
+                found = timeline(
+                    store, conversation_id, svc.config, scope.tz, scoped_vendor(scope.who, None)
+                )
+            except NotFound as exc:
+                raise HTTPException(404, str(exc)) from None
+        return json_response(found)
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/comments", summary="Low-rated survey answers with comments")
 def comments(
+    request: Request,
     scope: Scope,
     svc: Svc,
     by: Annotated[str, Query(description="Group by (vendor, agent, a period…).")] = "vendor",
@@ -147,25 +165,30 @@ def comments(
 ) -> Response:
     """The lowest CSAT and NPS answers that carry a comment, per group, lowest first."""
     fmt = _format(format)
-    with svc.using_store() as store:
-        table = low_rated_comments(
-            store,
-            svc.config,
-            csv_list(by),
-            scope.start,
-            scope.end,
-            scope.filters,
-            scope.tz,
-            csv_list(kind),
-            per_group,
-        )
-    if fmt == "csv":
-        return PlainTextResponse(export.to_csv(table), media_type="text/csv")
-    return Response(export.to_json(table), media_type="application/json")
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            table = low_rated_comments(
+                store,
+                svc.config,
+                csv_list(by),
+                scope.start,
+                scope.end,
+                scope.filters,
+                scope.tz,
+                csv_list(kind),
+                per_group,
+            )
+        if fmt == "csv":
+            return PlainTextResponse(export.to_csv(table), media_type="text/csv")
+        return Response(export.to_json(table), media_type="application/json")
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/sla/breaches", summary="Conversations that missed each target")
 def sla_breaches(
+    request: Request,
     scope: Scope,
     svc: Svc,
     per_target: Annotated[int, Query(ge=1, le=1000)] = 10,
@@ -174,6 +197,10 @@ def sla_breaches(
     first; a vendor token sees only its own."""
     vendor = scope.filters.get("vendor")
     one = scoped_vendor(scope.who, vendor[0] if vendor and len(vendor) == 1 else None)
-    with svc.using_store() as store:
-        table = breaches(store, svc.config, one, scope.start, scope.end, scope.tz, per_target)
-    return Response(export.to_json(table), media_type="application/json")
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            table = breaches(store, svc.config, one, scope.start, scope.end, scope.tz, per_target)
+        return Response(export.to_json(table), media_type="application/json")
+
+    return cached(request, svc, scope.who, compute)

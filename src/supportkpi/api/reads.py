@@ -6,14 +6,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from supportkpi.analysis import live, render, views
 from supportkpi.analysis.conversations import drillable
 from supportkpi.analysis.query import PERIODS, PROFILES, report
 from supportkpi.analysis.sla import sla, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
+from supportkpi.api.cache import cached
 from supportkpi.api.params import Scope, csv_list
 from supportkpi.kpis import all_kpis
 from supportkpi.store.access import Role
@@ -70,26 +71,33 @@ def me(who: Caller, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/meta", summary="What there is to filter by")
-def meta(scope: Scope, svc: Svc) -> dict[str, Any]:
+def meta(request: Request, scope: Scope, svc: Svc) -> Response:
     """The data's first and last day, the time zone, the vendors, channels and teams, and the
     KPIs whose conversations can be listed (``/v1/conversations?kpi=``)."""
-    with svc.using_store() as store:
-        values = views.filter_values(store, ("vendor", "channel", "team"), scope.filters)
-        first, last = views.data_days(store, scope.tz, svc.config)
-        listed = drillable(store, svc.config)
-    return {
-        "first_day": first.isoformat() if first else None,
-        "last_day": last.isoformat() if last else None,
-        "timezone": svc.config.timezone,
-        "periods": list(PERIODS),
-        "profiles": list(PROFILES),
-        "drillable": listed,
-        **values,
-    }
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            values = views.filter_values(store, ("vendor", "channel", "team"), scope.filters)
+            first, last = views.data_days(store, scope.tz, svc.config)
+            listed = drillable(store, svc.config)
+        return json_response(
+            {
+                "first_day": first.isoformat() if first else None,
+                "last_day": last.isoformat() if last else None,
+                "timezone": svc.config.timezone,
+                "periods": list(PERIODS),
+                "profiles": list(PROFILES),
+                "drillable": listed,
+                **values,
+            }
+        )
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/report", summary="KPIs per group, as supportkpi report --format json")
 def report_route(
+    request: Request,
     scope: Scope,
     svc: Svc,
     kpi: Annotated[str | None, Query(description="KPIs, comma-separated.")] = None,
@@ -102,51 +110,62 @@ def report_route(
     """The same rows and columns as ``supportkpi report --format json`` (or csv)."""
     if format not in ("json", "csv"):
         raise HTTPException(400, f"unknown format {format!r}; json or csv")
-    with svc.using_store() as store:
-        result = report(
-            store,
-            csv_list(kpi),
-            csv_list(by),
-            None,
-            scope.start,
-            scope.end,
-            scope.filters,
-            scope.tz,
-            svc.config,
-            family,
-            targets=targets,
-            trend=trend,
-        )
-    headers = {f"X-Missing-{k}": _header(v) for k, v in result.missing.items()}
-    headers |= {f"X-Note-{k}": _header(v) for k, v in result.notes.items()}
-    if format == "csv":
-        return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
-    return Response(render.to_json(result), media_type="application/json", headers=headers)
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            result = report(
+                store,
+                csv_list(kpi),
+                csv_list(by),
+                None,
+                scope.start,
+                scope.end,
+                scope.filters,
+                scope.tz,
+                svc.config,
+                family,
+                targets=targets,
+                trend=trend,
+                explain=False,
+            )
+        headers = {f"X-Missing-{k}": _header(v) for k, v in result.missing.items()}
+        headers |= {f"X-Note-{k}": _header(v) for k, v in result.notes.items()}
+        if format == "csv":
+            return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
+        return Response(render.to_json(result), media_type="application/json", headers=headers)
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/headline", summary="Headline KPIs against target and the previous period")
 def headline(
+    request: Request,
     scope: Scope,
     svc: Svc,
     kpi: Annotated[str | None, Query(description="KPIs, comma-separated.")] = None,
 ) -> Response:
     """Each KPI over from–to with target status, and the same-length period before it."""
-    with svc.using_store() as store:
-        start, end = scope.start, scope.end
-        if start is None or end is None:
-            first, last = views.data_days(store, scope.tz, svc.config)
-            if last is None or first is None:
-                return json_response({"cards": []})
-            end = end or last
-            start = start or max(first, end - timedelta(days=27))
-        data = views.headline(
-            store, csv_list(kpi) or HEADLINE, start, end, scope.filters, scope.tz, svc.config
-        )
-    return json_response(data)
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            start, end = scope.start, scope.end
+            if start is None or end is None:
+                first, last = views.data_days(store, scope.tz, svc.config)
+                if last is None or first is None:
+                    return json_response({"cards": []})
+                end = end or last
+                start = start or max(first, end - timedelta(days=27))
+            data = views.headline(
+                store, csv_list(kpi) or HEADLINE, start, end, scope.filters, scope.tz, svc.config
+            )
+        return json_response(data)
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/sla", summary="Each vendor's contract, KPI by KPI")
 def sla_route(
+    request: Request,
     scope: Scope,
     svc: Svc,
     period: Annotated[str | None, Query(description="Judge each period apart.")] = None,
@@ -154,37 +173,58 @@ def sla_route(
     """As ``supportkpi sla --format json``; a vendor token sees only its own contract."""
     vendor = scope.filters.get("vendor")
     one = scoped_vendor(scope.who, vendor[0] if vendor and len(vendor) == 1 else None)
-    with svc.using_store() as store:
-        table = sla(store, svc.config, one, period, scope.start, scope.end, scope.tz)
-    return json_response(render.plain_records(table))
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            table = sla(store, svc.config, one, period, scope.start, scope.end, scope.tz)
+        return json_response(render.plain_records(table))
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/escalations", summary="Escalations by reason")
 def escalations(
+    request: Request,
     scope: Scope,
     svc: Svc,
     by: Annotated[str, Query(description="Group by, comma-separated.")] = "",
 ) -> Response:
     """Count, share of escalations and rate per handled conversation, per reason."""
-    with svc.using_store() as store:
-        table = views.escalation_reasons(
-            store, csv_list(by), None, scope.start, scope.end, scope.filters, scope.tz, svc.config
-        )
-    return json_response(render.plain_records(table))
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            table = views.escalation_reasons(
+                store,
+                csv_list(by),
+                None,
+                scope.start,
+                scope.end,
+                scope.filters,
+                scope.tz,
+                svc.config,
+            )
+        return json_response(render.plain_records(table))
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/peaks", summary="Conversations by weekday and hour")
-def peaks(scope: Scope, svc: Svc) -> Response:
+def peaks(request: Request, scope: Scope, svc: Svc) -> Response:
     """Conversations created per local weekday (0 = Monday) and hour."""
-    with svc.using_store() as store:
-        table = views.weekday_hour_volume(
-            store, scope.start, scope.end, scope.filters, scope.tz, svc.config
-        )
-    return json_response(table.to_pylist())
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            table = views.weekday_hour_volume(
+                store, scope.start, scope.end, scope.filters, scope.tz, svc.config
+            )
+        return json_response(table.to_pylist())
+
+    return cached(request, svc, scope.who, compute)
 
 
 @router.get("/live", summary="The operation now")
 def live_route(
+    request: Request,
     scope: Scope,
     svc: Svc,
     at: Annotated[
@@ -201,18 +241,27 @@ def live_route(
             raise HTTPException(400, f"at={at!r} is not an ISO date-time") from None
         if moment.tzinfo is None:
             raise HTTPException(400, f"at={at!r} needs its offset (Z or +01:00)")
-    with svc.using_store() as store:
-        data = live.snapshot(store, scope.filters, svc.config, scope.tz, moment)
-    return json_response(data)
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            data = live.snapshot(store, scope.filters, svc.config, scope.tz, moment)
+        return json_response(data)
+
+    # now moves on by itself: only a replay (an ``at``) is the same answer until a load
+    return cached(request, svc, scope.who, compute) if moment else compute()
 
 
 @router.get("/vendors", summary="The vendors the caller may see")
-def vendor_list(who: Caller, svc: Svc) -> list[str]:
+def vendor_list(request: Request, who: Caller, svc: Svc) -> Response:
     """Every vendor with conversations, or only a vendor token's own."""
     if who.role is Role.VENDOR:
-        return [who.vendor or ""]
-    with svc.using_store() as store:
-        return vendors(store)
+        return JSONResponse([who.vendor or ""])
+
+    def compute() -> Response:
+        with svc.using_store() as store:
+            return JSONResponse(vendors(store))
+
+    return cached(request, svc, who, compute)
 
 
 def _header(text: str) -> str:

@@ -151,6 +151,7 @@ def report_command(
                 family,
                 targets=targets or fail_on_breach,
                 trend=trend,
+                explain=explain,
             )
             title = scorecard_title(store, csv_list(by), from_, to, tz, settings, headline)
         except (QueryError, ConfigError) as exc:

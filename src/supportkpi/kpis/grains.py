@@ -171,7 +171,14 @@ def _business_clocks(f: ir.Table, frame: Frame) -> ir.Table:
     assert frame.spans is not None
     f = f.mutate(__calendar=calendar.calendar_key(f, frame.config.business_hours))
     columns = sorted({c for _, a, b in CLOCKS for c in (a, b)})
-    f = calendar.with_business_clock(f, columns, frame.spans)
+    # the clocks on the instants alone, joined back by conversation: the as-of joins then
+    # carry (and the query spells out) a few columns instead of every fact
+    narrow = f.select("conversation_id", "__calendar", *columns)
+    clocked = calendar.with_business_clock(narrow, columns, frame.spans)
+    clocked = clocked.select(
+        __bh_id=clocked.conversation_id, **{f"__bh_{c}": clocked[f"__bh_{c}"] for c in columns}
+    )
+    f = f.join(clocked, f.conversation_id == clocked.__bh_id).drop("__bh_id")
     bh = {name: f[f"__bh_{end}"] - f[f"__bh_{start}"] for name, start, end in CLOCKS}
     supplied = f.handle_seconds + f.hold_seconds.fill_null(0) + f.wrap_seconds.fill_null(0)
     return f.mutate(

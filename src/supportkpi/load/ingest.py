@@ -34,7 +34,7 @@ from supportkpi.sources.files import (
     open_source,
 )
 from supportkpi.sources.mapping import COMPUTED, Mapping, MappingError
-from supportkpi.store import kept, schema
+from supportkpi.store import generation, kept, schema
 from supportkpi.store.merge import MergeCounts
 from supportkpi.store.ownership import foreign_rows
 from supportkpi.store.store import Store
@@ -572,6 +572,7 @@ class _Load:
                             touched if name in kept.SOURCES else None,
                         )
                 kept.refresh(self.store, touched)
+                generation.bump(self.store)
                 if names:
                     placeholders = ", ".join("?" for _ in names)
                     self.store.execute(

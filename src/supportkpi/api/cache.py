@@ -1,0 +1,144 @@
+"""Answers of the read routes, kept while the store's generation has not moved.
+
+The dashboard asks the same questions on every view and every reload; an answer depends on
+the route, its query parameters, who asks (a vendor token sees only its own vendor, so its
+role and vendor are part of the key) and the data, which changes only when a load commits
+and raises the store's generation (:mod:`supportkpi.store.generation`). An answer is reused
+only for the same route, parameters, role, vendor and generation; the first request that
+sees a new generation drops every older answer.
+
+Thread-safe: requests may be answered concurrently. Two identical requests arriving together
+compute the answer once; the second waits for the first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from supportkpi.api.service import Service
+from supportkpi.store import generation
+from supportkpi.store.access import Principal
+
+DEFAULT_ENTRIES = 512
+DEFAULT_BYTES = 256 * 1024 * 1024
+Key = tuple[object, ...]
+
+__all__ = ["AnswerCache", "Kept", "cached", "request_key"]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A response as kept: body, status, media type and headers."""
+
+    body: bytes
+    status: int
+    media_type: str | None
+    headers: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, response: Response) -> Kept:
+        """What to keep of ``response`` (its length is worked out again when it is sent)."""
+        headers = tuple(
+            (k, v) for k, v in response.headers.items() if k.lower() != "content-length"
+        )
+        return cls(bytes(response.body), response.status_code, response.media_type, headers)
+
+    def response(self) -> Response:
+        """A fresh response with the kept content."""
+        return Response(self.body, self.status, dict(self.headers), self.media_type)
+
+
+def request_key(request: Request, who: Principal) -> Key:
+    """Route, query parameters in a canonical order, and the caller's role and vendor."""
+    params = tuple(sorted(request.query_params.multi_items()))
+    return (request.url.path, params, who.role.value, who.vendor)
+
+
+class AnswerCache:
+    """Responses by key and store generation, at most ``entries`` of them and ``max_bytes``
+    of bodies, the least recently used dropped first."""
+
+    def __init__(self, entries: int = DEFAULT_ENTRIES, max_bytes: int = DEFAULT_BYTES) -> None:
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Key, Kept] = OrderedDict()
+        self._size = 0
+        self._generation: int | None = None
+        self._pending: dict[Key, threading.Event] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def answer(self, key: Key, generation: int, compute: Callable[[], Response]) -> Response:
+        """The kept answer for ``key`` at ``generation``, else ``compute()`` (kept when it
+        succeeded: a 2xx answer)."""
+        while True:
+            with self._lock:
+                self._at(generation)
+                found = self._kept.get(key)
+                if found is not None:
+                    self._kept.move_to_end(key)
+                    self.hits += 1
+                    return found.response()
+                waiting = self._pending.get(key)
+                if waiting is None:
+                    mine = self._pending[key] = threading.Event()
+                    self.misses += 1
+                    break
+            waiting.wait()  # the same request is being answered: take its answer
+        try:
+            response = compute()
+            if 200 <= response.status_code < 300 and hasattr(response, "body"):
+                self._keep(key, generation, Kept.of(response))
+            return response
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            mine.set()
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._kept.clear()
+            self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def _at(self, generation: int) -> None:
+        """Drop every answer of another generation (hold the lock)."""
+        if generation != self._generation:
+            self._kept.clear()
+            self._size = 0
+            self._generation = generation
+
+    def _keep(self, key: Key, generation: int, kept: Kept) -> None:
+        if len(kept.body) > self.max_bytes // 4:
+            return  # a very large export is not worth holding
+        with self._lock:
+            if generation != self._generation:
+                return  # the data moved on while this was computed
+            old = self._kept.pop(key, None)
+            self._size -= len(old.body) if old else 0
+            self._kept[key] = kept
+            self._size += len(kept.body)
+            while self._kept and (len(self._kept) > self.entries or self._size > self.max_bytes):
+                _, dropped = self._kept.popitem(last=False)
+                self._size -= len(dropped.body)
+
+
+def cached(
+    request: Request, svc: Service, who: Principal, compute: Callable[[], Response]
+) -> Response:
+    """The answer to ``request`` from the app's cache at the store's current generation, or
+    ``compute()``'s (which then is kept)."""
+    cache: AnswerCache = request.app.state.answers
+    with svc.using_store() as store:
+        now = generation.current(store)
+    return cache.answer(request_key(request, who), now, compute)
