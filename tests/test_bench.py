@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from bench.floor import CORE_KPIS, FLOOR_SQL
+from bench.floor import CORE_KPIS, FLOOR_KEPT_SQL, FLOOR_SQL
 from bench.generate import generate, size
 from bench.measure import pandas_core
 from supportkpi.analysis.query import report
 from supportkpi.load.ingest import load
+
+KEPT_COLUMNS = (
+    "first_response_time",
+    "first_response_time_median",
+    "first_response_time_p90",
+    "abandonment_rate",
+    "resolution_rate",
+    "csat",
+)
 
 
 def test_sizes_are_read_as_people_write_them():
@@ -24,9 +33,13 @@ def test_floor_pandas_and_registry_agree(store, tmp_path):
     assert summary.quarantined == {}
     ours = {r["vendor"]: r for r in report(store, CORE_KPIS, ["vendor"]).table.to_pylist()}
     floor = {r[0]: r for r in store.execute(FLOOR_SQL)}
+    kept = {r[0]: r for r in store.execute(FLOOR_KEPT_SQL)}
     pandas = pandas_core(tmp_path / "data" / "parquet")
-    assert set(ours) == set(floor) == set(pandas.index)
+    assert set(ours) == set(floor) == set(kept) == set(pandas.index)
     for vendor, row in ours.items():
+        assert row["chat_volume"] == kept[vendor][1]
+        for column, value in zip(KEPT_COLUMNS, kept[vendor][2:], strict=True):
+            assert row[column] == pytest.approx(float(value), rel=1e-9), column
         _, volume, frt, median, p90, abandonment, resolution, csat = floor[vendor]
         theirs = pandas.loc[vendor]
         assert row["chat_volume"] == volume == theirs.chat_volume
