@@ -70,6 +70,7 @@ class Store:
         self.con = con
         self.url = url
         self._temp_counter = 0
+        self._tables: dict[str, ibis.Table] = {}  # each table's schema, read once
 
     @classmethod
     def open(
@@ -143,10 +144,15 @@ class Store:
     def table(self, name: str) -> ibis.Table:
         """The canonical table ``name`` as an Ibis table expression; in a store written by an
         older version and opened read-only, the optional columns it lacks read as empty."""
+        found = self._tables.get(name)
+        if found is not None:
+            return found
         spec = schema.table(name)
         table = self.con.table(spec.name)
         lacking = {c.name: ibis.null(c.dtype) for c in spec.columns if c.name not in table.columns}
-        return table.mutate(**lacking).select(*spec.column_names) if lacking else table
+        found = table.mutate(**lacking).select(*spec.column_names) if lacking else table
+        self._tables[name] = found
+        return found
 
     def counts(self) -> dict[str, int]:
         """Row count of every canonical table."""
@@ -258,13 +264,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside lands together or not at all."""
+        """Everything inside lands together or not at all. The tables' schemas are read again
+        afterwards."""
         self.raw.execute("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
             self.raw.execute("ROLLBACK")
             raise
+        finally:
+            self._tables.clear()
         self.raw.execute("COMMIT")
 
     def merge(
