@@ -300,11 +300,13 @@ def _split_filters(
 
 @dataclass(frozen=True)
 class _Wants:
-    """What a selection must compute: business-hour clocks, targets, survey and QA columns."""
+    """What a selection must compute: business-hour clocks, targets, survey and QA columns;
+    ``shown``: the columns as listed (else ``created`` may keep its zone: the same order)."""
 
     clocks: bool
     targets: bool
     answers: bool
+    shown: bool = False
 
     @classmethod
     def of(
@@ -314,7 +316,7 @@ class _Wants:
         the ``needs`` columns take."""
         bh = config.business_hours.configured
         if needs is None:
-            return cls(bh, True, True)
+            return cls(bh, True, True, shown=True)
         bh_kpis = [k for k in (kpi, REGISTRY.get(missed or "")) if k is not None]
         clocks = bh and (any(k.business_hours for k in bh_kpis) or any("_bh_" in n for n in needs))
         targets = missed is not None or any(n.endswith(("_target", "_met")) for n in needs)
@@ -394,9 +396,11 @@ def _listing(store: Store, frame: Frame, grain: ir.Table, wants: _Wants) -> ir.T
     measures = {k: v for k, v in MEASURES.items() if bh or "_bh_" not in k}
     targets = [c for c in g.columns if c.endswith(("_target", "_met"))]
     kept = ["value"] if "value" in g.columns else []
+    created = frame.local(g.created_at)
     g = g.select(
         *IDS,
-        created=frame.local(g.created_at).cast(dt.Timestamp(scale=6)),
+        # the cast (a wall-clock time without a zone) keeps the order, and costs
+        created=created.cast(dt.Timestamp(scale=6)) if wants.shown else created,
         **{p: g[p] for p in period},
         **{d: g[d] for d in DIMENSIONS},
         **{name: g[fact] for name, fact in STATES.items()},
