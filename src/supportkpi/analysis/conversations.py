@@ -209,7 +209,8 @@ def conversations(
         page, total = _whole(store, chosen.rows, sort, limit, offset)
     else:
         keys = _keys(light)
-        ordered = _page(light.rows.select(*keys, column), sort, limit, offset, keys[1:])
+        narrow = light.rows.select(*dict.fromkeys([*keys, column]))
+        ordered = _page(narrow, sort, limit, offset, keys[1:])
         total = int(light.rows.count().to_pyarrow().as_py())
         on_page = ordered.to_pyarrow()
         listed = on_page["conversation_id"].to_pylist()
@@ -460,7 +461,8 @@ def _page(
     if (limit is not None and limit < 0) or offset < 0:
         raise QueryError("limit and offset are counts: 0 or more")
     first = ibis.desc(column, nulls_first=False) if descending else ibis.asc(column)
-    ordered = rows.order_by([first, "conversation_id", *ties])
+    then = [c for c in dict.fromkeys(["conversation_id", *ties]) if c != column]
+    ordered = rows.order_by([first, *then])
     if limit is None:
         return ordered[offset:] if offset else ordered
     return ordered.limit(limit, offset=offset)
