@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from supportkpi import demo as demo_data
-from supportkpi.analysis import render
-from supportkpi.analysis.query import HEADLINE, report
 from supportkpi.cli._common import (
     DbOption,
     app,
@@ -20,16 +17,16 @@ from supportkpi.cli._common import (
     out,
     progress_bar,
 )
-from supportkpi.cli.reports import print_report, scorecard_title
-from supportkpi.load.ingest import LoadError, LoadSummary, load
-from supportkpi.load.validate import RULES
-from supportkpi.sources import presets
-from supportkpi.sources.mapping import MappingError, load_mapping
-from supportkpi.sources.presets import load_preset
+from supportkpi.cli.reports import print_report, scorecard_title, story_of
+
+if TYPE_CHECKING:
+    from supportkpi.load.ingest import LoadSummary
 
 
 def print_summary(summary: LoadSummary) -> None:
     """The load summary: per table loaded/updated/unchanged, then quarantined per reason."""
+    from supportkpi.load.validate import RULES
+
     table = Table(title="Loaded", title_justify="left")
     for col in ("table", "new", "updated", "unchanged"):
         table.add_column(col, justify="left" if col == "table" else "right")
@@ -101,6 +98,10 @@ def load_command(
     ] = None,
 ) -> None:
     """Validate and load files into the store, in one transaction."""
+    from supportkpi.load.ingest import LoadError, load
+    from supportkpi.sources.mapping import MappingError, load_mapping
+    from supportkpi.sources.presets import load_preset
+
     if mapping and preset:
         raise fail("give --mapping or --preset, not both")
     try:
@@ -118,6 +119,8 @@ def load_command(
 @app.command("presets")
 def presets_command() -> None:
     """The shipped mappings for helpdesk exports, for `load --preset NAME`."""
+    from supportkpi.sources import presets
+
     table = Table(title="Presets (supportkpi load --preset NAME FILE)", title_justify="left")
     table.add_column("name")
     table.add_column("reads")
@@ -190,6 +193,10 @@ def demo_command(
     ] = False,
 ) -> None:
     """Generate a realistic support operation, write its files, and load them."""
+    from supportkpi import demo as demo_data
+    from supportkpi.analysis.query import HEADLINE, report
+    from supportkpi.load.ingest import LoadError, load
+
     data = demo_data.generate(days=days, daily_volume=volume, seed=seed)
     if not into:
         with open_store(db) as store:
@@ -218,8 +225,9 @@ def demo_command(
     with open_store(db, read_only=True) as store:
         result = report(store, list(HEADLINE), config=config, targets=True)
         title = scorecard_title(store, ["vendor"], None, None, None, config, headline=True)
+        story = story_of(store, config, result, {}, None, None, None)
     print_report(result, title, compact=True)
-    for line in render.story(result):
+    for line in story:
         out.print(line, highlight=False)
     flags = f"--db {store.url} --config {settings}"
     out.print(
