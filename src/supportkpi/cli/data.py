@@ -146,21 +146,49 @@ def quarantine_command(
     if not total:
         out.print("No quarantined rows" + (f" matching {reason!r}." if reason else "."))
         return
-    table = Table(
-        title=f"Quarantine: {total:,} rows"
-        + (f", showing {len(rows):,}" if len(rows) < total else ""),
-        title_justify="left",
+    title = f"Quarantine: {total:,} rows" + (
+        f", showing {len(rows):,}" if len(rows) < total else ""
     )
-    for col in ("file", "line", "table", "column", "rule", "reason"):
-        table.add_column(
-            col,
-            justify="right" if col == "line" else "left",
-            no_wrap=col != "reason",
-            overflow="fold",
-        )
-    for source, line, tname, column, rule, why in rows:
-        table.add_row(Path(source).name, str(line or "?"), tname, column or "", rule, why)
-    out.print(table)
+    shown = [
+        (Path(source).name, str(line) if line else "?", tname, column or "", rule, why or "")
+        for source, line, tname, column, rule, why in rows
+    ]
+    print_quarantine(title, shown, out.width)
+
+
+QUARANTINE_HEADS = ("file", "line", "table", "column", "rule", "reason")
+REASON_ROOM = 32  # below this many columns for the reason, rows become a list
+
+
+def print_quarantine(title: str, rows: list[tuple[str, ...]], width: int) -> None:
+    """Quarantined rows as a table when the reason has room beside the other columns, else
+    as a list (where, then the reason indented below it), so that nothing is cut short at
+    80 columns: file, line, column and rule on one line, the reason whole."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    fixed = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(QUARANTINE_HEADS[:5])]
+    room = width - sum(w + 3 for w in fixed) - 4
+    if room >= REASON_ROOM:
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(QUARANTINE_HEADS):
+            table.add_column(
+                col,
+                justify="right" if col == "line" else "left",
+                no_wrap=col != "reason",
+                min_width=fixed[i] if i < 5 else None,
+            )
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    out.print(f"[bold]{title}[/]", highlight=False)
+    for file, line, tname, column, rule, why in rows:
+        out.print(Text.assemble((file, "bold"), f", line {line}"), highlight=False)
+        what = Text(f"{tname}.{column}" if column else tname)
+        what.append(f" · {rule}", style="red")
+        out.print(Padding(what, (0, 0, 0, 4)), highlight=False)
+        out.print(Padding(Text(why), (0, 0, 0, 4)), highlight=False)
 
 
 @app.command("tables")
