@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,22 @@ def test_quarantine_reads_whole_at_80_columns(tmp_path, write):
     assert '"pigeon" is not a valid channel' in text
     wide = runner.invoke(app, ["quarantine", "--db", db], env={"COLUMNS": "200"})
     assert "┃ file" in wide.output and '"pigeon" is not a valid channel' in wide.output
+
+
+def test_a_command_on_a_store_that_serve_holds_says_what_to_do(tmp_path, write):
+    from tests.server import CLI, serving
+
+    db = tmp_path / "held.duckdb"
+    runner.invoke(app, ["load", str(write("conversations.csv", CONVERSATIONS)), "--db", str(db)])
+    with serving(db, "--no-auth"):
+        held = subprocess.run(
+            [str(CLI), "tables", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "400"},
+        )
+    assert held.returncode == 2
+    message = held.stderr.strip()
+    assert "is in use by `supportkpi serve` (PID " in message, message
+    assert "GET /v1/report" in message and "or stop it and run this command again" in message
+    assert "IO Error" not in message and "Traceback" not in message
