@@ -113,7 +113,7 @@ def _data_range(store: Store) -> tuple[date, date]:
         "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
         "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
         "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
-        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)"
+        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity) AS spans"
     )[0]
     if row[0] is None:
         today = date.today()
