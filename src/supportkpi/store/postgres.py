@@ -18,6 +18,7 @@ for PostgreSQL or refuses it (:func:`supportkpi.store.pgsql.to_postgres`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,7 @@ import duckdb
 import ibis
 import psycopg
 import pyarrow as pa
+from psycopg.types.numeric import FloatLoader
 
 from supportkpi.store import pgsql, schema
 from supportkpi.store.merge import MergeCounts
@@ -64,6 +66,7 @@ class PostgresStore(Store):
     def __init__(self, con: Any, url: str) -> None:
         super().__init__(con, url)
         self._pool: Any = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -334,8 +337,9 @@ class PostgresStore(Store):
     def session(self) -> Iterator[Store]:
         """A store of its own for one request: a connection from the server's pool, its
         statements cancelled past :func:`statement_timeout`."""
-        if self._pool is None:
-            self._pool = _pool(self.url)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = _pool(self.url)
         with self._pool.connection() as con:
             store = PostgresStore(_backend(con), self.url)
             yield store
@@ -351,6 +355,9 @@ def _connect(url: str) -> Any:
 
 def _backend(con: psycopg.Connection) -> Any:
     """Ibis's PostgreSQL backend on ``con``, compiling with :func:`pgsql.compiler`."""
+    # The server sums integers into NUMERIC, which Ibis calls int64 or float64 and Arrow
+    # cannot take as Python decimals: results read it as a double.
+    con.adapters.register_loader("numeric", FloatLoader)
     backend = ibis.postgres.from_connection(con)
     backend.compiler = _COMPILER
     return backend
