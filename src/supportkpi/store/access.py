@@ -3,8 +3,9 @@
 Tokens live in a small JSON file beside the store (``supportkpi.tokens.json`` for
 ``supportkpi.duckdb``), beside the config for a store on a server (``supportkpi.tokens.json``
 for ``supportkpi.toml``), or where ``$SUPPORTKPI_TOKENS`` or ``--tokens`` say, so they can be
-created and revoked while the server runs. Only a SHA-256 digest of each token is kept: tokens are 256
-random bits, so a fast digest is as safe as a slow password hash and the check stays cheap.
+created and revoked while the server runs. Only a SHA-256 digest of each token is kept: tokens
+are 256 random bits, so a fast digest is as safe as a slow password hash and the check stays
+cheap.
 
 Roles: ``admin`` reads everything and may send records; ``viewer`` reads everything; ``vendor``
 reads only its vendor's rows and may send only records of its vendor.
