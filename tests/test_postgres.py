@@ -220,7 +220,9 @@ def test_demo_then_report_sla_and_serve(pg_server, tmp_path):
     out = tmp_path / "demo-data"
     cli("demo", "--db", url, "--out", out, "--days", "7", "--volume", "30")
     config = out / "supportkpi.toml"
-    shown = cli("report", "--db", url, "--config", config, "--format", "json").stdout
+    shown = cli(
+        "report", "--db", url, "--config", config, "--kpi", "chat_volume,csat", "--format", "json"
+    ).stdout
     assert '"vendor": "atlas"' in shown
     assert "atlas" in cli("sla", "--db", url, "--config", config).stdout
     token = cli("token", "create", "--role", "viewer", "--db", url, "--config", config).stdout
@@ -256,7 +258,7 @@ def _serve_side_by_side(url: str, config: Path, token: str) -> None:
                 answers[path] = client.get(path)
 
         paths = [
-            "/v1/report?by=vendor,channel&period=day",
+            "/v1/report?kpi=chat_volume,first_response_time,csat&by=vendor,channel&period=day",
             "/v1/headline",
             "/v1/escalations",
             "/v1/sla",
