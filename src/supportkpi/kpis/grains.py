@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 
 from supportkpi.config import Config
 from supportkpi.facts import calendar
-from supportkpi.facts.derive import base_facts, reply_pairs, seconds_between
+from supportkpi.facts.derive import base_facts, flag, reply_pairs, seconds_between
 
 DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
@@ -265,7 +265,7 @@ def shifts(frame: Frame) -> ir.Table:
         c,
         shifts=ibis.literal(0),
         handled=ibis.literal(1),
-        outside=c.__on.isnull(),
+        outside=flag(c.__on.isnull()),
     )
     return worked.union(answered)
 
@@ -287,7 +287,7 @@ def agent_load(frame: Frame) -> ir.Table:
     # the furthest end of the chats before this one: a start past it opens a new island
     c = c.mutate(__reach=c.e.max().over(running))
     c = c.mutate(__before=c.__reach.lag().over(ordered))
-    c = c.mutate(__new=(c.__before.isnull() | (c.s > c.__before)).cast("int64"))
+    c = c.mutate(__new=flag(c.__before.isnull() | (c.s > c.__before)))
     c = c.mutate(__island=c.__new.sum().over(running))
     islands = c.group_by([*keys, "__island"]).aggregate(
         busy=seconds_between(ibis._.e.max(), ibis._.s.min()),

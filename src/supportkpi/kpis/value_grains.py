@@ -14,7 +14,7 @@ from datetime import timedelta
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.facts.derive import seconds_between
+from supportkpi.facts.derive import flag, seconds_between
 from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,
@@ -118,7 +118,7 @@ def _vendor_totals(frame: Frame, revenue: bool) -> ir.Table:
     none |= {"handled": ibis.null("int64")}
     cost = cost_days(frame).group_by(keys).aggregate(cost=ibis._.cost.sum())
     c = conversations(frame)
-    handled = c.group_by(keys).aggregate(handled=c.handled.cast("int64").sum())
+    handled = c.group_by(keys).aggregate(handled=flag(c.handled).sum())
     parts = [
         cost.select(*keys, **(none | {"cost": cost.cost})),
         handled.select(*keys, **(none | {"handled": handled.handled})),
