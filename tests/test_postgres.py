@@ -275,3 +275,19 @@ def _serve_side_by_side(url: str, config: Path, token: str) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_request_gets_its_own_pooled_connection_with_a_timeout(pg_demo, monkeypatch):
+    _, pg, _, _ = pg_demo
+    monkeypatch.setenv("SUPPORTKPI_STATEMENT_TIMEOUT", "2.5")
+    server = PostgresStore.open(pg.url)
+    try:
+        with server.session() as one, server.session() as two:
+            pids = {s.run("SELECT pg_backend_pid()")[0][0] for s in (one, two, server)}
+            assert len(pids) == 3
+            assert one.run("SHOW statement_timeout") == [("2500ms",)]
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                one.run("SELECT pg_sleep(5)")
+            assert two.execute("SELECT count(*) FROM conversations")[0][0] > 0
+    finally:
+        server.close()
