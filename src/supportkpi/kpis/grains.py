@@ -71,10 +71,11 @@ class Frame:
     start: date | None = None
     end: date | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    spans: ir.Table | None = None
+    spans: calendar.Spans | None = None
     facts: ir.Table | None = None  # conversation_rows, when a report computed them once
     kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
+    contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
 
     @property
     def group(self) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ import ibis
 import ibis.expr.types as ir
 
 from supportkpi.facts.derive import base_facts, follow_ups, own_base_facts, reply_pairs
+from supportkpi.store import kept_contacts
 from supportkpi.store.store import Store
 
 FACTS = "kept_facts"
@@ -128,7 +129,9 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
 def refresh(store: Store, touched: str) -> None:
     """Bring the kept facts up to date after a load changed the conversations listed in the
     temporary table ``touched`` (one ``conversation_id`` column). Call inside the load's
-    transaction."""
+    transaction. Each revenue event's last contact (:mod:`supportkpi.store.kept_contacts`)
+    is brought up to date with them."""
+    kept_contacts.refresh(store, touched)
     state = _state(store)
     if state is None or state[0] != VERSION or state[3]:
         rebuild(store)
