@@ -139,6 +139,10 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=60)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--api-only", type=Path, help="only the API, on this loaded store")
+    parser.add_argument(
+        "--load-only", action="store_true", help="only first loads: ours, plain, hand floor"
+    )
+    parser.add_argument("--load-rounds", type=int, default=1)
     args = parser.parse_args()
     if args.api_only:
         api_only(args.api_only, args)
@@ -150,10 +154,65 @@ def main() -> None:
         generate(n, data)
     scratch = Path(tempfile.mkdtemp(prefix="supportkpi-bench-", dir=args.data))
     try:
+        if args.load_only:
+            record_loads(n, loads(data, scratch, args.load_rounds))
+            return
         results = run(data, scratch, args)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     record(n, results)
+
+
+LOADS = ("load", "load_floor", "load_plain")
+
+
+def loads(data: Path, scratch: Path, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """First loads of each format into fresh stores, ours, the hand floor and the plain
+    path in turn, ``rounds`` times: ratios are taken within a round, under the same load."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for fmt in ("csv", "parquet"):
+            for name in LOADS:
+                db = scratch / f"{name}-{fmt}.duckdb"
+                db.unlink(missing_ok=True)
+                out.setdefault(f"{name}_{fmt}", []).append(measure(name, db, data / fmt))
+                db.unlink(missing_ok=True)
+    return out
+
+
+def record_loads(n: int, r: dict[str, list[dict[str, Any]]]) -> None:
+    """Append the first-load table to bench/RESULTS.md."""
+    rows = []
+    for fmt in ("csv", "parquet"):
+        ours, floor, plain = (r[f"{name}_{fmt}"] for name in LOADS)
+        for name, runs in (("ours", ours), ("hand floor", floor), ("plain path", plain)):
+            wall = statistics.median(x["seconds"] for x in runs)
+            cpu = statistics.median(x["cpu"] for x in runs)
+            ratio = statistics.median(
+                x["seconds"] / f["seconds"] for x, f in zip(runs, floor, strict=True)
+            )
+            cpu_ratio = statistics.median(
+                x["cpu"] / f["cpu"] for x, f in zip(runs, floor, strict=True)
+            )
+            loads_seen = ", ".join(f"{x['load_average'][0]:.1f}" for x in runs)
+            rows.append(
+                f"| {fmt} | {name} | {wall:.1f} s | {cpu:.1f} s | {ratio:.2f} | "
+                f"{cpu_ratio:.2f} | {max(x['peak_mb'] for x in runs):,.0f} MB | {loads_seen} |"
+            )
+    text = (
+        f"\n## First load at {n:,} conversations, {datetime.now(UTC):%Y-%m-%d}, commit "
+        f"{commit()}\n\nMachine: {machine()}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores shared. `python bench/run.py --load-only`: every file of a "
+        "format into a fresh store, one process each, ours, the hand floor "
+        "(bench/load_floor.py: the same row, key and reference checks in hand SQL and our "
+        "kept-facts rebuild) and the plain path (`fast=False`) in turn; ratios are medians of "
+        "the ratios within a round. CPU is user + system time of every thread.\n\n"
+        "| format | load | wall | CPU | wall ÷ floor | CPU ÷ floor | peak RSS | load average "
+        "at start |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
+    print(text)
+    with RESULTS.open("a") as f:
+        f.write(text)
 
 
 def run(data: Path, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
