@@ -49,6 +49,10 @@ def _said(summary: LoadSummary) -> list[tuple[Any, ...]]:
     return [*files, *sorted(summary.tables.items())]
 
 
+def _recorder(steps: set[str]) -> Any:
+    return lambda step, *_: steps.add(step)
+
+
 def _both(
     directory: Path, loads: list[tuple[list[Path], dict[str, Any]]], streamed: int | None = 0
 ) -> dict[str, Any]:
@@ -61,7 +65,7 @@ def _both(
         steps: set[str] = set()
         with Store.open(db) as store:
             said = [
-                _said(load(store, paths, fast=fast, progress=lambda s, *_: steps.add(s), **how))
+                _said(load(store, paths, fast=fast, progress=_recorder(steps), **how))
                 for paths, how in loads
             ]
             seen[fast] = (_contents(store), said)
@@ -201,8 +205,8 @@ def test_a_mapping_leaves_out_the_same_rows_both_ways(tmp_path, write):
 
 
 def test_csv_files_the_engine_cannot_number_are_the_same_both_ways(tmp_path, write):
-    """Records spanning lines, blank lines and rows of the wrong width are streamed; CRLF
-    line breaks the engine reads."""
+    """Records spanning lines, blank lines, rows of the wrong width and a file of no rows
+    are streamed; CRLF line breaks the engine reads."""
     spanning = write(
         "spanning/messages.csv",
         MESSAGES.replace('"hi, how can I help?"', '"hi,\nhow can\nI help?"') + "\n\n",
@@ -211,10 +215,13 @@ def test_csv_files_the_engine_cannot_number_are_the_same_both_ways(tmp_path, wri
     crlf = tmp_path / "crlf" / "messages.csv"
     crlf.parent.mkdir()
     crlf.write_bytes(MESSAGES.replace("\n", "\r\n").encode())
+    empty = write("empty/messages.csv", MESSAGES.splitlines()[0] + "\n")
     conversations = write("conversations.csv", CONVERSATIONS)
-    for messages in (spanning, wide, crlf):
-        rows = _both(tmp_path, [([conversations, messages], {})], streamed=messages != crlf)
-        assert len(rows["messages"]) == 7 - (messages == wide)
+    for messages in (spanning, wide, crlf, empty):
+        # (streaming a file of no rows reports no progress)
+        streamed = messages in (spanning, wide)
+        rows = _both(tmp_path, [([conversations, messages], {})], streamed=streamed)
+        assert len(rows["messages"]) == {wide: 6, empty: 0}.get(messages, 7)
 
 
 text = st.text(max_size=10)

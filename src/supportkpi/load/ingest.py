@@ -261,6 +261,7 @@ class _Load:
         result = FileResult(src.name, src.table)
         raw = self.store.temp_name("read")
         self.views.add(raw)
+        self.scratch.append(raw)
         self.store.execute(f"CREATE TEMP VIEW {q(raw)} AS {reader}")
         self.progress(f"reading and checking {src.path.name}", 0, 0)
         lines = csv_lines(src.path) if src.format == "csv" else None
@@ -512,6 +513,8 @@ class _Load:
             result.rows = n + sum(result.left_out.values())
             if lines is not None and result.rows + 1 != lines:
                 raise _Reread  # records span lines, or blank lines lie between them
+            if not result.rows:
+                raise _Reread  # a file of no records is no table's
         if self.store.execute(f"SELECT count(*) FROM {q(checked)} WHERE __check > 0")[0][0]:
             self.store.execute(
                 f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, c.{LINE}, {lit(spec.name)}, "
