@@ -143,6 +143,9 @@ def main() -> None:
         "--load-only", action="store_true", help="only first loads: ours, plain, hand floor"
     )
     parser.add_argument("--load-rounds", type=int, default=1)
+    parser.add_argument(
+        "--loads", default=",".join(LOADS), help="which loads (the floor is always one)"
+    )
     args = parser.parse_args()
     if args.api_only:
         api_only(args.api_only, args)
@@ -155,7 +158,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="supportkpi-bench-", dir=args.data))
     try:
         if args.load_only:
-            record_loads(n, loads(data, scratch, args.load_rounds))
+            names = tuple(dict.fromkeys(["load_floor", *args.loads.split(",")]))
+            record_loads(n, loads(data, scratch, args.load_rounds, names), names)
             return
         results = run(data, scratch, args)
     finally:
@@ -166,13 +170,15 @@ def main() -> None:
 LOADS = ("load", "load_floor", "load_plain")
 
 
-def loads(data: Path, scratch: Path, rounds: int) -> dict[str, list[dict[str, Any]]]:
+def loads(
+    data: Path, scratch: Path, rounds: int, names: tuple[str, ...] = LOADS
+) -> dict[str, list[dict[str, Any]]]:
     """First loads of each format into fresh stores, ours, the hand floor and the plain
     path in turn, ``rounds`` times: ratios are taken within a round, under the same load."""
     out: dict[str, list[dict[str, Any]]] = {}
     for _ in range(rounds):
         for fmt in ("csv", "parquet"):
-            for name in LOADS:
+            for name in names:
                 db = scratch / f"{name}-{fmt}.duckdb"
                 db.unlink(missing_ok=True)
                 out.setdefault(f"{name}_{fmt}", []).append(measure(name, db, data / fmt))
@@ -180,12 +186,16 @@ def loads(data: Path, scratch: Path, rounds: int) -> dict[str, list[dict[str, An
     return out
 
 
-def record_loads(n: int, r: dict[str, list[dict[str, Any]]]) -> None:
+def record_loads(
+    n: int, r: dict[str, list[dict[str, Any]]], names: tuple[str, ...] = LOADS
+) -> None:
     """Append the first-load table to bench/RESULTS.md."""
     rows = []
+    shown = {"load": "ours", "load_floor": "hand floor", "load_plain": "plain path"}
     for fmt in ("csv", "parquet"):
-        ours, floor, plain = (r[f"{name}_{fmt}"] for name in LOADS)
-        for name, runs in (("ours", ours), ("hand floor", floor), ("plain path", plain)):
+        floor = r[f"load_floor_{fmt}"]
+        for name in sorted(names, key=list(shown).index):
+            runs = r[f"{name}_{fmt}"]
             wall = statistics.median(x["seconds"] for x in runs)
             cpu = statistics.median(x["cpu"] for x in runs)
             ratio = statistics.median(
@@ -196,7 +206,7 @@ def record_loads(n: int, r: dict[str, list[dict[str, Any]]]) -> None:
             )
             loads_seen = ", ".join(f"{x['load_average'][0]:.1f}" for x in runs)
             rows.append(
-                f"| {fmt} | {name} | {wall:.1f} s | {cpu:.1f} s | {ratio:.2f} | "
+                f"| {fmt} | {shown[name]} | {wall:.1f} s | {cpu:.1f} s | {ratio:.2f} | "
                 f"{cpu_ratio:.2f} | {max(x['peak_mb'] for x in runs):,.0f} MB | {loads_seen} |"
             )
     text = (
