@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.panel import Panel
 from rich.table import Table
 
 from supportkpi.cli._common import ConfigOption, DbOption, app, config_from, err, fail, out
-from supportkpi.store import kept
-from supportkpi.store.access import AccessError, TokenStore, tokens_path
-from supportkpi.store.store import Store, StoreError, default_url
+
+if TYPE_CHECKING:
+    from supportkpi.store.access import TokenStore
 
 TokensOption = Annotated[
     Path | None,
@@ -32,6 +31,9 @@ app.add_typer(token_app, name="token")
 
 
 def _tokens(db: str | None, path: Path | None) -> TokenStore:
+    from supportkpi.store.access import AccessError, TokenStore, tokens_path
+    from supportkpi.store.store import default_url
+
     try:
         return TokenStore(tokens_path(db or default_url(), path))
     except AccessError as exc:
@@ -62,8 +64,11 @@ def serve_command(
 ) -> None:
     """Run the HTTP API and the dashboard (OpenAPI at /docs)."""
     import uvicorn
+    from rich.panel import Panel
 
     from supportkpi.api import create_app
+    from supportkpi.store import kept
+    from supportkpi.store.store import Store, StoreError, default_url
 
     settings = config_from(config)
     if alerts and not settings.alerts:
@@ -116,6 +121,8 @@ def token_create(
     tokens: TokensOption = None,
 ) -> None:
     """Create a token and print it; it is shown only this once (only its hash is kept)."""
+    from supportkpi.store.access import AccessError
+
     store = _tokens(db, tokens)
     try:
         token = store.create(role, vendor, name)
@@ -152,6 +159,8 @@ def token_revoke(
     tokens: TokensOption = None,
 ) -> None:
     """Revoke a token: it and its dashboard sessions stop working at once."""
+    from supportkpi.store.access import AccessError
+
     try:
         record = _tokens(db, tokens).revoke(token_id)
     except AccessError as exc:

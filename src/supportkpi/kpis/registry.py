@@ -18,6 +18,8 @@ from typing import assert_never
 import ibis
 import ibis.expr.types as ir
 
+from supportkpi.vocabulary import Family
+
 
 class Unit(StrEnum):
     """What a KPI's number is."""
@@ -37,15 +39,6 @@ class Direction(StrEnum):
     LOWER = "lower"
     BAND = "band"
     NONE = "none"
-
-
-class Family(StrEnum):
-    """The KPIS.md section a KPI belongs to."""
-
-    EFFICIENCY = "efficiency"
-    EFFECTIVENESS = "effectiveness"
-    QUALITY = "quality"
-    COST_VALUE = "cost_value"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ so loading the same records twice changes nothing.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,42 @@ class StoreError(RuntimeError):
 def default_url() -> str:
     """The store to use when none is named: $SUPPORTKPI_DB, else ./supportkpi.duckdb."""
     return os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+_LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def in_use(path: str, exc: Exception) -> str | None:
+    """What to say when another process holds the store file (DuckDB lets one process open
+    a file at a time): who holds it and what to do; None for any other error."""
+    found = _LOCK.search(str(exc))
+    if found is None:
+        return None
+    pid = int(found["pid"])
+    command = _command_line(pid)
+    serving = " serve" in f" {command}" and "supportkpi" in command
+    who = f"`supportkpi serve` (PID {pid})" if serving else f"another process (PID {pid})"
+    advice = (
+        "while it runs, read through it (the dashboard, or GET /v1/report, /v1/sla, "
+        "/v1/conversations … with a token) and send records to POST /v1/records/{table}; "
+        "or stop it and run this command again"
+        if serving
+        else "wait for it to finish, or stop it, and run this command again"
+    )
+    return f"the store {path} is in use by {who}: one process at a time can open it; {advice}"
+
+
+def _command_line(pid: int) -> str:
+    """A process's command line, from /proc where there is one; empty otherwise."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(
+        Path(a).name if i == 0 else a
+        for i, a in enumerate(raw.decode(errors="replace").split("\0"))
+        if a
+    )
 
 
 def _duckdb_path(url: str) -> str:
@@ -93,7 +130,8 @@ class Store:
         try:
             con = ibis.duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from None
+            held = in_use(path, exc)
+            raise StoreError(held or f"cannot open the store {path}: {exc}") from None
         limit = memory_limit or os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY_LIMIT
         try:
             quoted = limit.replace("'", "''")
