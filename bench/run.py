@@ -213,9 +213,10 @@ def record_loads(
         f"\n## First load at {n:,} conversations, {datetime.now(UTC):%Y-%m-%d}, commit "
         f"{commit()}\n\nMachine: {machine()}; Python {platform.python_version()}; "
         f"{os.cpu_count()} cores shared. `python bench/run.py --load-only`: every file of a "
-        "format into a fresh store, one process each, ours, the hand floor "
-        "(bench/load_floor.py: the same row, key and reference checks in hand SQL and our "
-        "kept-facts rebuild) and the plain path (`fast=False`) in turn; ratios are medians of "
+        "format into a fresh store, one process each, in turn: "
+        + ", ".join(shown[name] for name in names)
+        + " (hand floor: bench/load_floor.py, the same row, key and reference checks in hand "
+        "SQL and our kept-facts rebuild; plain path: `fast=False`); ratios are medians of "
         "the ratios within a round. CPU is user + system time of every thread.\n\n"
         "| format | load | wall | CPU | wall ÷ floor | CPU ÷ floor | peak RSS | load average "
         "at start |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
