@@ -20,6 +20,7 @@ from supportkpi.analysis.targets import TargetSet, held_to
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
+from supportkpi.kpis.registry import flag
 from supportkpi.store.store import Store
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,7 +41,7 @@ def escalation_reasons(
     frame = build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
-    handled = grouped(rows, group, __handled=rows.handled.cast("int64").sum())
+    handled = grouped(rows, group, __handled=flag(rows.handled).sum())
     esc = rows.filter(rows.handled & rows.escalated.fill_null(False))
     esc = esc.mutate(escalation_reason=esc.escalation_reason.fill_null("(no reason given)"))
     counts = esc.group_by([*group, "escalation_reason"]).aggregate(escalations=ibis._.count())

@@ -17,7 +17,8 @@ TokensOption = Annotated[
     Path | None,
     typer.Option(
         "--tokens",
-        help="Token file [default: $SUPPORTKPI_TOKENS or beside the store, supportkpi.tokens.json]",
+        help="Token file [default: $SUPPORTKPI_TOKENS, else beside the store file, or beside the "
+        "config for a postgresql:// store: supportkpi.tokens.json]",
         show_default=False,
     ),
 ]
@@ -30,12 +31,12 @@ token_app = typer.Typer(
 app.add_typer(token_app, name="token")
 
 
-def _tokens(db: str | None, path: Path | None) -> TokenStore:
+def _tokens(db: str | None, path: Path | None, config: Path | None = None) -> TokenStore:
     from supportkpi.store.access import AccessError, TokenStore, tokens_path
     from supportkpi.store.store import default_url
 
     try:
-        return TokenStore(tokens_path(db or default_url(), path))
+        return TokenStore(tokens_path(db or default_url(), path, config))
     except AccessError as exc:
         raise fail(str(exc)) from None
 
@@ -74,7 +75,7 @@ def serve_command(
     if alerts and not settings.alerts:
         raise fail("--alerts: no [[alerts]] in the config")
     url = db or default_url()
-    token_store = None if no_auth else _tokens(db, tokens)
+    token_store = None if no_auth else _tokens(db, tokens, config)
     if token_store is not None and not any(r.revoked_at is None for r in token_store.records()):
         err.print(
             f"no tokens yet in {token_store.path}: create one with "
@@ -119,11 +120,12 @@ def token_create(
     name: Annotated[str | None, typer.Option(help="A name to recognise it by.")] = None,
     db: DbOption = None,
     tokens: TokensOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Create a token and print it; it is shown only this once (only its hash is kept)."""
     from supportkpi.store.access import AccessError
 
-    store = _tokens(db, tokens)
+    store = _tokens(db, tokens, config)
     try:
         token = store.create(role, vendor, name)
     except AccessError as exc:
@@ -138,9 +140,11 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(db: DbOption = None, tokens: TokensOption = None) -> None:
+def token_list(
+    db: DbOption = None, tokens: TokensOption = None, config: ConfigOption = None
+) -> None:
     """Every token: id, name, role, vendor, when created and revoked (never the token)."""
-    records = _tokens(db, tokens).records()
+    records = _tokens(db, tokens, config).records()
     if not records:
         out.print("No tokens. Create one: supportkpi token create --role admin")
         return
@@ -157,12 +161,13 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The id (or name) from `token list`.")],
     db: DbOption = None,
     tokens: TokensOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Revoke a token: it and its dashboard sessions stop working at once."""
     from supportkpi.store.access import AccessError
 
     try:
-        record = _tokens(db, tokens).revoke(token_id)
+        record = _tokens(db, tokens, config).revoke(token_id)
     except AccessError as exc:
         raise fail(str(exc)) from None
     out.print(f"revoked {record.role} token {record.id} ({record.name})")

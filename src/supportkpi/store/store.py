@@ -85,8 +85,8 @@ def _duckdb_path(url: str) -> str:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise StoreError(
-            f"store URL scheme {scheme!r} is not supported yet; "
-            "use duckdb:///path.duckdb or a plain file path"
+            f"store URL scheme {scheme!r} is not supported; use duckdb:///path.duckdb, a plain "
+            "file path or postgresql://user@host:port/database"
         )
     return url
 
@@ -100,8 +100,19 @@ _SQL_TYPES = {
 }
 
 
+def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection to a store needs: UTC, no progress bar, no ordering promise."""
+    con.execute(
+        "SET TimeZone = 'UTC'; SET preserve_insertion_order = false; "
+        "SET enable_progress_bar = false"
+    )
+
+
 class Store:
     """A connection to the store, with the canonical tables created."""
+
+    dialect = "duckdb"
+    """The SQL dialect of the engine underneath, as Ibis and sqlglot name it."""
 
     def __init__(self, con: DuckDBBackend, url: str) -> None:
         self.con = con
@@ -122,6 +133,10 @@ class Store:
         the engine's memory; larger work spills to a temporary directory beside the store.
         """
         url = str(url) if url is not None else default_url()
+        if url.startswith(("postgresql://", "postgres://")):
+            from supportkpi.store.postgres import PostgresStore
+
+            return PostgresStore.open(url, read_only=read_only)
         path = _duckdb_path(url)
         if path != ":memory:":
             if read_only and not Path(path).exists():
@@ -135,17 +150,31 @@ class Store:
         limit = memory_limit or os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY_LIMIT
         try:
             quoted = limit.replace("'", "''")
-            con.raw_sql(
-                f"SET TimeZone = 'UTC'; SET memory_limit = '{quoted}'; "
-                "SET preserve_insertion_order = false; SET enable_progress_bar = false"
-            )
+            con.raw_sql(f"SET memory_limit = '{quoted}'")
         except duckdb.Error as exc:
             con.disconnect()
             raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
+        _session_settings(con.con)
         store = cls(con, url)
         if not read_only:
             store._create_tables()
         return store
+
+    @contextmanager
+    def session(self) -> Iterator[Store]:
+        """A store of its own for one request, on the same database: a DuckDB cursor, so reads
+        run side by side (each sees the data as committed when its statement began)."""
+        cursor = self.raw.cursor()
+        _session_settings(cursor)
+        store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        try:
+            yield store
+        finally:
+            cursor.close()
+
+    def replace_table(self, name: str, sql: str) -> None:
+        """(Re)create table ``name`` from the query ``sql`` (in this store's dialect)."""
+        self.raw.execute(f"CREATE OR REPLACE TABLE {_q(name)} AS {sql}")
 
     def close(self) -> None:
         """Close the connection."""
