@@ -286,6 +286,7 @@ class Email(BaseModel):
     username: str | None = None
     password_env: str | None = None
     timeout: float = Field(default=10, gt=0)
+    ca_file: str | None = None  # PEM of the CA to trust (an internal CA); else the system's
 
     @model_validator(mode="after")
     def _one_tls(self) -> Email:

@@ -50,15 +50,16 @@ def send_email(mail: Email, subject: str, body: str) -> None:
     if mail.username and password is None:
         raise DeliveryError(f"no password: set ${mail.password_env or '(password_env)'}")
     try:
+        context = ssl.create_default_context(cafile=mail.ca_file)
         if mail.ssl:
             server: smtplib.SMTP = smtplib.SMTP_SSL(
-                mail.host, mail.port, timeout=mail.timeout, context=ssl.create_default_context()
+                mail.host, mail.port, timeout=mail.timeout, context=context
             )
         else:
             server = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
         with server:
             if mail.starttls:
-                server.starttls(context=ssl.create_default_context())
+                server.starttls(context=context)
             if mail.username:
                 server.login(mail.username, password or "")
             server.send_message(message)
