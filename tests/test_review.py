@@ -200,7 +200,7 @@ def test_the_cli_writes_the_review_and_its_pdf(small_demo, opened, tmp_path):
     assert pages >= 2, pages
     rendered = render_pages(pdf)
     assert len(rendered) == pages
-    for text, picture in rendered:
+    for _, picture in rendered:
         inked = ink_share(picture)
         assert 0.002 < inked < 0.6, inked  # neither a blank page nor a black one
     first_text, first_picture = rendered[0]

@@ -45,9 +45,11 @@ def test_mail_goes_over_tls_with_the_configured_ca(certificates, monkeypatch, mo
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
 def test_a_certificate_no_trusted_ca_signed_is_refused(certificates, monkeypatch, mode):
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
-    with smtp_server(tls=mode, context=certificates.server) as box:
-        with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
-            send_email(mail(box.port, **{mode: True}), "Hi", "Body")
+    with (
+        smtp_server(tls=mode, context=certificates.server) as box,
+        pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        send_email(mail(box.port, **{mode: True}), "Hi", "Body")
     assert box.messages == [] and box.logins == []
 
 

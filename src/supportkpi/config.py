@@ -295,6 +295,47 @@ class Email(BaseModel):
         return self
 
 
+class Schedule(BaseModel):
+    """A report delivered on a calendar: the monthly review of each vendor (of the month
+    before), or a daily summary (the day before: headline KPIs per vendor and the alerts that
+    fired), sent to channels of ``[notify]`` and/or written to a folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    report: Literal["review", "summary"]
+    every: Literal["month", "week", "day"] | None = None
+    day: int | str | None = None  # day of the month (1–28), or a weekday ("mon") for weeks
+    at: time = time(8, 0)  # local time in the config's zone
+    vendors: tuple[str, ...] = ()  # reviews: these vendors; empty: every vendor with data
+    pdf: bool = False  # reviews: attach a PDF too (headless Chromium)
+    notify: tuple[str, ...] = ()
+    folder: str | None = None
+    catch_up: str = "1d"  # a due time missed by more than this (server down) is skipped
+
+    @model_validator(mode="after")
+    def _when(self) -> Schedule:
+        every = self.every or ("month" if self.report == "review" else "day")
+        object.__setattr__(self, "every", every)
+        if every == "month":
+            day = 1 if self.day is None else self.day
+            if not isinstance(day, int) or not 1 <= day <= 28:
+                raise ValueError("a monthly schedule takes day = 1 … 28 (the day of the month)")
+        elif every == "week":
+            day = "mon" if self.day is None else str(self.day).lower()[:3]
+            if day not in WEEKDAYS:
+                raise ValueError(f"a weekly schedule takes day = one of {', '.join(WEEKDAYS)}")
+        elif self.day is not None:
+            raise ValueError("a daily schedule takes no day")
+        else:
+            day = None
+        object.__setattr__(self, "day", day)
+        if not self.notify and self.folder is None:
+            raise ValueError('say where it goes: notify = [...] and/or folder = "..."')
+        parse_duration(self.catch_up)
+        return self
+
+
 class Notify(BaseModel):
     """Where alerts go, by name, and how often a failed delivery is tried again at once."""
 
@@ -329,25 +370,27 @@ class Config(BaseModel):
     contracts: dict[str, tuple[TargetSpec, ...]] = {}
     workforce: Workforce = Workforce()
     alerts: tuple[AlertRule, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     notify: Notify = Notify()
 
     @model_validator(mode="after")
     def _alerts_known(self) -> Config:
-        names = [a.name for a in self.alerts]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"alert names must differ: {', '.join(twice)} appears twice")
         channels = set(self.notify.webhooks) | set(self.notify.email)
         both = set(self.notify.webhooks) & set(self.notify.email)
         if both:
             raise ValueError(f"{', '.join(sorted(both))}: both a webhook and an e-mail")
-        for alert in self.alerts:
-            unknown = [n for n in alert.notify if n not in channels]
-            if unknown:
-                raise ValueError(
-                    f"alert {alert.name!r} notifies {', '.join(unknown)}, which is not under "
-                    "[notify.webhooks] or [notify.email]"
-                )
+        for kind, rules in (("alert", self.alerts), ("schedule", self.schedules)):
+            names = [r.name for r in rules]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{kind} names must differ: {', '.join(twice)} appears twice")
+            for rule in rules:
+                unknown = [n for n in rule.notify if n not in channels]
+                if unknown:
+                    raise ValueError(
+                        f"{kind} {rule.name!r} notifies {', '.join(unknown)}, which is not "
+                        "under [notify.webhooks] or [notify.email]"
+                    )
         return self
 
     @field_validator("timezone")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +20,8 @@ from supportkpi.cli._common import (
     out,
 )
 from supportkpi.config import ConfigError
-from supportkpi.reports.monthly import review_html
+from supportkpi.reports.monthly import file_name, review_html
 from supportkpi.reports.pdf import PdfError, html_to_pdf
-
-
-def file_name(vendor: str, month: str, suffix: str) -> str:
-    """review-<vendor>-<month>.<suffix>, the vendor reduced to safe characters."""
-    return f"review-{re.sub(r'[^A-Za-z0-9_.-]+', '_', vendor)}-{month}.{suffix}"
 
 
 @app.command("review")
