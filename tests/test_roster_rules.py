@@ -85,7 +85,9 @@ def check_agents(result, rules: Rules, need: list[int]) -> None:
                 t += HALF
     coverage = result.coverage.to_pylist()
     assert [c["on_duty"] for c in coverage] == on_duty.astype(int).tolist()
-    assert [c["short"] for c in coverage] == [max(n - o, 0) for n, o in zip(need, on_duty)]
+    assert [c["short"] for c in coverage] == [
+        max(n - o, 0) for n, o in zip(need, on_duty, strict=True)
+    ]
     assert result.cost == pytest.approx(cost)
     assert sum(result.shifts["agents"].to_pylist()) == len(rows)
 
@@ -131,9 +133,7 @@ def _brute_force(need: list[int], types: list[tuple[int, int, int | None]], pena
 def test_breaks_are_placed_as_a_brute_force_would(need):
     # hourly intervals; a 4-hour shift takes a 1-hour break 1 or 2 hours in, 2-hour shifts none
     rule = BreakRule(min_hours=4, minutes=60, earliest=1, latest=2)
-    rules = Rules(
-        starts=(time(0), time(2)), lengths=(2, 4), breaks=(rule,), shortfall_cost=3.0
-    )
+    rules = Rules(starts=(time(0), time(2)), lengths=(2, 4), breaks=(rule,), shortfall_cost=3.0)
     types = [(0, 2, None), (2, 2, None), (0, 4, 1), (0, 4, 2), (2, 4, 3), (2, 4, 4)]
     result = roster(need, MONDAY, 60, rules)
     assert result.status == "optimal"
@@ -147,3 +147,49 @@ def test_rules_that_cannot_hold_are_refused():
         Rules(starts=(time(8),), lengths=(8,), max_days=0)
     with pytest.raises(ValueError, match="min_days_off"):
         Rules(starts=(time(8),), lengths=(8,), min_days_off=7)
+
+
+ROSTER_CONFIG = """
+[workforce.roster]
+starts = "07:00,08:00,09:00,10:00,11:00,12:00,13:00"
+lengths = [4, 8]
+max_days = 5
+min_days_off = 2
+
+[[workforce.roster.breaks]]
+min_hours = 6
+minutes = 30
+earliest = 2
+latest = 5
+"""
+
+
+def test_the_command_takes_the_rules_from_the_config(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from supportkpi.cli import app
+
+    need = week_of_need()
+    rows = [f"{MONDAY + HALF * i:%Y-%m-%dT%H:%M},{n}" for i, n in enumerate(need)]
+    (tmp_path / "need.csv").write_text("interval_start,agents\n" + "\n".join(rows) + "\n")
+    (tmp_path / "supportkpi.toml").write_text(ROSTER_CONFIG)
+    args = ["roster", "--requirements", str(tmp_path / "need.csv"), "--rate", "20"]
+    args += ["--config", str(tmp_path / "supportkpi.toml")]
+    done = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    (made,) = json.loads(done.output)
+    direct = roster(need, MONDAY, 30, RULES)  # the same rules, given in Python
+    assert made["cost"] == pytest.approx(direct.cost) and made["shortfall_agent_intervals"] == 0
+    people = {a["agent"]: a["pattern"] for a in made["agents"]}
+    assert people and all(p.count("-") >= 2 and "xxxxxx" not in p + p for p in people.values())
+    for a in made["agents"]:
+        hours = datetime.fromisoformat(a["end"]) - datetime.fromisoformat(a["start"])
+        assert (a["break_start"] is not None) == (hours >= timedelta(hours=6)), a
+    table = CliRunner().invoke(app, [*args, "--agents"])
+    assert table.exit_code == 0 and f"{len(people)} people" in table.output
+    refused = CliRunner().invoke(
+        app, ["roster", "--requirements", str(tmp_path / "need.csv"), "--agents"]
+    )
+    assert refused.exit_code != 0 and "--max-days" in refused.output

@@ -41,6 +41,18 @@ Every setting has a default, so the file is optional. An example::
     concurrency_growth = 0.25         # each extra chat lengthens handle time by 25 %
     hourly_rate = { in-house = 32.0, northwind = 14.0, default = 25.0 }
 
+    [workforce.roster]                # shifts `supportkpi roster` may use
+    starts = "07:00,08:00,09:00,12:00"
+    lengths = [4, 8]
+    max_days = 5                      # working days in a row at most
+    min_days_off = 2                  # days off a week at least
+
+    [[workforce.roster.breaks]]       # a shift of 6 h or more: 30 min, 2–5 h after its start
+    min_hours = 6
+    minutes = 30
+    earliest = 2
+    latest = 5
+
     [[alerts]]                        # checked by `supportkpi alerts check`
     name = "northwind chat first response"
     kpi = "first_response_time"
@@ -188,8 +200,35 @@ class TargetSpec(BaseModel):
         return self
 
 
+class RosterBreak(BaseModel):
+    """A shift of at least ``min_hours`` takes a break of ``minutes`` starting between
+    ``earliest`` and ``latest`` hours after its start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_hours: float = Field(gt=0, le=24)
+    minutes: int = Field(gt=0, le=240)
+    earliest: float = Field(ge=0)
+    latest: float = Field(ge=0)
+
+
+class RosterSettings(BaseModel):
+    """What ``supportkpi roster`` may use unless its options say otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    starts: str = "every 60"
+    lengths: tuple[float, ...] = (4, 6, 8)
+    min_agents: int = Field(default=0, ge=0)
+    max_agents: int | None = Field(default=None, ge=0)
+    max_days: int | None = Field(default=None, ge=1, le=7)  # working days in a row
+    min_days_off: int = Field(default=0, ge=0, le=6)  # per week
+    breaks: tuple[RosterBreak, ...] = ()
+
+
 class Workforce(BaseModel):
-    """Staffing settings: targets, shrinkage, chat concurrency and hourly cost per vendor."""
+    """Staffing settings: targets, shrinkage, chat concurrency, hourly cost per vendor and
+    the roster's rules."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -200,6 +239,7 @@ class Workforce(BaseModel):
     concurrency: int = Field(default=2, ge=1)
     concurrency_growth: float = Field(default=0.25, ge=0)
     hourly_rate: dict[str, float] = {}
+    roster: RosterSettings = RosterSettings()
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)\s*$")

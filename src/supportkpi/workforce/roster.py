@@ -41,8 +41,8 @@ CP-SAT would do as well but adds a 25 MB wheel and protobuf for the same model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from itertools import pairwise
