@@ -22,6 +22,7 @@ from supportkpi.api import (
     scheduling,
     web,
     webhooks,
+    workforce,
 )
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
@@ -72,6 +73,7 @@ def create_app(
         reads.router,
         drilldown.router,
         review.router,
+        workforce.router,
         records.router,
         webhooks.router,
         web.router,

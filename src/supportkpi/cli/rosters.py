@@ -25,7 +25,7 @@ from supportkpi.cli._common import (
     out,
 )
 from supportkpi.cli.workforce import By, Format, Interval, _view
-from supportkpi.workforce.roster import BreakRule, Roster, Rules, parse_starts, roster
+from supportkpi.workforce.roster import Roster, roster, rules_from
 from supportkpi.workforce.roster import requirements as roster_requirements
 from supportkpi.workforce.staffing import plan, rosters
 
@@ -93,18 +93,17 @@ def roster_command(
     HiGHS); the coverage per interval and any shortfall are shown, never hidden."""
     settings = config_from(config)
     keys = csv_list(by)
-    given = settings.workforce.roster
     try:
-        rules = Rules(
-            parse_starts(starts or given.starts),
-            tuple(float(v) for v in csv_list(lengths)) if lengths else given.lengths,
-            given.min_agents if min_agents is None else min_agents,
-            given.max_agents if max_agents is None else max_agents,
+        rules = rules_from(
+            settings.workforce.roster,
             rate if rate is not None else 1.0,
-            shortfall_cost,
-            breaks=tuple(BreakRule(**b.model_dump()) for b in given.breaks),
-            max_days=given.max_days if max_days is None else max_days,
-            min_days_off=given.min_days_off if min_days_off is None else min_days_off,
+            starts=starts,
+            lengths=[float(v) for v in csv_list(lengths)] if lengths else None,
+            min_agents=min_agents,
+            max_agents=max_agents,
+            max_days=max_days,
+            min_days_off=min_days_off,
+            shortfall_cost=shortfall_cost,
         )
         if requirements is not None:
             start, step, need = roster_requirements(_read_csv(requirements))

@@ -46,9 +46,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from supportkpi.config import RosterSettings
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,24 @@ def requirements(table: pa.Table) -> tuple[datetime, int, np.ndarray]:
     return start, interval, need
 
 
+def rules_from(given: RosterSettings, hourly_rate: float = 1.0, **changes: Any) -> Rules:
+    """The roster rules of the config's ``[workforce.roster]``, with ``changes`` (None: keep
+    the config's) applied: starts (text), lengths, min_agents, max_agents, max_days,
+    min_days_off, shortfall_cost."""
+    merged = given.model_dump() | {k: v for k, v in changes.items() if v is not None}
+    return Rules(
+        parse_starts(merged["starts"]),
+        tuple(float(v) for v in merged["lengths"]),
+        merged["min_agents"],
+        merged["max_agents"],
+        hourly_rate,
+        merged.get("shortfall_cost"),
+        breaks=tuple(BreakRule(**b) for b in merged["breaks"]),
+        max_days=merged["max_days"],
+        min_days_off=merged["min_days_off"],
+    )
+
+
 def parse_starts(text: str) -> tuple[time, ...]:
     """Start times from "07:00,08:30" or an every-N-minutes rule "every 60" (from 00:00)."""
     text = text.strip()
@@ -410,4 +431,4 @@ def parse_starts(text: str) -> tuple[time, ...]:
         raise ValueError(f"start times are HH:MM separated by commas, not {text!r}") from None
 
 
-__all__ = ["BreakRule", "Roster", "Rules", "parse_starts", "requirements", "roster"]
+__all__ = ["BreakRule", "Roster", "Rules", "parse_starts", "requirements", "roster", "rules_from"]
