@@ -190,3 +190,12 @@ def test_the_api_compares_and_rosters_and_a_vendor_sees_its_own(published, compa
             assert mine and {g["vendor"] for g in mine} == {"atlas"}
         assert server.client().get("/v1/plans").status_code == 401
     assert plans  # the Python API names the same function
+
+
+def test_the_python_api_gives_the_same(published, compared):
+    import supportkpi
+
+    db, config, _ = published
+    with supportkpi.connect(db, config=config, read_only=True) as con:
+        again = con.plan_actual()
+    assert again.summary.equals(compared.summary) and again.days.equals(compared.days)

@@ -243,3 +243,16 @@ def test_serve_runs_the_schedules_and_a_restart_sends_nothing_twice(operation, t
     with Store.open(db, read_only=True) as store:
         sent = history(store)
     assert [(d["schedule"], d["status"]) for d in sent] == [("daily summary", "sent")]
+
+
+def test_the_python_api_runs_the_schedules(operation):
+    import supportkpi
+
+    db, configure = operation
+    with smtp_server() as box:
+        path = configure("http://127.0.0.1:9/none", box.port, reviews=False)
+        with supportkpi.connect(db, config=path) as con:
+            first = con.run_schedules(berlin("2026-07-15T07:30"))
+            again = con.run_schedules(berlin("2026-07-15T09:00"))
+    assert [o.status for o in first] == ["made"] and [o.status for o in again] == ["done"]
+    assert [m["Subject"] for m in box.messages] == ["[supportkpi] Support summary, 2026-07-14"]

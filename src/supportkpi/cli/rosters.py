@@ -170,9 +170,11 @@ def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, v
             out.print(_view(r.coverage, f"Coverage {name}: agents on duty against required"))
         elif view == "agents":
             people = len(set(_part(r, view)["agent"].to_pylist()))
-            out.print(_view(_part(r, view), f"Agents {name}: {people} people, their shifts"))
+            shown = _short(_part(r, view).drop_columns(["day"]))
+            out.print(_view(shown, f"Agents {name}: {people} people, their shifts"))
         else:
-            out.print(_view(r.shifts, f"Roster {name}: {r.shifts.num_rows} shift types used"))
+            shown = _short(r.shifts)
+            out.print(_view(shown, f"Roster {name}: {r.shifts.num_rows} shift types used"))
         short = r.coverage.filter(pc.greater(r.coverage["short"], 0))
         out.print(
             f"cost {r.cost:,.2f}; {int(pc.sum(r.coverage['required']).as_py() or 0)} "
@@ -182,3 +184,21 @@ def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, v
         )
         if short.num_rows:
             out.print(_view(short, f"Intervals short ({name})"))
+
+
+def _short(table: pa.Table) -> pa.Table:
+    """Times as "Mon 31 08:00" and the break as "10:00–10:30", so a row fits 80 columns."""
+    rows = table.to_pylist()
+    columns: dict[str, list] = {}
+    for name in table.column_names:
+        if name == "break_start":
+            columns["break"] = [
+                "–" if r["break_start"] is None
+                else f"{r['break_start']:%H:%M}–{r['break_end']:%H:%M}"
+                for r in rows
+            ]  # fmt: skip
+        elif name in ("start", "end"):
+            columns[name] = [f"{r[name]:%a %d %H:%M}" for r in rows]
+        elif name != "break_end":
+            columns[name] = table[name].to_pylist()
+    return pa.Table.from_pydict(columns)

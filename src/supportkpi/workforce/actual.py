@@ -240,7 +240,7 @@ def _interval(
 
 
 def _days(rows: list[dict[str, Any]], by: list[str]) -> list[dict[str, Any]]:
-    totals: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    totals: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0])
     for r in rows:
         key = (*(r[b] for b in by), r["interval_start"].date())
         totals[key][0] += r["forecast"] or 0.0

@@ -22,15 +22,19 @@ cover is spare; an agent on a break does not count in the intervals the break to
 15-minute break takes a whole 30-minute interval), and breaks are paid.
 
 **Days off** (``Rules.max_days``, ``Rules.min_days_off``): agents follow weekly patterns of
-working days (the implicit tour model): z_p ≥ 0 agents work pattern p, a 7-day cycle from the
-horizon's first day with at least ``min_days_off`` days off and no more than ``max_days``
-working days in a row (the cycle repeated). Every agent working a day works one shift on it:
+working days (the implicit tour model): z_p ≥ 0 agents follow pattern p, a 7-day cycle from
+the horizon's first day with at least ``min_days_off`` days off and no more than ``max_days``
+working days in a row (the cycle repeated), and each works at most one shift a day, on the
+days of their pattern:
 
-               Σ_{j starts on day d} x_j = Σ_p works_p(d) · z_p     for every day d
+               Σ_{j starts on day d} x_j ≤ Σ_p works_p(d) · z_p     for every day d
 
-Among rosters of equal cost the one with the fewest people is chosen. The solution is then
-split into agents (``Roster.agents``): each day the agents whose pattern works it take that
-day's shifts, the one free soonest the earliest shift.
+A day of the pattern without a shift is a day off too, so the rules hold for the days each
+agent actually works, in every 7 days in a row. Since one-day patterns always exist, any
+shifts can be staffed and the cost does not depend on z: the model is solved in two exact
+steps, the least-cost shifts first, then the fewest people (Σ z) staffing them, a MIP over
+the patterns alone. The people are then assigned (``Roster.agents``): each day the agents
+whose pattern works it take that day's shifts, the one free soonest the earliest shift.
 
 Solver: **HiGHS** through ``scipy.optimize.milp``. HiGHS is a maintained open-source MIP
 solver (MIT licence, the default LP/MIP solver of SciPy and of JuMP), it ships inside SciPy,
@@ -164,15 +168,19 @@ def roster(required: Sequence[float], start: datetime, interval: int, rules: Rul
     if rules.min_agents:
         need = np.where(need > 0, np.maximum(need, rules.min_agents), 0)
     shifts = _shift_types(start, len(need), interval, rules)
-    days = max((s.day for s in shifts), default=-1) + 1
-    patterns = _patterns(rules) if rules.tours else []
-    x, z, status = _solve(need, shifts, rules, patterns, days)
+    x, status = _solve(need, shifts, rules)
     on_duty = np.zeros(len(need))
     for s, n in zip(shifts, x, strict=True):
         on_duty[s.covers()] += n
     result = _result(need, on_duty, shifts, x, start, interval, rules, status)
     if not rules.tours:
         return result
+    days = max((s.day for s in shifts), default=-1) + 1
+    per_day = np.zeros(days)
+    for s, n in zip(shifts, x, strict=True):
+        per_day[s.day] += n
+    patterns = _patterns(rules)
+    z = _people(patterns, per_day, rules.time_limit)
     step = timedelta(minutes=interval)
     return replace(result, agents=_agents(shifts, x, patterns, z, days, start, step))
 
@@ -237,45 +245,27 @@ def _longest_run(bits: tuple[int, ...]) -> int:
     return best
 
 
-def _solve(
-    need: np.ndarray,
-    shifts: list[_Shift],
-    rules: Rules,
-    patterns: list[tuple[int, ...]],
-    days: int,
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Agents per shift type and per pattern; columns are [x shifts | z patterns | u short]."""
+def _solve(need: np.ndarray, shifts: list[_Shift], rules: Rules) -> tuple[np.ndarray, str]:
+    """Agents per shift type; columns are [x shifts | u short]."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array, hstack, identity
 
-    n, p, m = len(shifts), len(patterns), len(need)
+    n, m = len(shifts), len(need)
     if n == 0 or m == 0:
-        return np.zeros(n), np.zeros(p), "no allowed shift starts inside the horizon"
+        return np.zeros(n), "no allowed shift starts inside the horizon"
     rows = np.concatenate([s.covers() for s in shifts])
     cols = np.concatenate([np.full(len(s.covers()), j) for j, s in enumerate(shifts)])
     cover = csr_array((np.ones(len(rows)), (rows, cols)), shape=(m, n))
-    none = csr_array((m, p))
-    # a person costs nothing but their shifts; a tiny charge per person picks, among rosters of
-    # equal cost, the one with the fewest people
-    person = 1e-4 * min(min(rules.lengths) * rules.hourly_rate, rules.penalty) or 1e-6
-    cost = np.r_[
-        [s.hours * rules.hourly_rate for s in shifts], np.full(p, person), np.full(m, rules.penalty)
-    ]
-    constraints = [LinearConstraint(hstack([cover, none, identity(m)]), lb=need, ub=np.inf)]
+    cost = np.r_[[s.hours * rules.hourly_rate for s in shifts], np.full(m, rules.penalty)]
+    constraints = [LinearConstraint(hstack([cover, identity(m)]), lb=need, ub=np.inf)]
     if rules.max_agents is not None:
-        cap = hstack([cover, none, csr_array((m, m))])
+        cap = hstack([cover, csr_array((m, m))])
         constraints.append(LinearConstraint(cap, lb=0, ub=rules.max_agents))
-    if p:
-        starts = csr_array((np.ones(n), ([s.day for s in shifts], np.arange(n))), shape=(days, n))
-        works = csr_array(np.array([[pat[d % 7] for pat in patterns] for d in range(days)]))
-        link = hstack([starts, -works, csr_array((days, m))])
-        constraints.append(LinearConstraint(link, lb=0, ub=0))
-    most = rules.max_agents or max(need.max(), 1)
-    upper = np.r_[np.full(n, most), np.full(p, most * 2), need]
+    upper = np.r_[np.full(n, rules.max_agents or max(need.max(), 1)), need]
     result = milp(
         cost,
         constraints=constraints,
-        integrality=np.r_[np.ones(n + p), np.zeros(m)],
+        integrality=np.r_[np.ones(n), np.zeros(m)],
         bounds=Bounds(0, upper),
         options={"time_limit": rules.time_limit},
     )
@@ -283,7 +273,24 @@ def _solve(
         raise ValueError(f"the roster could not be solved: {result.message}")
     gap = getattr(result, "mip_gap", 0.0) or 0.0
     status = "optimal" if result.status == 0 else f"best found ({result.message}; gap {gap:.1%})"
-    return np.round(result.x[:n]), np.round(result.x[n : n + p]), status
+    return np.round(result.x[:n]), status
+
+
+def _people(patterns: list[tuple[int, ...]], per_day: np.ndarray, limit: float) -> np.ndarray:
+    """The fewest people (agents per pattern) so that every day has one for each shift."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    works = np.array([[pat[d % 7] for pat in patterns] for d in range(len(per_day))], float)
+    result = milp(
+        np.ones(len(patterns)),
+        constraints=[LinearConstraint(works, lb=per_day, ub=np.inf)],
+        integrality=np.ones(len(patterns)),
+        bounds=Bounds(0, max(per_day.max(initial=0), 1)),
+        options={"time_limit": limit},
+    )
+    if result.x is None:
+        raise ValueError(f"the days off could not be solved: {result.message}")
+    return np.round(result.x)
 
 
 def _agents(
@@ -295,8 +302,8 @@ def _agents(
     start: datetime,
     step: timedelta,
 ) -> pa.Table:
-    """The solution as agents: each agent's pattern and, per working day, one of that day's
-    shifts — the agent free soonest takes the earliest (no overlap where one can be had)."""
+    """The solution as agents: each agent's weekly pattern and, per day of it with a shift
+    left, one of that day's shifts — the agent free soonest takes the earliest."""
     people = [pat for pat, k in zip(patterns, z, strict=True) for _ in range(int(k))]
     free = [start] * len(people)
     rows = []
@@ -306,7 +313,7 @@ def _agents(
             key=lambda s: s.first,
         )
         working = sorted((i for i, pat in enumerate(people) if pat[day % 7]), key=lambda i: free[i])
-        for i, s in zip(working, todays, strict=True):
+        for i, s in zip(working, todays, strict=False):  # more working than shifts: off
             free[i] = start + step * s.last
             pause = s.pause or (None, None)
             rows.append(
@@ -321,6 +328,9 @@ def _agents(
                 }
             )
     rows.sort(key=lambda r: (r["agent"], r["start"]))
+    number = {a: n for n, a in enumerate(dict.fromkeys(r["agent"] for r in rows), start=1)}
+    for r in rows:  # people left without a shift (a pattern's spare days) are not listed
+        r["agent"] = number[r["agent"]]
     return pa.Table.from_pylist(rows, schema=AGENT_SCHEMA)
 
 
