@@ -95,13 +95,17 @@ def plan_actual_route(
 ) -> dict[str, Any]:
     """As ``supportkpi plan actual --format json``: summary per group (MAPE, WAPE, bias,
     service level planned and achieved), per day and per interval."""
-    from supportkpi.workforce.actual import compare, describe
+    from supportkpi.workforce.actual import compare, describe, plans
 
-    try:
-        with svc.using_store() as store:
+    with svc.using_store() as store:
+        if plan is None and not plans(store):  # nothing yet: an empty answer that says why
+            empty: list[Any] = []
+            note = "no plan has been published: supportkpi plan publish"
+            return {"plan": None, "summary": empty, "days": [], "intervals": [], "notes": [note]}
+        try:
             found = describe(compare(store, svc.config, plan))
-    except ValueError as exc:
-        raise HTTPException(404, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(404, str(exc)) from None
     if who.role is Role.VENDOR:
         if "vendor" not in found["plan"]["by"].split(","):
             raise HTTPException(403, "this plan is not made per vendor")
