@@ -32,6 +32,7 @@ import pyarrow as pa
 from supportkpi.analysis.frame import QueryError, build_frame
 from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
+from supportkpi.analysis.result import Frames
 from supportkpi.analysis.row_targets import target_columns
 from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
@@ -77,7 +78,7 @@ DEFAULT_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class Conversations:
+class Conversations(Frames):
     """A drill-down: one page of conversation rows, how many the selection holds in all, and
     what they are: the KPI, what it is measured over, ``how`` the report aggregates
     ``value`` (mean or count), whether the report leaves it empty in a group where no row
@@ -92,18 +93,6 @@ class Conversations:
     guarded: bool = False
     column: str | None = None
     selection: dict[str, Any] = field(default_factory=dict)
-
-    def to_pandas(self) -> Any:
-        """The rows as a pandas DataFrame (needs pandas)."""
-        return self.table.to_pandas()
-
-    def to_polars(self) -> Any:
-        """The rows as a Polars DataFrame (needs polars)."""
-        try:
-            import polars as pl
-        except ImportError:
-            raise ImportError("to_polars() needs Polars: pip install polars") from None
-        return pl.from_arrow(self.table)
 
 
 @dataclass(frozen=True)
