@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import textwrap
 import time
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -256,3 +257,52 @@ def test_the_python_api_runs_the_schedules(operation):
             again = con.run_schedules(berlin("2026-07-15T09:00"))
     assert [o.status for o in first] == ["made"] and [o.status for o in again] == ["done"]
     assert [m["Subject"] for m in box.messages] == ["[supportkpi] Support summary, 2026-07-14"]
+
+
+def test_a_review_schedule_can_attach_the_pdf(small_demo, tmp_path):
+    from tests.browser import require_chromium
+    from tests.test_review import render_pages
+
+    require_chromium()
+    db, config = small_demo
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(db, copy)
+    path = tmp_path / "supportkpi.toml"
+    extra = (
+        '\n[[schedules]]\nname = "atlas review"\nreport = "review"\nday = 2\n'
+        f'vendors = ["atlas"]\npdf = true\nfolder = "{tmp_path / "out"}"\n'
+    )
+    path.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    with Store.open(copy) as store:
+        (made,) = run(store, load_config(path), berlin("2026-08-02T08:00"))
+    assert made.items == ("atlas",)
+    pdf = tmp_path / "out" / "review-atlas-2026-07.pdf"
+    pages = render_pages(pdf)
+    assert "atlas: support review, July 2026" in pages[0][0]
+    assert (tmp_path / "out" / "review-atlas-2026-07.html").exists()
+
+
+def test_the_readme_examples_are_valid_configs(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+    def first_toml(heading: str) -> str:
+        section = readme[readme.index(heading) :]
+        return re.findall(r"```toml\n(.*?)```", section, re.S)[0]
+
+    alerts = first_toml("### Alerts")  # its [notify] channels are the schedules' too
+    example = tmp_path / "supportkpi.toml"
+    example.write_text(alerts + first_toml("### Scheduled reports"), encoding="utf-8")
+    config = load_config(example)
+    assert [(s.name, s.every, s.day) for s in config.schedules] == [
+        ("monthly reviews", "month", 2),
+        ("daily summary", "day", None),
+    ]
+    roster = re.findall(
+        r"```toml\n(.*?)```", readme[readme.index("**Breaks and days off**") :], re.S
+    )
+    example.write_text(textwrap.dedent(roster[0]), encoding="utf-8")
+    rules = load_config(example).workforce.roster
+    assert (rules.max_days, rules.min_days_off, rules.breaks[0].minutes) == (5, 2, 30)

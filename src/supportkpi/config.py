@@ -64,6 +64,14 @@ Every setting has a default, so the file is optional. An example::
     cooldown = "2h"                   # no new alert within 2 h of the last one
     notify = ["ops", "managers"]
 
+    [[schedules]]                     # run by `serve --schedules` or `schedule run`
+    name = "monthly reviews"
+    report = "review"                 # each vendor's review of the month before; or "summary"
+    day = 2                           # on the 2nd of the month …
+    at = "08:00"                      # … at 08:00 in the zone above
+    notify = ["managers"]
+    folder = "reviews/"
+
     [notify.webhooks.ops]             # JSON with a Slack-compatible "text"
     url = "https://hooks.slack.com/services/..."
 
