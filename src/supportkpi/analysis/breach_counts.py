@@ -12,6 +12,7 @@ from supportkpi.analysis.query import run
 from supportkpi.analysis.targets import Target, contract, meets
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
+from supportkpi.kpis.registry import flag
 from supportkpi.store.store import Store
 
 
@@ -26,7 +27,7 @@ def breach_kpi(target: Target) -> Kpi | None:
         value = t[column]
         met = meets(target, value)
         return {
-            "breaches": (value.notnull() & ~met).cast("int64").sum(),
+            "breaches": flag(value.notnull() & ~met).sum(),
             "measured": value.count().cast("int64"),
         }
 

@@ -13,6 +13,7 @@ import ibis
 from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
+from supportkpi.store import kept_contacts
 from supportkpi.store.kept import kept_tables
 from supportkpi.store.store import Store
 
@@ -78,7 +79,7 @@ def build_frame(
     first, last = _data_range(store)
     spans = None
     if business_hours and config.business_hours.configured:
-        spans = ibis.memtable(calendar.span_table(config.business_hours, first, last))
+        spans = calendar.business_spans(config.business_hours, first, last)
     tables = {
         name: store.table(name)
         for name in (
@@ -104,6 +105,7 @@ def build_frame(
         spans,
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
+        contacts=kept_contacts.current(store) if kept else None,
     )
 
 
@@ -113,7 +115,7 @@ def _data_range(store: Store) -> tuple[date, date]:
         "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
         "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
         "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
-        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity)"
+        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity) AS spans"
     )[0]
     if row[0] is None:
         today = date.today()
@@ -141,4 +143,4 @@ def within(frame: Frame, since: datetime, until: datetime) -> Frame:
     tables["surveys"] = s.filter(s.answered_at.isnull() | (s.answered_at < stop))
     q = tables["qa_reviews"]
     tables["qa_reviews"] = q.filter(q.reviewed_at.isnull() | (q.reviewed_at < stop))
-    return replace(frame, tables=tables, kept=None, kept_replies=None, facts=None)
+    return replace(frame, tables=tables, kept=None, kept_replies=None, facts=None, contacts=None)

@@ -117,4 +117,8 @@ def _is_null(node: ops.Node) -> bool:
 def _is_indicator(value: ops.Node | ir.Value) -> bool:
     """A boolean cast to a number: 1 where the condition holds, else 0."""
     node = value.op() if isinstance(value, ir.Value) else value
-    return isinstance(node, ops.Cast) and isinstance(node.arg.dtype, dt.Boolean)
+    while isinstance(node, ops.Cast):  # a boolean is cast through int32 (facts.derive.flag)
+        if isinstance(node.arg.dtype, dt.Boolean):
+            return True
+        node = node.arg
+    return False

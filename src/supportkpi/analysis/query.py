@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish
+from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
@@ -204,6 +205,11 @@ def run(
     try:
         parts, grain_missing = aggregate(frame, computable, chosen)
         missing |= grain_missing
+        engine = store.con.name
+        parts = [portable(part, engine) for part in parts]
+        if approximates(engine):
+            quantiled = [k.name for k in computable if f"{k.name}_p90" in k.columns]
+            notes |= dict.fromkeys(quantiled, APPROXIMATE_NOTE.format(engine=engine))
 
         def finished(parts: list[ir.Table]) -> ir.Table:
             expr = combine(parts, frame.group, chosen, frame)

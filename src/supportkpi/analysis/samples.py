@@ -12,6 +12,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from supportkpi.kpis import Direction, Kpi, Output, Unit
+from supportkpi.kpis.registry import flag
 
 SURVEY_SCORES = {
     "csat": "csat_score",
@@ -40,9 +41,9 @@ def _counter(kpi: Kpi) -> tuple[str, object] | None:
     if kpi.grain != "conversations":
         return None
     if kpi.over.startswith("handled"):
-        return "handled conversations", lambda t: t.handled.cast("int64").sum()
+        return "handled conversations", lambda t: flag(t.handled).sum()
     if kpi.over.startswith("resolved"):
-        return "resolved conversations", lambda t: t.resolved_at.notnull().cast("int64").sum()
+        return "resolved conversations", lambda t: flag(t.resolved_at.notnull()).sum()
     return "conversations", lambda t: t.count()
 
 

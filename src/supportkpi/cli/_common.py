@@ -1,4 +1,8 @@
-"""What every command shares: the app, consoles, options and one-line errors."""
+"""What every command shares: the app, consoles, options and one-line errors.
+
+The command modules import the engine, the store and the services inside their commands, not
+at the top: ``supportkpi --help`` and ``supportkpi <command> --help`` start without them
+(tests/test_cli_startup.py checks which modules a help loads)."""
 
 from __future__ import annotations
 
@@ -6,16 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from supportkpi.config import Config, ConfigError, load_config
-from supportkpi.load.ingest import FileProgress
-from supportkpi.store import kept
-from supportkpi.store.store import ENV_DB, Store, StoreError, default_url
+if TYPE_CHECKING:
+    from supportkpi.config import Config
+    from supportkpi.load.ingest import FileProgress
+    from supportkpi.store.store import Store
+
+ENV_DB = "SUPPORTKPI_DB"  # as supportkpi.store.store.ENV_DB (a test checks they agree)
 
 app = typer.Typer(
     help="Customer-support KPIs per vendor, team, agent and channel.",
@@ -79,6 +84,9 @@ ConfigOption = Annotated[
 
 
 def config_from(path: Path | None) -> Config:
+    """The settings file, or one clear error."""
+    from supportkpi.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -96,6 +104,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
+    """The store named by ``--db`` (else $SUPPORTKPI_DB, else ./supportkpi.duckdb), opened."""
+    from supportkpi.store import kept
+    from supportkpi.store.store import Store, StoreError, default_url
+
     try:
         store = Store.open(db or default_url(), read_only=read_only)
     except StoreError as exc:
@@ -110,6 +122,15 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
 
 @contextmanager
 def progress_bar() -> Iterator[FileProgress]:
+    """A progress bar on the error console (hidden when it is not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

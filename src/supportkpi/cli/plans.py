@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 
 from supportkpi.cli._common import (
@@ -21,6 +20,9 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 plan_app = typer.Typer(
     help="Published staffing plans held against what happened: publish, list, actual.",
@@ -79,6 +81,7 @@ def publish_command(
 @plan_app.command("list")
 def list_command(db: DbOption = None, fmt: Format = "table") -> None:
     """The published plans, newest first."""
+    import pyarrow as pa
     from rich.table import Table
 
     from supportkpi.cli.workforce import _emit
@@ -161,6 +164,8 @@ GROUPS = ("channel", "vendor", "queue")
 
 def _readable(table: pa.Table) -> pa.Table:
     """Shares as percentages, counts rounded, short headers: fits 80 columns."""
+    import pyarrow as pa
+
     columns = {}
     intervals = "interval_start" in table.column_names
     keys = [g for g in GROUPS if g in table.column_names]

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from supportkpi.analysis.query import QueryError
-from supportkpi.analysis.sla import vendors
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,
@@ -19,9 +17,6 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
-from supportkpi.config import ConfigError
-from supportkpi.reports.monthly import file_name, review_html
-from supportkpi.reports.pdf import PdfError, html_to_pdf
 
 
 @app.command("review")
@@ -49,6 +44,12 @@ def review_command(
     config: ConfigOption = None,
 ) -> None:
     """A vendor's month in one HTML file to mail: contract, volume, quality, cost, agents."""
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.sla import vendors
+    from supportkpi.config import ConfigError
+    from supportkpi.reports.monthly import review_html
+    from supportkpi.reports.pdf import PdfError, html_to_pdf
+
     if bool(vendor) == all_vendors:
         raise fail("name one --vendor, or ask for --all-vendors")
     settings = config_from(config)
@@ -74,6 +75,8 @@ def review_command(
 
 
 def _target(given: Path | None, many: bool, vendor: str, month: str, suffix: str) -> Path:
+    from supportkpi.reports.monthly import file_name
+
     if given is None:
         return Path(file_name(vendor, month, suffix))
     if many:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import render
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,
@@ -23,9 +20,9 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
-from supportkpi.workforce import what_if
-from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
-from supportkpi.workforce.staffing import daily_summary, forecasts, peaks, plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Interval = Annotated[int, typer.Option(help="Interval length in minutes: 15, 30 or 60.")]
 By = Annotated[str, typer.Option(help="Plan per channel, vendor and/or queue.")]
@@ -34,6 +31,10 @@ Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 def _emit(table: pa.Table, fmt: str) -> bool:
     """Print a machine format; False when the caller should draw a table."""
+    import pyarrow.csv as pacsv
+
+    from supportkpi.analysis import render
+
     if fmt == "json":
         sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
     elif fmt == "csv":
@@ -44,6 +45,10 @@ def _emit(table: pa.Table, fmt: str) -> bool:
 
 
 def _view(table: pa.Table, title: str) -> Table:
+    import pyarrow as pa
+
+    from supportkpi.analysis import render
+
     view = Table(title=title, title_justify="left")
     for name in table.column_names:
         view.add_column(
@@ -73,6 +78,9 @@ def forecast_command(
 ) -> None:
     """Conversations expected per interval over the next days, with an 80 % interval; the
     model is chosen per group by a backtest, the history cleaned first (the notes say how)."""
+    from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
+    from supportkpi.workforce.staffing import forecasts
+
     settings = config_from(config)
     keys = csv_list(by)
     with open_store(db, read_only=True) as store:
@@ -159,6 +167,8 @@ def staff_command(
     config: ConfigOption = None,
 ) -> None:
     """Agents needed per interval: forecast × measured handle time and patience (Erlang A/C)."""
+    from supportkpi.workforce.staffing import daily_summary, peaks, plan
+
     settings = config_from(config)
     overrides = {
         "service_level": service_level,
@@ -227,6 +237,8 @@ def erlang_command(
 ) -> None:
     """One-off staffing: agents for a service level and what nearby staffing would achieve,
     or (--agents) what a given headcount achieves."""
+    from supportkpi.workforce import what_if
+
     if fmt not in ("table", "json"):
         raise fail(f"unknown format {fmt!r}; table or json")
     try:

@@ -4,7 +4,9 @@ Business time between two instants is computed without a loop over rows: for eac
 the opening spans of every local day in the data's range are laid out in UTC, with the business
 seconds elapsed before each span (``cum``). The business seconds up to an instant ``t`` are then
 ``cum`` of the last span starting at or before ``t``, plus the part of that span before ``t``;
-an as-of join finds that span. The business time between ``a`` and ``b`` is the difference.
+a running maximum over the instants and span starts in time order finds that span (no as-of
+join, which only some engines have). The business time between ``a`` and ``b`` is the
+difference.
 
 Local wall-clock ranges are converted to UTC one end at a time, so a DST change inside a range
 shortens or lengthens it as the clock does; a range like 22:00-06:00 runs into the next day;
@@ -14,6 +16,7 @@ a holiday closes the whole local day.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,28 +66,48 @@ def _merged(ordered: list[tuple[datetime, datetime]]) -> Iterator[tuple[datetime
 
 
 def span_table(calendars: Calendars, first: date, last: date) -> pa.Table:
-    """Every calendar's spans with the business seconds before each (``cum``)."""
-    rows: dict[str, list] = {"calendar": [], "start": [], "length": [], "cum": []}
+    """Every calendar's opening spans, one row per calendar and UTC day (``day``) of the range
+    and a day on either side: slot 0 is the last span begun before the day, slots 1… those
+    begun in it; each slot has its UTC ``start``, ``length`` and the business seconds before
+    it (``cum``). A missing slot has no start."""
+    named = _named(calendars)
+    laid = {key: _cumulative(spans(hours, first, last)) for key, hours in named.items()}
+    days = [first - timedelta(days=1) + timedelta(days=i) for i in range((last - first).days + 3)]
+    rows: list[tuple[str, date, list[tuple[datetime, float, float]]]] = []
+    for key, opening in laid.items():
+        for day in days:
+            begins = datetime.combine(day, datetime.min.time(), UTC)
+            ends = begins + timedelta(days=1)
+            before = [s for s in opening if s[0] < begins][-1:]
+            rows.append((key, day, before + [s for s in opening if begins <= s[0] < ends]))
+    width = max((len(r[2]) for r in rows), default=1) or 1
+    columns: dict[str, pa.Array] = {
+        "calendar": pa.array([r[0] for r in rows], pa.string()),
+        "day": pa.array([r[1] for r in rows], pa.date32()),
+    }
+    for i in range(width):
+        slot = [r[2][i] if i < len(r[2]) else None for r in rows]
+        kinds = (("start", pa.timestamp("us", tz="UTC")), ("length", pa.float64()))
+        for j, (name, kind) in enumerate((*kinds, ("cum", pa.float64()))):
+            columns[f"s{i}_{name}"] = pa.array([x[j] if x else None for x in slot], kind)
+    return pa.table(columns)
+
+
+def _named(calendars: Calendars) -> dict[str, BusinessHours]:
     named = {DEFAULT_KEY: calendars.default} if calendars.default else {}
     named |= {f"vendor:{k}": v for k, v in calendars.vendors.items()}
     named |= {f"team:{k}": v for k, v in calendars.teams.items()}
-    for key, hours in named.items():
-        total = 0.0
-        for start, end in spans(hours, first, last):
-            length = (end - start).total_seconds()
-            rows["calendar"].append(key)
-            rows["start"].append(start)
-            rows["length"].append(length)
-            rows["cum"].append(total)
-            total += length
-    return pa.table(
-        {
-            "calendar": pa.array(rows["calendar"], pa.string()),
-            "start": pa.array(rows["start"], pa.timestamp("us", tz="UTC")),
-            "length": pa.array(rows["length"], pa.float64()),
-            "cum": pa.array(rows["cum"], pa.float64()),
-        }
-    )
+    return named
+
+
+def _cumulative(opening: list[tuple[datetime, datetime]]) -> list[tuple[datetime, float, float]]:
+    """(start, length, business seconds before it) of each span."""
+    out, total = [], 0.0
+    for start, end in opening:
+        length = (end - start).total_seconds()
+        out.append((start, length, total))
+        total += length
+    return out
 
 
 def calendar_key(table: ir.Table, calendars: Calendars) -> ir.StringValue:
@@ -97,25 +120,55 @@ def calendar_key(table: ir.Table, calendars: Calendars) -> ir.StringValue:
     return ibis.cases(*cases, else_=ibis.literal(fallback, type="string"))
 
 
+@dataclass(frozen=True)
+class Spans:
+    """:func:`span_table` as a table of the engine, with the UTC days it covers."""
+
+    rows: ir.Table
+    first: date
+    last: date
+
+
+def business_spans(calendars: Calendars, first: date, last: date) -> Spans:
+    """The spans of the local days ``first``…``last`` (see :func:`span_table`)."""
+    table = ibis.memtable(span_table(calendars, first, last))
+    return Spans(table, first - timedelta(days=1), last + timedelta(days=1))
+
+
 def with_business_clock(
-    table: ir.Table, columns: list[str], span_rows: ir.Table, key: str = "__calendar"
+    table: ir.Table, columns: list[str], spans: Spans, key: str = "__calendar"
 ) -> ir.Table:
     """Add ``__bh_<col>``: business seconds from the calendar's origin to each timestamp;
-    NULL where the timestamp is NULL or the row follows no calendar."""
-    s = span_rows.rename(__cal="calendar", __start="start", __len="length", __cum="cum")
+    NULL where the timestamp is NULL or the row follows no calendar.
+
+    Portable: an equality join on (calendar, UTC day) of :func:`span_table`, no as-of join
+    (which only some engines have). Of the day's slots begun at or before the instant, the
+    last gives the clock; every earlier one gives less, so the clock is the greatest."""
+    span_rows = spans.rows
+    slots = sorted({int(c[1 : c.index("_")]) for c in span_rows.columns if c[0] == "s"})
+    # an instant outside the range reads the range's first or last day: nothing begun
+    # yet, or every span over
+    lo, hi = ibis.literal(spans.first), ibis.literal(spans.last)
     for col in columns:
-        joined = table.asof_join(s, on=table[col] >= s.__start, predicates=[table[key] == s.__cal])
-        elapsed = seconds_between(joined[col], joined.__start)
-        clock = joined.__cum + ibis.least(ibis.greatest(elapsed, 0.0), joined.__len)
-        before_first = joined[col].notnull() & joined.__start.isnull() & joined[key].notnull()
-        # A missing instant has no clock. Tested for explicitly: on large inputs the engine's
-        # as-of join can match a NULL instant to the calendar's last span.
-        value = ibis.cases(
-            (joined[col].isnull(), ibis.null("float64")),
-            (before_first, 0.0),
-            else_=clock,
+        s = span_rows.rename(**{f"__{col}_{c}": c for c in span_rows.columns})
+        table = table.mutate(__day=ibis.greatest(ibis.least(table[col].date(), hi), lo))
+        joined = table.left_join(
+            s, [table[key] == s[f"__{col}_calendar"], table.__day == s[f"__{col}_day"]]
         )
-        table = joined.mutate(**{f"__bh_{col}": value}).drop("__cal", "__start", "__len", "__cum")
+        at = joined[col]
+        candidates = [ibis.literal(0.0)]
+        for i in slots:
+            start, length = joined[f"__{col}_s{i}_start"], joined[f"__{col}_s{i}_length"]
+            inside = ibis.least(seconds_between(at, start), length)
+            candidates.append(
+                ibis.ifelse(start <= at, joined[f"__{col}_s{i}_cum"] + inside, 0.0).fill_null(0.0)
+            )
+        value = ibis.ifelse(
+            at.isnull() | joined[f"__{col}_day"].isnull(),
+            ibis.null("float64"),
+            ibis.greatest(*candidates),
+        )
+        table = joined.mutate(**{f"__bh_{col}": value}).drop("__day", *s.columns)
     return table
 
 

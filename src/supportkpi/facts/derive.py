@@ -50,6 +50,13 @@ def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.
     return later.delta(earlier, unit="millisecond").cast("float64") / 1000.0
 
 
+def flag(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where ``condition`` holds, 0 where it does not, NULL where it is NULL, as an int64.
+    Cast through int32: PostgreSQL casts a boolean to ``integer`` only (not to ``bigint`` or
+    ``double``), and every other engine accepts that too."""
+    return condition.cast("int32").cast("int64")
+
+
 def message_facts(messages: ir.Table) -> ir.Table:
     """One row per conversation that has messages: first/last times and reply counts."""
     m = messages
@@ -61,8 +68,8 @@ def message_facts(messages: ir.Table) -> ir.Table:
         first_agent_message_at=m.sent_at.min(where=by_agent),
         last_message_at=m.sent_at.max(where=public),
         # int64 stated: DuckDB would sum into a 128-bit integer
-        agent_messages=by_agent.cast("int64").sum().cast("int64"),
-        customer_messages=by_customer.cast("int64").sum().cast("int64"),
+        agent_messages=flag(by_agent).sum().cast("int64"),
+        customer_messages=flag(by_customer).sum().cast("int64"),
     )
 
 
@@ -73,7 +80,7 @@ def reply_pairs(messages: ir.Table) -> ir.Table:
     m = messages
     public_agent = (m.author_role == "agent") & ~m.private.fill_null(False)
     m = m.filter((m.author_role == "customer") | public_agent)
-    is_agent = (m.author_role == "agent").cast("int64")
+    is_agent = flag(m.author_role == "agent")
     w = ibis.cumulative_window(
         group_by=m.conversation_id, order_by=[m.sent_at, is_agent, m.message_id]
     )

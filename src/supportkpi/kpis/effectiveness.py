@@ -11,6 +11,7 @@ from supportkpi.kpis.registry import (
     Output,
     Unit,
     duration,
+    flag,
     known_share,
     ratio,
     register,
@@ -110,8 +111,8 @@ register(
             "follow_up_contacts_per_issue": ibis.ifelse(
                 _follow_ups_known(t),
                 ratio(
-                    t.follow_up_of.notnull().cast("int64").sum(),
-                    t.follow_up_of.isnull().cast("int64").sum(),
+                    flag(t.follow_up_of.notnull()).sum(),
+                    flag(t.follow_up_of.isnull()).sum(),
                 ),
                 ibis.null("float64"),
             ),

@@ -9,6 +9,7 @@ from supportkpi.kpis.registry import (
     Output,
     Unit,
     duration,
+    flag,
     ratio,
     register,
     share,
@@ -125,8 +126,8 @@ register(
         ("conversations",),
         lambda t: {
             "chat_volume": t.count(),
-            "chat_volume_handled": t.handled.cast("int64").sum(),
-            "chat_volume_resolved": t.resolved_at.notnull().cast("int64").sum(),
+            "chat_volume_handled": flag(t.handled).sum(),
+            "chat_volume_resolved": flag(t.resolved_at.notnull()).sum(),
         },
         (
             Output("chat_volume", Unit.COUNT, "created"),
@@ -146,7 +147,7 @@ register(
         "by day it is 1 or 0.",
         "days",
         ("conversations",),
-        lambda t: {"volume_spike": t.spike.fill_null(False).cast("int64").sum()},
+        lambda t: {"volume_spike": flag(t.spike.fill_null(False)).sum()},
         (Output("volume_spike", Unit.COUNT, "spike days"),),
         over="days",
     ),

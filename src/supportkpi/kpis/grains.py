@@ -18,14 +18,10 @@ import ibis.expr.types as ir
 
 from supportkpi.config import Config
 from supportkpi.facts import calendar
-from supportkpi.facts.derive import base_facts, reply_pairs, seconds_between
+from supportkpi.facts.derive import base_facts, flag, reply_pairs, seconds_between
+from supportkpi.vocabulary import DIMENSIONS, PERIODS, PROFILES
 
-DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
-PERIODS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-# Seasonal profiles: the local hour of the day (0–23) and day of the week (0 = Monday) of what
-# is counted, groupable beside the dimensions and a period.
-PROFILES = ("hour_of_day", "weekday")
 # Per-conversation clocks that business hours apply to: (name, start column, end column).
 CLOCKS = (
     ("frt", "response_start", "first_response_at"),
@@ -71,10 +67,11 @@ class Frame:
     start: date | None = None
     end: date | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    spans: ir.Table | None = None
+    spans: calendar.Spans | None = None
     facts: ir.Table | None = None  # conversation_rows, when a report computed them once
     kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
+    contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
 
     @property
     def group(self) -> tuple[str, ...]:
@@ -265,7 +262,7 @@ def shifts(frame: Frame) -> ir.Table:
         c,
         shifts=ibis.literal(0),
         handled=ibis.literal(1),
-        outside=c.__on.isnull(),
+        outside=flag(c.__on.isnull()),
     )
     return worked.union(answered)
 
@@ -287,7 +284,7 @@ def agent_load(frame: Frame) -> ir.Table:
     # the furthest end of the chats before this one: a start past it opens a new island
     c = c.mutate(__reach=c.e.max().over(running))
     c = c.mutate(__before=c.__reach.lag().over(ordered))
-    c = c.mutate(__new=(c.__before.isnull() | (c.s > c.__before)).cast("int64"))
+    c = c.mutate(__new=flag(c.__before.isnull() | (c.s > c.__before)))
     c = c.mutate(__island=c.__new.sum().over(running))
     islands = c.group_by([*keys, "__island"]).aggregate(
         busy=seconds_between(ibis._.e.max(), ibis._.s.min()),

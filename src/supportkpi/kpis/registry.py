@@ -18,6 +18,9 @@ from typing import assert_never
 import ibis
 import ibis.expr.types as ir
 
+from supportkpi.facts.derive import flag
+from supportkpi.vocabulary import Family
+
 
 class Unit(StrEnum):
     """What a KPI's number is."""
@@ -37,15 +40,6 @@ class Direction(StrEnum):
     LOWER = "lower"
     BAND = "band"
     NONE = "none"
-
-
-class Family(StrEnum):
-    """The KPIS.md section a KPI belongs to."""
-
-    EFFICIENCY = "efficiency"
-    EFFECTIVENESS = "effectiveness"
-    QUALITY = "quality"
-    COST_VALUE = "cost_value"
 
 
 @dataclass(frozen=True)
@@ -127,7 +121,7 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
 
 def share(condition: ir.BooleanValue, among: ir.BooleanValue | None = None) -> ir.FloatingValue:
     """The share of rows (``among`` them) for which ``condition`` holds; NULL for no rows."""
-    value = condition.fill_null(False).cast("float64")
+    value = flag(condition.fill_null(False)).cast("float64")
     return value.mean(where=among) if among is not None else value.mean()
 
 
@@ -259,6 +253,7 @@ __all__ = [
     "Unit",
     "all_kpis",
     "duration",
+    "flag",
     "humanise",
     "known_share",
     "ratio",

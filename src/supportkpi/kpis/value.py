@@ -12,7 +12,17 @@ import ibis
 import ibis.expr.types as ir
 
 from supportkpi.kpis import value_grains  # noqa: F401 - registers the grains
-from supportkpi.kpis.registry import Direction, Family, Kpi, Output, Unit, ratio, register, share
+from supportkpi.kpis.registry import (
+    Direction,
+    Family,
+    Kpi,
+    Output,
+    Unit,
+    flag,
+    ratio,
+    register,
+    share,
+)
 
 N = TypeVar("N", float, ir.NumericValue)
 V = Family.COST_VALUE
@@ -69,9 +79,9 @@ def _lifetime(t: ir.Table) -> ir.FloatingValue:
     sales = t.kind != "churn"
     average = t.amount.mean(where=sales)
     buyers = t.customer_id.nunique(where=sales)
-    per_year = ratio(sales.cast("int64").sum(), buyers) * YEAR_DAYS / t.observed_days.max()
+    per_year = ratio(flag(sales).sum(), buyers) * YEAR_DAYS / t.observed_days.max()
     churn_per_year = (
-        ratio((t.kind == "churn").cast("int64").sum(), t.customer_id.nunique())
+        ratio(flag(t.kind == "churn").sum(), t.customer_id.nunique())
         * YEAR_DAYS
         / t.observed_days.max()
     )
@@ -156,7 +166,7 @@ register(
         ("revenue_events",),
         lambda t: {
             "customer_retention_rate": retention_rate(
-                t.count().cast("float64").nullif(0.0), t.retained.cast("int64").sum()
+                t.count().cast("float64").nullif(0.0), flag(t.retained).sum()
             )
         },
         (Output("customer_retention_rate", Unit.RATE, "retained"),),
@@ -172,7 +182,7 @@ register(
         "conversation within the attribution window before the event, default 7 days).",
         "revenue",
         ("revenue_events", "conversations"),
-        lambda t: {"upsell_count": (t.kind == "upsell").cast("int64").sum()},
+        lambda t: {"upsell_count": flag(t.kind == "upsell").sum()},
         (Output("upsell_count", Unit.COUNT, "upsells"),),
         over="attributed revenue events",
     ),
@@ -186,7 +196,7 @@ register(
         "revenue",
         ("revenue_events", "conversations"),
         lambda t: {
-            "cross_sell_count": (t.kind == "cross_sell").cast("int64").sum(),
+            "cross_sell_count": flag(t.kind == "cross_sell").sum(),
             "cross_sell_revenue": t.amount.sum(where=t.kind == "cross_sell").fill_null(0.0),
         },
         (

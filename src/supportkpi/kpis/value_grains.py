@@ -4,7 +4,8 @@ Cost rows and revenue events belong to their own dates (KPIS.md). A cost row cov
 (the UTC dates of ``period_start`` up to, not including, ``period_end``) and is spread evenly
 over them, so a monthly invoice that straddles a report period is split by days. A revenue event
 is attributed to the conversation it names, else to the customer's last conversation that began
-within the attribution window (default 7 days) before it.
+within the attribution window (default 7 days) before it: that last contact is kept by the store
+at load (:mod:`supportkpi.store.kept_contacts`), else found with the report.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import timedelta
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.facts.derive import seconds_between
+from supportkpi.facts.contacts import last_contacts
+from supportkpi.facts.derive import flag, seconds_between
 from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,
@@ -73,21 +75,27 @@ def _dated(frame: Frame, table: ir.Table, column: str, local: bool = True) -> ir
     return table
 
 
+def _with_last_contact(frame: Frame, events: ir.Table, rows: ir.Table) -> ir.Table:
+    """``events`` with ``__last``, their customer's last conversation begun at or before them
+    (:mod:`supportkpi.facts.contacts`): kept by the store at load, else found here."""
+    contacts = frame.contacts
+    if contacts is None:
+        contacts = last_contacts(frame.tables["revenue_events"], rows)
+    contacts = contacts.select(__event=contacts.event_id, __last=contacts.last_conversation_id)
+    joined = events.left_join(contacts, events.event_id == contacts.__event)
+    return joined.select(*events.columns, "__last")
+
+
 def attributed_revenue(frame: Frame) -> ir.Table:
     """Revenue events (not churn) with the dims of the conversation they are attributed to,
     dated by when they happened; events attributed to no conversation are left out."""
     events = frame.tables["revenue_events"]
     events = events.filter(events.kind != "churn")
     rows = conversation_rows(frame)
-    last = rows.select(
-        __customer=rows.customer_id, __started=rows.created_at, __conv=rows.conversation_id
-    )
+    last = rows.select(__started=rows.created_at, __conv=rows.conversation_id)
+    joined = _with_last_contact(frame, events, rows)
+    joined = joined.left_join(last, joined.__last == last.__conv)
     window = frame.config.attribution_days * 86400
-    joined = events.asof_join(
-        last,
-        on=events.occurred_at >= last.__started,
-        predicates=[events.customer_id == last.__customer],
-    )
     recent = seconds_between(joined.occurred_at, joined.__started) <= window
     joined = joined.mutate(
         __attributed=ibis.coalesce(joined.conversation_id, ibis.ifelse(recent, joined.__conv, None))
@@ -118,7 +126,7 @@ def _vendor_totals(frame: Frame, revenue: bool) -> ir.Table:
     none |= {"handled": ibis.null("int64")}
     cost = cost_days(frame).group_by(keys).aggregate(cost=ibis._.cost.sum())
     c = conversations(frame)
-    handled = c.group_by(keys).aggregate(handled=c.handled.cast("int64").sum())
+    handled = c.group_by(keys).aggregate(handled=flag(c.handled).sum())
     parts = [
         cost.select(*keys, **(none | {"cost": cost.cost})),
         handled.select(*keys, **(none | {"handled": handled.handled})),
@@ -169,14 +177,11 @@ def customer_values(frame: Frame) -> ir.Table:
     rows = conversation_rows(frame)
     last = rows.select(
         *(rows[d].name(f"__{d}") for d in DIMENSIONS),
-        __customer=rows.customer_id,
         __started=rows.created_at,
+        __conv=rows.conversation_id,
     )
-    joined = events.asof_join(
-        last,
-        on=events.occurred_at >= last.__started,
-        predicates=[events.customer_id == last.__customer],
-    )
+    joined = _with_last_contact(frame, events, rows)
+    joined = joined.left_join(last, joined.__last == last.__conv)
     if frame.by:  # a customer joins a segment with their first conversation
         joined = joined.filter(joined.__started.notnull())
     joined = joined.mutate(**{d: joined[f"__{d}"] for d in DIMENSIONS})
