@@ -33,6 +33,7 @@ from supportkpi.analysis.frame import QueryError, build_frame
 from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
 from supportkpi.analysis.row_targets import target_columns
+from supportkpi.analysis.shared_facts import hold
 from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Kpi, all_kpis
@@ -199,7 +200,7 @@ def conversations(
     _page(chosen.rows, sort, limit, offset)  # checks the sort before any work
     name = store.temp_name("drill")
     try:
-        held = store.con.create_table(name, chosen.rows, temp=True)
+        held = hold(store, name, chosen.rows)
         total = int(held.count().to_pyarrow().as_py())
         page = _page(held, sort, limit, offset).to_pyarrow()
     finally:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from supportkpi.config import Config, ConfigError, load_config
 from supportkpi.load.ingest import FileProgress
 from supportkpi.store import kept
+from supportkpi.store.engine import EngineStore, is_engine_config
 from supportkpi.store.store import ENV_DB, Store, StoreError, default_url
 
 app = typer.Typer(
@@ -96,8 +97,22 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
+    url = db or default_url()
+    if is_engine_config(url):
+        # another engine's tables, mapped by a settings file: read, never written
+        if not read_only:
+            raise fail(
+                f"{url} maps another engine's tables, which supportkpi only reads; "
+                "load into a DuckDB store instead"
+            )
+        try:
+            engine = EngineStore.open(url)
+        except StoreError as exc:
+            raise fail(str(exc)) from None
+        yield engine  # type: ignore[misc]
+        return
     try:
-        store = Store.open(db or default_url(), read_only=read_only)
+        store = Store.open(url, read_only=read_only)
     except StoreError as exc:
         raise fail(str(exc)) from None
     if not read_only and kept.repair(store):
