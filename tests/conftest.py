@@ -132,3 +132,18 @@ def small_demo(tmp_path_factory):
     with Store.open(db) as store:
         load(store, demo_paths(directory / "files"))
     return db, config
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server of the tests' own (tests/pgserver.py), stopped at the end. Where
+    it cannot start, the tests using it fail in CI and are skipped elsewhere."""
+    from tests import pgserver
+
+    reason = pgserver.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with pgserver.running() as server:
+        yield server

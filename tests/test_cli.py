@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -145,3 +146,45 @@ def test_help_shows_the_defaults_in_brackets():
     text = " ".join(result.output.split())  # help lines wrap at 80 columns
     assert "[default: from the config, else UTC]" in text
     assert "[default: $SUPPORTKPI_DB or ./supportkpi.duckdb]" in text
+
+
+def test_quarantine_reads_whole_at_80_columns(tmp_path, write):
+    db = str(tmp_path / "cli.duckdb")
+    name = "conversations_exported_from_the_helpdesk_2024.csv"
+    runner.invoke(app, ["load", str(write(name, CONVERSATIONS)), "--db", db])
+    listed = runner.invoke(app, ["quarantine", "--db", db], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines), listed.output
+    # where: file and line, then table.column and rule, each on one line, nothing cut
+    stripped = [line.strip() for line in lines]
+    for line, what in (
+        (3, "conversations.channel · unknown_value"),
+        (4, "conversations.created_at · bad_timestamp"),
+    ):
+        at = stripped.index(f"{name}, line {line}")
+        assert stripped[at + 1] == what
+    # the reason whole (wrapped at word ends when long)
+    text = " ".join(line.strip() for line in lines)
+    assert '"pigeon" is not a valid channel' in text
+    wide = runner.invoke(app, ["quarantine", "--db", db], env={"COLUMNS": "200"})
+    assert "┃ file" in wide.output and '"pigeon" is not a valid channel' in wide.output
+
+
+def test_a_command_on_a_store_that_serve_holds_says_what_to_do(tmp_path, write):
+    from tests.server import CLI, serving
+
+    db = tmp_path / "held.duckdb"
+    runner.invoke(app, ["load", str(write("conversations.csv", CONVERSATIONS)), "--db", str(db)])
+    with serving(db, "--no-auth"):
+        held = subprocess.run(
+            [str(CLI), "tables", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "400"},
+        )
+    assert held.returncode == 2
+    message = held.stderr.strip()
+    assert "is in use by `supportkpi serve` (PID " in message, message
+    assert "GET /v1/report" in message and "or stop it and run this command again" in message
+    assert "IO Error" not in message and "Traceback" not in message

@@ -286,8 +286,8 @@ def test_the_python_api(tmp_path: Path):
         assert con.conversation("a-1")["surveys"][0]["comment"] == FORMULA
         with pytest.raises(NotFound):
             con.conversation("nope")
-        assert con.comments(by=["agent"]).num_rows == 3
-        assert set(con.sla_breaches("zed").column("conversation_id").to_pylist()) == {
+        assert con.comments(by=["agent"]).table.num_rows == 3
+        assert set(con.sla_breaches("zed").table.column("conversation_id").to_pylist()) == {
             "z-1",
             "z-2",
         }

@@ -192,8 +192,8 @@ def test_store_urls(tmp_path):
     for url in (f"duckdb:///{tmp_path}/a.duckdb", str(tmp_path / "b.duckdb"), ":memory:"):
         with Store.open(url) as store:
             assert store.counts()["conversations"] == 0
-    with pytest.raises(StoreError, match="scheme 'postgres' is not supported yet"):
-        Store.open("postgres://localhost/db")
+    with pytest.raises(StoreError, match="scheme 'mysql' is not supported"):
+        Store.open("mysql://localhost/db")
     with pytest.raises(StoreError, match="no store at"):
         Store.open(tmp_path / "missing.duckdb", read_only=True)
 

@@ -210,3 +210,11 @@ def test_all_vendors_writes_one_review_each_in_house_included(small_demo, opened
         assert f"{vendor}: support review, July 2026" in text
         others = {"atlas", "northwind"} - {vendor}
         assert not any(o in text for o in others), vendor  # never another vendor's figures
+
+
+def test_the_review_counts_the_targets_as_sla_does(northwind):
+    standing = northwind.standing
+    assert standing is not None and standing.held_to == "northwind's contract"
+    assert standing.targets == len(northwind.contract)
+    assert len(standing.missed) == sum(line.status == "missed" for line in northwind.contract)
+    assert standing.met == sum(line.status == "met" for line in northwind.contract)

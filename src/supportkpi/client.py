@@ -14,7 +14,11 @@ import pyarrow as pa
 from supportkpi.analysis import breaches, comments, query, timeline, views
 from supportkpi.analysis import conversations as drill
 from supportkpi.analysis.conversations import Conversations
+from supportkpi.analysis.result import Result
 from supportkpi.analysis.review import Review
+from supportkpi.analysis.sla import COMPARED
+from supportkpi.analysis.sla import compare as compare_vendors
+from supportkpi.analysis.sla import sla as sla_table
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
@@ -23,7 +27,7 @@ from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
 from supportkpi.store.engine import EngineStore, is_engine_config
 from supportkpi.store.store import Store
-from supportkpi.workforce import staffing
+from supportkpi.workforce import staffing, what_if
 from supportkpi.workforce.predict import Forecast
 from supportkpi.workforce.roster import Roster, Rules
 
@@ -69,11 +73,49 @@ class Connection:
         end: date | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
         tz: str | None = None,
-    ) -> pa.Table:
+    ) -> Result:
         """Escalations per group and reason."""
-        return views.escalation_reasons(
-            self.store, by, period, start, end, filters, tz, self.config
+        return Result(
+            views.escalation_reasons(self.store, by, period, start, end, filters, tz, self.config)
         )
+
+    def sla(
+        self,
+        vendor: str | None = None,
+        period: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        tz: str | None = None,
+    ) -> Result:
+        """Each vendor's contract, target by target: the target (as text and as operator,
+        value and upper bound), achieved, attainment, compliance and status, worst first; by
+        ``period`` (week, month…) each period judged apart. As ``supportkpi sla``."""
+        return Result(sla_table(self.store, self.config, vendor, period, start, end, tz))
+
+    def compare(
+        self,
+        kpis: Sequence[str] = COMPARED,
+        start: date | None = None,
+        end: date | None = None,
+        tz: str | None = None,
+        channel: Sequence[str] | None = None,
+    ) -> Result:
+        """In-house against each vendor, KPI by KPI, with the difference and whether it is
+        better or worse. As ``supportkpi compare``."""
+        return Result(
+            compare_vendors(self.store, self.config, kpis, start, end, tz, channel=channel)
+        )
+
+    def quarantine(self, reason: str | None = None, limit: int | None = 50) -> Result:
+        """The rows loads set aside, with file, line, table, column, rule and the reason in
+        words (``.total`` of them in all; ``limit=None`` lists every one); ``reason`` keeps one
+        rule, or the reasons containing the text. As ``supportkpi quarantine``."""
+        total, rows = self.store.quarantined(reason, limit)
+        names = ["source", "line", "table", "column", "rule", "reason"]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+        types = [pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.string()]
+        arrays = [pa.array(list(c), type=t) for c, t in zip(columns, types, strict=True)]
+        return Result(pa.Table.from_arrays(arrays, names=names), total=total)
 
     def conversations(
         self,
@@ -126,10 +168,12 @@ class Connection:
         filters: Mapping[str, Sequence[str]] | None = None,
         tz: str | None = None,
         per_group: int = 10,
-    ) -> pa.Table:
+    ) -> Result:
         """The lowest-rated CSAT and NPS answers with a comment, per group."""
-        return comments.low_rated_comments(
-            self.store, self.config, by, start, end, filters, tz, per_group=per_group
+        return Result(
+            comments.low_rated_comments(
+                self.store, self.config, by, start, end, filters, tz, per_group=per_group
+            )
         )
 
     def sla_breaches(
@@ -139,9 +183,11 @@ class Connection:
         end: date | None = None,
         tz: str | None = None,
         per_target: int = 10,
-    ) -> pa.Table:
+    ) -> Result:
         """The conversations that missed each per-conversation target, worst first."""
-        return breaches.breaches(self.store, self.config, vendor, start, end, tz, per_target)
+        return Result(
+            breaches.breaches(self.store, self.config, vendor, start, end, tz, per_target)
+        )
 
     def review(self, vendor: str, month: str, tz: str | None = None) -> Review:
         """A vendor's monthly review as data (contract, volume, quality, cost, agents…)."""
@@ -183,6 +229,42 @@ class Connection:
         :func:`supportkpi.workforce.roster.roster` to roster your own requirements)."""
         plan = plan or self.staff(days, interval, by)
         return staffing.rosters(plan, by, rules)
+
+    def erlang(
+        self,
+        arrivals: float,
+        aht: float,
+        interval: int = 30,
+        answer_within: float = 20,
+        service_level: float = 0.8,
+        patience: float | None = None,
+        *,
+        max_occupancy: float = 1.0,
+        max_abandon: float | None = None,
+        max_wait: float | None = None,
+        concurrency: int = 1,
+        growth: float = 0.25,
+        shrinkage: float = 0.0,
+        agents: int | None = None,
+    ) -> what_if.Staffing:
+        """One-off staffing of one queue (Erlang A with ``patience``, else Erlang C): the
+        fewest agents meeting the targets and what nearby headcounts achieve, or what
+        ``agents`` achieve. As ``supportkpi erlang``; needs no store."""
+        return what_if.staffing(
+            arrivals,
+            aht,
+            interval,
+            answer_within,
+            service_level,
+            patience,
+            max_occupancy,
+            max_abandon,
+            max_wait,
+            concurrency,
+            growth,
+            shrinkage,
+            agents,
+        )
 
     def tables(self) -> dict[str, int]:
         """Row count of every table."""

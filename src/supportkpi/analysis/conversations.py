@@ -32,6 +32,7 @@ import pyarrow as pa
 from supportkpi.analysis.frame import QueryError, build_frame
 from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
+from supportkpi.analysis.result import Frames
 from supportkpi.analysis.row_targets import target_columns
 from supportkpi.analysis.shared_facts import hold
 from supportkpi.analysis.sla import vendors
@@ -78,7 +79,7 @@ DEFAULT_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class Conversations:
+class Conversations(Frames):
     """A drill-down: one page of conversation rows, how many the selection holds in all, and
     what they are: the KPI, what it is measured over, ``how`` the report aggregates
     ``value`` (mean or count), whether the report leaves it empty in a group where no row
@@ -93,18 +94,6 @@ class Conversations:
     guarded: bool = False
     column: str | None = None
     selection: dict[str, Any] = field(default_factory=dict)
-
-    def to_pandas(self) -> Any:
-        """The rows as a pandas DataFrame (needs pandas)."""
-        return self.table.to_pandas()
-
-    def to_polars(self) -> Any:
-        """The rows as a Polars DataFrame (needs polars)."""
-        try:
-            import polars as pl
-        except ImportError:
-            raise ImportError("to_polars() needs Polars: pip install polars") from None
-        return pl.from_arrow(self.table)
 
 
 @dataclass(frozen=True)
@@ -131,9 +120,11 @@ def select(
     filters: Mapping[str, Sequence[str | None]] | None = None,
     tz: str | None = None,
     ids: Sequence[str] | None = None,
+    profile: Mapping[str, int] | None = None,
 ) -> Selection:
     """The drill-down's rows as an Ibis expression (:func:`conversations` pages them);
-    ``ids`` keeps only these conversations."""
+    ``ids`` keeps only these conversations; ``profile`` a cell of the weekday × hour profile
+    (``{"weekday": 0, "hour_of_day": 9}``: Mondays, 09:00–09:59 local)."""
     chosen = _kpi(store, config, kpi)
     if outcome is not None and chosen is None:
         raise QueryError("an outcome needs a KPI (kpi=abandonment_rate, outcome=yes)")
@@ -144,6 +135,7 @@ def select(
     )
     rows, measured = _rows(store, frame, chosen, ids)
     rows = _select_cell(rows, frame, nulls, at)
+    rows = _select_profile(rows, profile or {})
     if outcome is not None:
         assert measured is not None
         if not measured.indicator:
@@ -176,6 +168,7 @@ def conversations(
     limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
     ids: Sequence[str] | None = None,
+    profile: Mapping[str, int] | None = None,
 ) -> Conversations:
     """The conversations of one report cell; see the module doc. ``by`` is the report's
     grouping (a period in it adds its column; ``at`` picks the cell's period, the day when
@@ -196,6 +189,7 @@ def conversations(
         filters=filters,
         tz=tz,
         ids=ids,
+        profile=profile,
     )
     _page(chosen.rows, sort, limit, offset)  # checks the sort before any work
     name = store.temp_name("drill")
@@ -355,6 +349,22 @@ def _select_cell(
         moment = at if isinstance(at, datetime) else datetime.combine(at, datetime.min.time())
         start = ibis.timestamp(moment.replace(tzinfo=None)).truncate(PERIODS[frame.period])
         rows = rows.filter(rows[frame.period] == start)
+    return rows
+
+
+PROFILE_RANGE = {"weekday": range(7), "hour_of_day": range(24)}
+
+
+def _select_profile(rows: ir.Table, profile: Mapping[str, int]) -> ir.Table:
+    """Rows created (local time) on a weekday (0 = Monday) and/or in an hour of the day, as
+    the weekday × hour profile counts them."""
+    for name, value in profile.items():
+        if name not in PROFILE_RANGE or value not in PROFILE_RANGE[name]:
+            known = ", ".join(f"{k} {r.start}–{r.stop - 1}" for k, r in PROFILE_RANGE.items())
+            raise QueryError(f"profile {name}={value!r} is not one of {known}")
+        local = rows.created
+        part = local.day_of_week.index() if name == "weekday" else local.hour()
+        rows = rows.filter(part.cast("int64") == value)
     return rows
 
 

@@ -24,6 +24,7 @@ from supportkpi.analysis.aggregate import aggregate, combine, finish
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
+from supportkpi.analysis.result import Frames
 from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
 from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
@@ -54,7 +55,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Frames):
     """A computed report: the Arrow table and what it is made of."""
 
     table: pa.Table
@@ -80,18 +81,6 @@ class Report:
     def units(self) -> dict[str, Unit]:
         """Unit of every KPI column."""
         return {o.column: o.unit for k in self.kpis for o in k.outputs}
-
-    def to_pandas(self) -> Any:
-        """The table as a pandas DataFrame (needs pandas)."""
-        return self.table.to_pandas()
-
-    def to_polars(self) -> Any:
-        """The table as a Polars DataFrame (needs polars)."""
-        try:
-            import polars as pl
-        except ImportError:
-            raise ImportError("to_polars() needs Polars: pip install polars") from None
-        return pl.from_arrow(self.table)
 
 
 def select_kpis(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from supportkpi.analysis.query import PERIODS, Report
+from supportkpi.analysis.sla import Standing
 from supportkpi.kpis import Unit
 from supportkpi.kpis.registry import humanise
-
-FORMATS = ("table", "json", "csv", "parquet", "xlsx")
+from supportkpi.vocabulary import FORMATS  # noqa: F401 - the formats a report is written as
 
 
 def period_label(value: datetime | date | None, period: str) -> str | None:
@@ -221,10 +222,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def sla_table(table: pa.Table, period: str | None) -> list[Table]:
+def sla_table(
+    table: pa.Table, period: str | None, standing: Sequence[Standing] = ()
+) -> list[Table]:
     """The SLA view: one table per vendor (and period), vendors worst first, each target
     with achieved, attainment and compliance, marked met ✓ or missed ✗; narrow enough for
-    an 80-column terminal."""
+    an 80-column terminal. With ``standing``, each title says which set the vendor is held
+    to and how many of its targets it missed."""
+    titles = {s.vendor: s.summary() for s in standing}
     from supportkpi.kpis import REGISTRY
 
     blocks: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
@@ -233,7 +238,8 @@ def sla_table(table: pa.Table, period: str | None) -> list[Table]:
         blocks.setdefault((row["vendor"], when), []).append(row)
     views = []
     for (vendor, when), rows in blocks.items():
-        view = Table(title=f"{vendor}, {when}" if when else vendor, title_justify="left")
+        name = titles.get(vendor, vendor)
+        view = Table(title=f"{name}, {when}" if when else name, title_justify="left")
         view.add_column("target", min_width=14, overflow="fold")
         view.add_column("is", overflow="fold")
         for head in ("achieved", "attainment", "compliance"):
@@ -344,13 +350,15 @@ def _plain(text: str) -> str:
     return text.replace("[green]", "").replace("[red]", "").replace("[/]", "")
 
 
-def story(report: Report) -> list[str]:
-    """What a scorecard by vendor says in words: the cheapest vendor per contact, and the
-    targets each vendor misses. Empty when the report is not by vendor."""
+def story(report: Report, standing: Sequence[Standing] = (), legend: str = "") -> list[str]:
+    """What a scorecard by vendor says in words: the cheapest vendor per contact, then how
+    each vendor stands against the one set of targets it is held to (``standing``, counted
+    by :func:`~supportkpi.analysis.sla.standings` as ``sla`` and the review count), after
+    ``legend`` (which set the ✓ and ✗ judge). Empty when the report is not by vendor."""
     if report.group != ("vendor",):
         return []
     rows = report.table.to_pylist()
-    lines = []
+    lines = [legend] if legend else []
     costs = [(r["cost_per_contact"], r["vendor"]) for r in rows if r.get("cost_per_contact")]
     if len(costs) > 1:
         costs.sort()
@@ -358,17 +366,6 @@ def story(report: Report) -> list[str]:
         lines.append(
             f"Cheapest per contact: {costs[0][1]} ({humanise(costs[0][0], Unit.MONEY)}; {others})."
         )
-    labels = {k.name: k.label for k in report.kpis}
-    judged = any(f"{k}_status" in report.table.column_names for k in labels)
-    anyone = False
-    for r in rows:
-        missed = [labels[k] for k in labels if r.get(f"{k}_status") == "missed"]
-        if missed:
-            anyone = True
-            lines.append(
-                f"{r['vendor']} misses {len(missed)} target{'s' if len(missed) > 1 else ''}: "
-                f"{', '.join(missed)}."
-            )
-    if judged and not anyone:
-        lines.append("Every vendor meets every target shown.")
+    shown = {r["vendor"] for r in rows}
+    lines += [s.sentence() for s in standing if s.vendor in shown]
     return lines

@@ -20,7 +20,7 @@ from typing import Any
 from supportkpi.analysis.breach_counts import count_breaches
 from supportkpi.analysis.query import QueryError, report, run
 from supportkpi.analysis.samples import sample_column, sample_kpi
-from supportkpi.analysis.sla import IN_HOUSE, sla, vendors
+from supportkpi.analysis.sla import IN_HOUSE, Standing, sla, standings, vendors
 from supportkpi.analysis.views import escalation_reasons, trend_verdict, weekday_hour_volume
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Kpi, Unit
@@ -122,6 +122,7 @@ class Review:
     agents: tuple[dict[str, Any], ...]
     changes: tuple[Change, ...]
     forecast: dict[str, Any] | None = field(default=None)
+    standing: Standing | None = field(default=None)
 
 
 def month_range(month: str) -> tuple[date, date]:
@@ -160,7 +161,7 @@ def review(
     before = months_before(start, 1)
     zone = tz or config.timezone
     filters = {"vendor": [vendor]}
-    lines = _contract(store, config, vendor, start, end, zone)
+    lines, standing = _contract(store, config, vendor, start, end, zone)
     watched = _watched(store, config, filters, before, start, end, zone)
     return Review(
         vendor=vendor,
@@ -186,6 +187,7 @@ def review(
         cost=_cost(store, config, vendor, lines, start, end, zone, in_house),
         agents=_agents(store, config, filters, start, end, zone),
         changes=_changes(watched["now"], watched["before"]),
+        standing=standing,
     )
 
 
@@ -195,11 +197,12 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str]:
 
 def _contract(
     store: Store, config: Config, vendor: str, start: date, end: date, tz: str
-) -> tuple[ContractLine, ...]:
+) -> tuple[tuple[ContractLine, ...], Standing | None]:
     first = months_before(start, HISTORY_MONTHS - 1)
     monthly = sla(store, config, vendor, "month", first, end, tz).to_pylist()
     # one judgement per month: this month's rows, in sla's order, are sla's over the month
     now = [{**r, "month": None} for r in monthly if r["month"].date() == start]
+    standing = next(iter(standings(config, now)), None)
     labels = [months_before(start, n).strftime("%Y-%m") for n in range(HISTORY_MONTHS - 1, -1, -1)]
     history: dict[tuple[str, str, str], dict[str, float | None]] = {}
     for row in monthly:
@@ -233,7 +236,7 @@ def _contract(
                 measured=counted[1],
             )
         )
-    return tuple(lines)
+    return tuple(lines), standing
 
 
 def _watched(

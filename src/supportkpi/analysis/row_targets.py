@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from supportkpi.analysis.targets import Target, all_targets, contract, meets
+from supportkpi.analysis.targets import Target, all_targets, held_to, meets
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY
 
@@ -42,7 +42,7 @@ def target_columns(
         value = rows[REGISTRY[name].per_row]
         judged: list[tuple[ir.BooleanValue, Target]] = []
         for vendor in [*vendors, None]:
-            held = contract(config, vendor) if vendor is not None else _general(config)
+            held = held_to(config, vendor).targets
             mine = sorted(
                 (t for t in held if t.kpi == name), key=lambda t: t.specificity, reverse=True
             )
@@ -57,12 +57,6 @@ def target_columns(
             *((c, meets(t, value)) for c, t in judged), else_=ibis.null("boolean")
         )
     return out
-
-
-def _general(config: Config) -> list[Target]:
-    return [
-        t for t in all_targets(config) if t.vendor is None and not t.source.startswith("contract")
-    ]
 
 
 def _fits(rows: ir.Table, target: Target) -> ir.BooleanValue:

@@ -11,13 +11,22 @@ beside the in-house team on the KPIs a buyer of outsourced support compares.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.query import PERIODS, QueryError, Report, report, run
-from supportkpi.analysis.targets import Target, compliance, contract, meets, target_bounds
+from supportkpi.analysis.targets import (
+    GENERAL,
+    Target,
+    compliance,
+    contract,
+    held_to,
+    meets,
+    target_bounds,
+)
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
@@ -202,6 +211,87 @@ def _schema(period: str | None) -> pa.Schema:
         ("reason", pa.string()),
     ]
     return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a vendor stands against the one set of targets it is held to (:func:`held_to`),
+    counted from :func:`sla`'s rows: every surface that says "misses N targets" says this."""
+
+    vendor: str
+    held_to: str
+    targets: int
+    met: int
+    missed: tuple[str, ...]
+    unmeasured: int
+
+    @property
+    def words(self) -> str:
+        """'its 4 contract targets', 'the 8 general targets'."""
+        if self.held_to == GENERAL:
+            return f"the {self.targets} general targets"
+        return f"its {self.targets} contract targets"
+
+    def summary(self) -> str:
+        """'northwind: 3 of its 4 contract targets missed'."""
+        missed = f"{len(self.missed)} of {self.words} missed" if self.targets else "no target"
+        return f"{self.vendor}: {missed}"
+
+    def sentence(self) -> str:
+        """'northwind misses 3 of its 4 contract targets: CSAT, …'."""
+        if not self.targets:
+            return f"{self.vendor} is held to no target."
+        if not self.missed:
+            none = f" ({self.unmeasured} not measured)" if self.unmeasured else ""
+            return f"{self.vendor} meets {self.met} of {self.words}{none}."
+        return f"{self.vendor} misses {len(self.missed)} of {self.words}: {', '.join(self.missed)}."
+
+
+def standings(config: Config, table: pa.Table | Sequence[dict]) -> list[Standing]:
+    """Each vendor of an :func:`sla` table (or its rows), judged over one period, in the
+    table's order: its targets met and missed. The source system's own verdicts are not
+    targets."""
+    rows: dict[str, list[dict]] = {}
+    for row in table.to_pylist() if isinstance(table, pa.Table) else table:
+        if row["status"] != "reported":
+            rows.setdefault(row["vendor"], []).append(row)
+    out = []
+    for vendor, mine in rows.items():
+        missed = tuple(_named(r) for r in mine if r["status"] == "missed")
+        out.append(
+            Standing(
+                vendor,
+                held_to(config, vendor).name,
+                len(mine),
+                sum(r["status"] == "met" for r in mine),
+                missed,
+                sum(r["status"] == "missing" for r in mine),
+            )
+        )
+    return out
+
+
+def legend(config: Config, shown: Sequence[str | None]) -> str:
+    """Which set of targets the ✓ and ✗ of a scorecard by vendor judge, in words."""
+    names = [v for v in shown if v is not None]
+    bound = [v for v in names if held_to(config, v).name != GENERAL]
+    rest = [v for v in names if v not in bound]
+    parts = []
+    if bound:
+        parts.append(f"{_and(bound)} against {'its' if len(bound) == 1 else 'their'} contract")
+    if rest:
+        parts.append(f"{_and(rest)} against the general targets")
+    return f"✓ met, ✗ missed: {'; '.join(parts)}." if parts else ""
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _named(row: dict) -> str:
+    label = REGISTRY[row["kpi"]].label if row["kpi"] in REGISTRY else row["kpi"]
+    scope = row["scope"].replace("channel ", "")
+    return label if row["scope"] == "all" else f"{label} ({scope})"
 
 
 def compare(

@@ -1,14 +1,17 @@
 """Targets and SLAs: the default benchmarks, overrides from the config, vendor contracts.
 
 A target is a KPI, a comparison (``<=``, ``>=``, ``between``), a value and an optional scope
-(vendor, channel, team). For one group of a report the most specific target that fits it
-applies: a vendor's contract before the general targets, a target scoped to more dimensions
-before one scoped to fewer. A target scoped to a channel judges only groups known to be of that
+(vendor, channel, team). For one group of a report the most specific target of the set the
+group is held to that fits it applies: a target scoped to more dimensions before one scoped to
+fewer. A target scoped to a channel judges only groups known to be of that
 channel (grouped or filtered by it).
 
 ``sla_compliance`` (KPIS.md): 1.0 when met; otherwise achieved ÷ target for a higher-is-better
 KPI and target ÷ achieved for a lower-is-better one (for a band, the nearer edge counts).
 ``sla_attainment`` is the share of conversations (or replies) meeting a per-conversation target.
+
+One set per vendor (:func:`held_to`): a vendor with a contract is held to its contract alone,
+any other to the general targets; the operation as a whole to the general targets.
 """
 
 from __future__ import annotations
@@ -140,16 +143,49 @@ def all_targets(config: Config) -> list[Target]:
     return out
 
 
-def contract(config: Config, vendor: str) -> list[Target]:
-    """The targets a vendor is held to: its contract, else the general targets (unscoped to
-    another vendor)."""
+@dataclass(frozen=True)
+class TargetSet:
+    """The one set of targets a vendor (or the operation as a whole) is held to, and its name
+    as people read it: "northwind's contract", "the general targets"."""
+
+    name: str
+    targets: tuple[Target, ...]
+
+    @property
+    def kpis(self) -> list[str]:
+        """The KPIs the set names, each once, in the set's order."""
+        return list(dict.fromkeys(t.kpi for t in self.targets))
+
+
+GENERAL = "the general targets"
+
+
+def held_to(config: Config, vendor: str | None = None) -> TargetSet:
+    """The targets ``vendor`` is held to: its contract when it has one, else the general
+    targets (defaults and the config's ``[[targets]]``, those scoped to another vendor left
+    out). Without a vendor: the general targets unscoped to any vendor. Every surface that
+    judges a vendor (report status, story, sla, review, drill-down, alerts, dashboard) counts
+    over this one set."""
     targets = all_targets(config)
-    own = [t for t in targets if t.source == f"contract:{vendor}"]
-    if own:
-        return own
-    return [
+    if vendor is not None:
+        own = tuple(t for t in targets if t.source == f"contract:{vendor}")
+        if own:
+            return TargetSet(f"{vendor}'s contract", own)
+    general = tuple(
         t for t in targets if t.vendor in (None, vendor) and not t.source.startswith("contract")
-    ]
+    )
+    return TargetSet(GENERAL, general)
+
+
+def contract(config: Config, vendor: str) -> list[Target]:
+    """The targets a vendor is held to (:func:`held_to`), as a list."""
+    return list(held_to(config, vendor).targets)
+
+
+def contracted(targets: Sequence[Target]) -> list[str]:
+    """The vendors with a contract among ``targets``, sorted."""
+    prefix = "contract:"
+    return sorted({t.source[len(prefix) :] for t in targets if t.source.startswith(prefix)})
 
 
 def status_columns(
@@ -170,8 +206,11 @@ def status_columns(
         )
         if not candidates:
             continue
+        bound = contracted(targets)
         fitting = [
-            (fits, t) for t in candidates if (fits := _fits(table, group, filters, t)) is not None
+            (fits, t)
+            for t in candidates
+            if (fits := _fits(table, group, filters, t, bound)) is not None
         ]
         achieved = table[kpi]
         if not fitting:
@@ -236,10 +275,21 @@ def _clean(value: float) -> float:
 
 
 def _fits(
-    table: ir.Table, group: Sequence[str], filters: Mapping[str, Sequence[str]], target: Target
+    table: ir.Table,
+    group: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    target: Target,
+    bound: Sequence[str] = (),
 ) -> ir.BooleanValue | None:
-    """Which groups a target judges; None when it judges none of them."""
+    """Which groups a target judges; None when it judges none of them. A general target
+    does not judge the groups of a vendor in ``bound`` (one with a contract): that vendor is
+    held to its contract alone (:func:`held_to`)."""
     fits: ir.BooleanValue = ibis.literal(True)
+    if bound and not target.source.startswith("contract"):
+        if "vendor" in group:
+            fits &= ~table["vendor"].fill_null("").isin(list(bound))
+        elif len(chosen := list(filters.get("vendor") or [])) == 1 and chosen[0] in bound:
+            return None
     for dim, value in target.scope.items():
         if dim in group:
             fits &= table[dim].fill_null("") == value
@@ -248,4 +298,14 @@ def _fits(
     return fits
 
 
-__all__ = ["DEFAULTS", "Target", "all_targets", "compliance", "contract", "status_columns"]
+__all__ = [
+    "DEFAULTS",
+    "GENERAL",
+    "Target",
+    "TargetSet",
+    "all_targets",
+    "compliance",
+    "contract",
+    "held_to",
+    "status_columns",
+]

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from supportkpi.analysis.aggregate import grouped
 from supportkpi.analysis.query import build_frame, report
+from supportkpi.analysis.targets import TargetSet, held_to
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
@@ -106,6 +107,9 @@ def headline(
     )
     current = now.table.to_pylist()[0] if now.table.num_rows else {}
     previous = before.table.to_pylist()[0] if before.table.num_rows else {}
+    vendor = list((filters or {}).get("vendor") or [])
+    held = held_to(config or Config(), vendor[0] if len(vendor) == 1 else None)
+    channels = _by_channel(store, held, kpis, start, end, filters, tz, config)
     cards = []
     for name in kpis:
         kpi = REGISTRY[name]
@@ -114,6 +118,8 @@ def headline(
             {
                 "kpi": name,
                 "label": kpi.label,
+                "statistic": kpi.outputs[0].meaning,
+                "channels": channels.get(name, []),
                 "unit": kpi.unit.value,
                 "direction": kpi.direction.value,
                 "value": value,
@@ -130,7 +136,39 @@ def headline(
         "to": end.isoformat(),
         "previous_from": (before_end - timedelta(days=days - 1)).isoformat(),
         "previous_to": before_end.isoformat(),
+        "held_to": held.name,
         "cards": cards,
+    }
+
+
+def _by_channel(
+    store: Store,
+    held: TargetSet,
+    kpis: Sequence[str],
+    start: date,
+    end: date,
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    config: Config | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per channel, each KPI whose targets in ``held`` differ by channel (first response:
+    a minute on chat, an hour on email): one mean over both would meet neither."""
+    split = [k for k in kpis if any(t.kpi == k and t.channel for t in held.targets)]
+    if not split:
+        return {}
+    result = report(store, split, ["channel"], None, start, end, filters, tz, config, targets=True)
+    rows = [r for r in result.table.to_pylist() if r["channel"] is not None]
+    return {
+        name: [
+            {
+                "channel": r["channel"],
+                "value": r.get(name),
+                "target": r.get(f"{name}_target"),
+                "status": r.get(f"{name}_status"),
+            }
+            for r in rows
+        ]
+        for name in split
     }
 
 

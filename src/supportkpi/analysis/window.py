@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from supportkpi.analysis.query import QueryError, run, select_kpis
 from supportkpi.analysis.samples import sample_column, sample_kpi
-from supportkpi.analysis.targets import Target, all_targets
+from supportkpi.analysis.targets import Target, held_to
 from supportkpi.config import Config, parse_duration
 from supportkpi.store.store import Store
 
@@ -90,10 +90,10 @@ def reading(
 
 def applicable_target(config: Config, kpi: str, scope: Mapping[str, str]) -> Target | None:
     """The target a KPI is held to in ``scope``: the most specific one whose own scope the
-    alert's includes (a vendor's contract before the general targets)."""
+    alert's includes, from the one set the scope's vendor is held to (:func:`held_to`)."""
     fitting = [
         t
-        for t in all_targets(config)
+        for t in held_to(config, scope.get("vendor")).targets
         if t.kpi == kpi and all(scope.get(d) == v for d, v in t.scope.items())
     ]
     return max(fitting, key=lambda t: t.specificity, default=None)

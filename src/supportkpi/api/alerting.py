@@ -22,11 +22,11 @@ log = logging.getLogger("supportkpi.alerts")
 
 def check_once(svc: Service) -> None:
     """One check of every rule, as ``supportkpi alerts check`` does."""
-    with svc.using_store() as store:
+    with svc.using_store(write=True) as store:
         outcomes = evaluate(store, svc.config)
         pending = alert_log.undelivered(store)
     results = send(svc.config, pending)
-    with svc.using_store() as store:
+    with svc.using_store(write=True) as store:
         record(store, results)
     for o in outcomes:
         if o.status in FIRING or o.status == "resolved":

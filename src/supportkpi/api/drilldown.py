@@ -51,6 +51,12 @@ def _format(value: str) -> str:
     return value
 
 
+def _profile(weekday: int | None, hour_of_day: int | None) -> dict[str, int]:
+    """The weekday × hour cell asked for (either part may be left out)."""
+    asked = {"weekday": weekday, "hour_of_day": hour_of_day}
+    return {k: v for k, v in asked.items() if v is not None}
+
+
 @router.get("/conversations", summary="The conversations behind a report cell")
 def conversation_list(
     scope: Scope,
@@ -66,6 +72,12 @@ def conversation_list(
     limit: Annotated[int | None, Query(ge=0, description="Rows per page.")] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip (next_offset pages on).")] = 0,
     format: Annotated[str, Query(description="json or csv.")] = "json",
+    weekday: Annotated[
+        int | None, Query(ge=0, le=6, description="Created on this local weekday (0 = Monday).")
+    ] = None,
+    hour_of_day: Annotated[
+        int | None, Query(ge=0, le=23, description="Created in this local hour (0–23).")
+    ] = None,
 ) -> Response:
     """One page of conversations with their facts; ``total`` and ``next_offset`` say how many
     there are and where the next page starts (``X-Total-Count`` on CSV)."""
@@ -89,6 +101,11 @@ def conversation_list(
             sort=sort or None,
             limit=size,
             offset=offset,
+            profile={
+                k: v
+                for k, v in (("weekday", weekday), ("hour_of_day", hour_of_day))
+                if v is not None
+            },
         )
     following = offset + result.table.num_rows
     more = following < result.total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import PlainTextResponse, Response
 from supportkpi.analysis import live, render, views
 from supportkpi.analysis.conversations import drillable
 from supportkpi.analysis.query import PERIODS, PROFILES, report
-from supportkpi.analysis.sla import sla, vendors
+from supportkpi.analysis.sla import sla, standings, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
 from supportkpi.api.params import Scope, csv_list
 from supportkpi.kpis import all_kpis
@@ -150,13 +151,25 @@ def sla_route(
     scope: Scope,
     svc: Svc,
     period: Annotated[str | None, Query(description="Judge each period apart.")] = None,
+    standing: Annotated[
+        bool, Query(description="Also each vendor's targets met and missed, in words.")
+    ] = False,
 ) -> Response:
-    """As ``supportkpi sla --format json``; a vendor token sees only its own contract."""
+    """As ``supportkpi sla --format json``; a vendor token sees only its own contract. With
+    ``standing``: ``{"rows": […], "standing": […]}``, how each vendor stands against the one
+    set of targets it is held to, counted as the CLI and the review count."""
     vendor = scope.filters.get("vendor")
     one = scoped_vendor(scope.who, vendor[0] if vendor and len(vendor) == 1 else None)
     with svc.using_store() as store:
         table = sla(store, svc.config, one, period, scope.start, scope.end, scope.tz)
-    return json_response(render.plain_records(table))
+    rows = render.plain_records(table)
+    if not standing:
+        return json_response(rows)
+    said = [
+        {**asdict(s), "summary": s.summary(), "sentence": s.sentence()}
+        for s in ([] if period else standings(svc.config, table))
+    ]
+    return json_response({"rows": rows, "standing": said})
 
 
 @router.get("/escalations", summary="Escalations by reason")

@@ -66,7 +66,7 @@ def _load_now(
     vendor = (who.vendor or "") if who.role is Role.VENDOR else None
     if vendor is not None and not vendor_may_send(table):
         raise HTTPException(403, NOT_PER_VENDOR.format(table=table))
-    with svc.using_store() as store:
+    with svc.using_store(write=True) as store:
         try:
             summary = load_records(store, {table: body}, label, vendor=vendor)
         except ForeignRecords as exc:

@@ -1,8 +1,10 @@
-"""What every route shares: the store, the settings, the tokens, and one lock.
+"""What every route shares: the store, the settings, the tokens, and the writers' lock.
 
-A DuckDB connection serves one statement at a time, so every route takes the lock around its
-work on the store; loads and reads never interleave, and a load's check of what a vendor owns
-and the load itself happen as one step.
+Each request works on a store of its own over the same database (a DuckDB cursor, or a
+connection from a PostgreSQL store's pool whose statements time out), so a slow report never
+holds up another request. Reads run side by side, each on the data as committed; requests
+that write (loads, webhooks, alert checks) take the lock, so they come one at a time, and a
+load's check of what a vendor owns and the load itself stay one step.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ class Service:
     sessions: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     @contextmanager
-    def using_store(self) -> Iterator[Store]:
-        """The store, held for this request alone."""
-        with self.lock:
-            yield self.store
+    def using_store(self, write: bool = False) -> Iterator[Store]:
+        """A store for this request alone; with ``write``, also the writers' lock."""
+        if write:
+            with self.lock, self.store.session() as store:
+                yield store
+            return
+        with self.store.session() as store:
+            yield store
 
     def open_session(self, principal: Principal) -> str:
         """A new dashboard session for a signed-in token; the id goes in the cookie."""

@@ -1,5 +1,7 @@
 """The dashboard: its page and assets (plotly.js from Plotly's own package, served locally),
-and signing in with a token for a session cookie; the API's description, to token holders."""
+and signing in with a token for a session cookie; the API's description, to token holders,
+with Swagger UI and ReDoc from the fastapi-offline package, served locally too: no CDN,
+the documentation works offline."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ def plotly_js() -> Path:
     return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
 
 
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")
+
+
+def docs_asset(name: str) -> Path:
+    """A file of Swagger UI or ReDoc, from the installed fastapi-offline package."""
+    return Path(str(resources.files("fastapi_offline") / "static" / name))
+
+
 @router.get("/", include_in_schema=False)
 def index() -> FileResponse:
     """The dashboard page; it signs in and fetches its data from the API."""
@@ -34,6 +44,8 @@ def static(name: str) -> FileResponse:
     """The dashboard's own script and styles, and plotly.js."""
     if name == "plotly.min.js":
         return FileResponse(plotly_js(), headers={"Cache-Control": "max-age=86400"})
+    if name in DOCS_ASSETS:
+        return FileResponse(docs_asset(name), headers={"Cache-Control": "max-age=86400"})
     path = WEB / "static" / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise HTTPException(404, f"no file {name!r}")
@@ -54,14 +66,27 @@ def openapi(request: Request) -> JSONResponse:
 
 @router.get("/docs", include_in_schema=False, dependencies=[Depends(principal)])
 def docs() -> HTMLResponse:
-    """The API's interactive documentation (Swagger UI) over ``/openapi.json``."""
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="supportkpi API")
+    """The API's interactive documentation (Swagger UI) over ``/openapi.json``, offline."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="supportkpi API",
+        swagger_js_url="/static/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+        swagger_ui_parameters={"validatorUrl": None},  # no call to an outside validator
+    )
 
 
 @router.get("/redoc", include_in_schema=False, dependencies=[Depends(principal)])
 def redoc() -> HTMLResponse:
-    """The API's documentation as one page (ReDoc) over ``/openapi.json``."""
-    return get_redoc_html(openapi_url="/openapi.json", title="supportkpi API")
+    """The API's documentation as one page (ReDoc) over ``/openapi.json``, offline."""
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title="supportkpi API",
+        redoc_js_url="/static/redoc.standalone.js",
+        redoc_favicon_url="/static/favicon.svg",
+        with_google_fonts=False,
+    )
 
 
 @router.post("/v1/session", tags=["session"], summary="Sign in with a token")

@@ -36,7 +36,7 @@ async def chatwoot_webhook(
 
 def _receive(svc: Service, who: Principal, body: bytes, vendor: str | None) -> dict[str, Any]:
     forced = who.role is Role.VENDOR
-    with svc.using_store() as store:
+    with svc.using_store(write=True) as store:
         try:
             return chatwoot_delivery(store, body, who.vendor if forced else vendor, forced)
         except DeliveryError as exc:

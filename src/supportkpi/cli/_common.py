@@ -1,4 +1,8 @@
-"""What every command shares: the app, consoles, options and one-line errors."""
+"""What every command shares: the app, consoles, options and one-line errors.
+
+The command modules import the engine, the store and the services inside their commands, not
+at the top: ``supportkpi --help`` and ``supportkpi <command> --help`` start without them
+(tests/test_cli_startup.py checks which modules a help loads)."""
 
 from __future__ import annotations
 
@@ -6,17 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from supportkpi.config import Config, ConfigError, load_config
-from supportkpi.load.ingest import FileProgress
-from supportkpi.store import kept
-from supportkpi.store.engine import EngineStore, is_engine_config
-from supportkpi.store.store import ENV_DB, Store, StoreError, default_url
+if TYPE_CHECKING:
+    from supportkpi.config import Config
+    from supportkpi.load.ingest import FileProgress
+    from supportkpi.store.store import Store
+
+ENV_DB = "SUPPORTKPI_DB"  # as supportkpi.store.store.ENV_DB (a test checks they agree)
 
 app = typer.Typer(
     help="Customer-support KPIs per vendor, team, agent and channel.",
@@ -80,6 +84,9 @@ ConfigOption = Annotated[
 
 
 def config_from(path: Path | None) -> Config:
+    """The settings file, or one clear error."""
+    from supportkpi.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -97,8 +104,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
+    """The store named by ``--db`` (else $SUPPORTKPI_DB, else ./supportkpi.duckdb), opened."""
+    from supportkpi.store import kept
+    from supportkpi.store.store import Store, StoreError, default_url
+
     url = db or default_url()
-    if is_engine_config(url):
+    if url.endswith(".toml"):  # as supportkpi.store.engine.is_engine_config
         # another engine's tables, mapped by a settings file: read, never written
         if not read_only:
             raise fail(
@@ -106,6 +117,8 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
                 "load into a DuckDB store instead"
             )
         try:
+            from supportkpi.store.engine import EngineStore
+
             engine = EngineStore.open(url)
         except StoreError as exc:
             raise fail(str(exc)) from None
@@ -125,6 +138,15 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
 
 @contextmanager
 def progress_bar() -> Iterator[FileProgress]:
+    """A progress bar on the error console (hidden when it is not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -10,12 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import render
-from supportkpi.analysis.query import QueryError
 from supportkpi.cli._common import ConfigOption, DbOption, app, config_from, fail, open_store, out
-from supportkpi.config import ConfigError
-from supportkpi.reports.alerts import FIRING, check
-from supportkpi.store.alert_log import history
 
 FIRED = 3  # exit code when an alert is firing
 
@@ -40,6 +35,11 @@ def check_command(
 ) -> None:
     """Evaluate every rule once, send what fired or resolved, retry unsent notices; exit 3
     while any alert is firing (for a scheduler such as cron)."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.config import ConfigError
+    from supportkpi.reports.alerts import FIRING, check
+
     settings = config_from(config)
     if not settings.alerts:
         raise fail("no [[alerts]] in the config; see the README's Alerts section")
@@ -71,6 +71,9 @@ def history_command(
     fmt: Format = "table",
 ) -> None:
     """The latest firings and resolutions with each delivery's status and attempts."""
+    from supportkpi.analysis import render
+    from supportkpi.store.alert_log import history
+
     with open_store(db, read_only=True) as store:
         events = history(store, limit)
     if fmt == "json":

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from supportkpi import demo as demo_data
-from supportkpi.analysis import render
-from supportkpi.analysis.query import HEADLINE, report
 from supportkpi.cli._common import (
     DbOption,
     app,
@@ -20,16 +17,16 @@ from supportkpi.cli._common import (
     out,
     progress_bar,
 )
-from supportkpi.cli.reports import print_report, scorecard_title
-from supportkpi.load.ingest import LoadError, LoadSummary, load
-from supportkpi.load.validate import RULES
-from supportkpi.sources import presets
-from supportkpi.sources.mapping import MappingError, load_mapping
-from supportkpi.sources.presets import load_preset
+from supportkpi.cli.reports import print_report, scorecard_title, story_of
+
+if TYPE_CHECKING:
+    from supportkpi.load.ingest import LoadSummary
 
 
 def print_summary(summary: LoadSummary) -> None:
     """The load summary: per table loaded/updated/unchanged, then quarantined per reason."""
+    from supportkpi.load.validate import RULES
+
     table = Table(title="Loaded", title_justify="left")
     for col in ("table", "new", "updated", "unchanged"):
         table.add_column(col, justify="left" if col == "table" else "right")
@@ -101,6 +98,10 @@ def load_command(
     ] = None,
 ) -> None:
     """Validate and load files into the store, in one transaction."""
+    from supportkpi.load.ingest import LoadError, load
+    from supportkpi.sources.mapping import MappingError, load_mapping
+    from supportkpi.sources.presets import load_preset
+
     if mapping and preset:
         raise fail("give --mapping or --preset, not both")
     try:
@@ -118,6 +119,8 @@ def load_command(
 @app.command("presets")
 def presets_command() -> None:
     """The shipped mappings for helpdesk exports, for `load --preset NAME`."""
+    from supportkpi.sources import presets
+
     table = Table(title="Presets (supportkpi load --preset NAME FILE)", title_justify="left")
     table.add_column("name")
     table.add_column("reads")
@@ -143,21 +146,49 @@ def quarantine_command(
     if not total:
         out.print("No quarantined rows" + (f" matching {reason!r}." if reason else "."))
         return
-    table = Table(
-        title=f"Quarantine: {total:,} rows"
-        + (f", showing {len(rows):,}" if len(rows) < total else ""),
-        title_justify="left",
+    title = f"Quarantine: {total:,} rows" + (
+        f", showing {len(rows):,}" if len(rows) < total else ""
     )
-    for col in ("file", "line", "table", "column", "rule", "reason"):
-        table.add_column(
-            col,
-            justify="right" if col == "line" else "left",
-            no_wrap=col != "reason",
-            overflow="fold",
-        )
-    for source, line, tname, column, rule, why in rows:
-        table.add_row(Path(source).name, str(line or "?"), tname, column or "", rule, why)
-    out.print(table)
+    shown = [
+        (Path(source).name, str(line) if line else "?", tname, column or "", rule, why or "")
+        for source, line, tname, column, rule, why in rows
+    ]
+    print_quarantine(title, shown, out.width)
+
+
+QUARANTINE_HEADS = ("file", "line", "table", "column", "rule", "reason")
+REASON_ROOM = 32  # below this many columns for the reason, rows become a list
+
+
+def print_quarantine(title: str, rows: list[tuple[str, ...]], width: int) -> None:
+    """Quarantined rows as a table when the reason has room beside the other columns, else
+    as a list (where, then the reason indented below it), so that nothing is cut short at
+    80 columns: file, line, column and rule on one line, the reason whole."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    fixed = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(QUARANTINE_HEADS[:5])]
+    room = width - sum(w + 3 for w in fixed) - 4
+    if room >= REASON_ROOM:
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(QUARANTINE_HEADS):
+            table.add_column(
+                col,
+                justify="right" if col == "line" else "left",
+                no_wrap=col != "reason",
+                min_width=fixed[i] if i < 5 else None,
+            )
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    out.print(f"[bold]{title}[/]", highlight=False)
+    for file, line, tname, column, rule, why in rows:
+        out.print(Text.assemble((file, "bold"), f", line {line}"), highlight=False)
+        what = Text(f"{tname}.{column}" if column else tname)
+        what.append(f" · {rule}", style="red")
+        out.print(Padding(what, (0, 0, 0, 4)), highlight=False)
+        out.print(Padding(Text(why), (0, 0, 0, 4)), highlight=False)
 
 
 @app.command("tables")
@@ -190,6 +221,10 @@ def demo_command(
     ] = False,
 ) -> None:
     """Generate a realistic support operation, write its files, and load them."""
+    from supportkpi import demo as demo_data
+    from supportkpi.analysis.query import HEADLINE, report
+    from supportkpi.load.ingest import LoadError, load
+
     data = demo_data.generate(days=days, daily_volume=volume, seed=seed)
     if not into:
         with open_store(db) as store:
@@ -218,8 +253,9 @@ def demo_command(
     with open_store(db, read_only=True) as store:
         result = report(store, list(HEADLINE), config=config, targets=True)
         title = scorecard_title(store, ["vendor"], None, None, None, config, headline=True)
+        story = story_of(store, config, result, {}, None, None, None)
     print_report(result, title, compact=True)
-    for line in render.story(result):
+    for line in story:
         out.print(line, highlight=False)
     flags = f"--db {store.url} --config {settings}"
     out.print(

@@ -7,16 +7,10 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 
-from supportkpi.analysis import export, render
-from supportkpi.analysis.comments import low_rated_comments
-from supportkpi.analysis.conversations import Conversations, conversations
-from supportkpi.analysis.query import DIMENSIONS, PERIODS, QueryError
-from supportkpi.analysis.timeline import NotFound, timeline
 from supportkpi.cli._common import (
     ChannelOption,
     ConfigOption,
@@ -34,7 +28,12 @@ from supportkpi.cli._common import (
     out,
     parse_date,
 )
-from supportkpi.config import ConfigError
+from supportkpi.vocabulary import DIMENSIONS, PERIODS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from supportkpi.analysis.conversations import Conversations
 
 NONE = "(none)"  # how a group without a value is shown, and asked for
 SHOWN = [
@@ -124,6 +123,10 @@ def conversations_command(
 ) -> None:
     """The conversations behind a report's number, each with its facts, as the KPIs see
     them."""
+    from supportkpi.analysis.conversations import conversations
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.config import ConfigError
+
     _check_format(fmt, out_file)
     settings = config_from(config)
     filters = cell_filters(
@@ -153,6 +156,8 @@ def conversations_command(
 
 
 def _check_format(fmt: str, out_file: Path | None) -> None:
+    from supportkpi.analysis import export
+
     if fmt not in export.FORMATS:
         raise fail(f"unknown format {fmt!r}; one of {', '.join(export.FORMATS)}")
     if fmt in ("parquet", "xlsx") and out_file is None:
@@ -160,6 +165,8 @@ def _check_format(fmt: str, out_file: Path | None) -> None:
 
 
 def _emit_listing(result: Conversations, fmt: str, out_file: Path | None) -> None:
+    from supportkpi.analysis import export
+
     table = result.table
     if fmt == "table":
         shown = [c for c in [*SHOWN, "value"] if c in table.column_names]
@@ -176,6 +183,8 @@ def _emit_listing(result: Conversations, fmt: str, out_file: Path | None) -> Non
 
 
 def _emit(table: pa.Table, fmt: str, out_file: Path | None) -> None:
+    from supportkpi.analysis import export
+
     if out_file is not None:
         export.write(table, fmt, out_file)
     elif fmt == "csv":
@@ -194,6 +203,11 @@ def conversation_command(
 ) -> None:
     """One conversation as it happened: its facts, messages (replies and private notes
     marked), survey answers and QA reviews."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.timeline import NotFound, timeline
+    from supportkpi.config import ConfigError
+
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
@@ -249,6 +263,11 @@ def comments_command(
 ) -> None:
     """The lowest-rated CSAT and NPS answers that carry a comment, per vendor, agent or
     period."""
+    from supportkpi.analysis import export
+    from supportkpi.analysis.comments import low_rated_comments
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.config import ConfigError
+
     _check_format(fmt, out_file)
     settings = config_from(config)
     filters = {

@@ -10,8 +10,6 @@ import typer
 
 from supportkpi.cli._common import DbOption, app, err, fail, open_store, out, parse_date
 from supportkpi.cli.data import print_summary
-from supportkpi.load.ingest import LoadError, load_records
-from supportkpi.sources.chatwoot_api import ChatwootApiError, Client, read_account
 
 import_app = typer.Typer(
     help="Read a support platform's API and load its conversations.",
@@ -41,6 +39,9 @@ def import_chatwoot(
 ) -> None:
     """Page through a Chatwoot account's conversations, their messages and its CSAT survey
     responses, and load them in one transaction (a second import updates, never doubles)."""
+    from supportkpi.load.ingest import LoadError, load_records
+    from supportkpi.sources.chatwoot_api import ChatwootApiError, Client, read_account
+
     day = parse_date(since)
     start = datetime.combine(day, datetime.min.time(), UTC) if day else None
     client = Client(url, account, token)

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import export, render, views
-from supportkpi.analysis.breaches import breaches
-from supportkpi.analysis.query import (
-    DIMENSIONS,
-    HEADLINE,
-    PERIODS,
-    PROFILES,
-    QueryError,
-    Report,
-    report,
-)
-from supportkpi.analysis.sla import compare, sla
-from supportkpi.analysis.views import escalation_reasons
 from supportkpi.cli._common import (
     ChannelOption,
     ConfigOption,
@@ -41,15 +28,22 @@ from supportkpi.cli._common import (
     out,
     parse_date,
 )
-from supportkpi.config import Config, ConfigError
-from supportkpi.kpis import Family, all_kpis
-from supportkpi.store.store import Store
+from supportkpi.vocabulary import DIMENSIONS, FORMATS, PERIODS, PROFILES, Family
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from supportkpi.analysis.query import Report
+    from supportkpi.config import Config
+    from supportkpi.store.store import Store
 
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 
 
 def print_report(result: Report, title: str, compact: bool = False) -> None:
     """The humanised scorecard, then why any KPI could not be computed or is empty."""
+    from supportkpi.analysis import render
+
     out.print(f"[bold]{title}[/]", highlight=False)
     for table in render.scorecard(result, "", width=out.width, compact=compact):
         out.print(table)
@@ -119,9 +113,12 @@ def report_command(
 ) -> None:
     """KPIs per vendor, team, agent, channel, queue, topic, profile and period: the headline
     KPIs against their targets, or --kpi, --family, --all."""
+    from supportkpi.analysis.query import HEADLINE, QueryError, report
+    from supportkpi.config import ConfigError
+
     fmt = fmt or _format_of(out_file)
-    if fmt not in render.FORMATS:
-        raise fail(f"unknown format {fmt!r}; one of {', '.join(render.FORMATS)}")
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt in ("parquet", "xlsx") and out_file is None:
         raise fail(f"--format {fmt} needs --out FILE")
     filters = {
@@ -155,7 +152,8 @@ def report_command(
             title = scorecard_title(store, csv_list(by), from_, to, tz, settings, headline)
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
-    _emit(result, fmt, out_file, title, compact=headline)
+        story = story_of(store, settings, result, filters, from_, to, tz) if fmt == "table" else []
+    _emit(result, fmt, out_file, title, compact=headline, story=story)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
     if fail_on_breach:
@@ -198,6 +196,8 @@ def scorecard_title(
 ) -> str:
     """ "Headline KPIs by vendor, 2026-06-01 to 2026-08-29 (UTC)": what, over which days (the
     data's own range when no dates are given), in which zone."""
+    from supportkpi.analysis import views
+
     first, last = views.data_days(store, tz, settings)
     start = from_ or (first.isoformat() if first else "…")
     end = to or (last.isoformat() if last else "…")
@@ -206,12 +206,46 @@ def scorecard_title(
     return f"{what}{grouped}, {start} to {end} ({tz or settings.timezone})"
 
 
+def story_of(
+    store: Store,
+    settings: Config,
+    result: Report,
+    filters: dict[str, str | None],
+    from_: str | None,
+    to: str | None,
+    tz: str | None,
+) -> list[str]:
+    """The scorecard in words (:func:`render.story`): each vendor against the targets it is
+    held to, counted as ``supportkpi sla`` counts them over the same days. Nothing about
+    targets when the report is narrowed by more than vendor (``sla`` judges whole vendors)."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.sla import legend, sla, standings
+
+    if result.group != ("vendor",):
+        return []
+    if not any(c.endswith("_status") for c in result.table.column_names):
+        return render.story(result)
+    if any(v for k, v in filters.items() if k != "vendor"):
+        note = "✓ met, ✗ missed against the targets each vendor is held to (`supportkpi sla`)."
+        return render.story(result, legend=note)
+    shown = result.table["vendor"].to_pylist()
+    judged = sla(store, settings, None, None, parse_date(from_), parse_date(to), tz)
+    return render.story(result, standings(settings, judged), legend(settings, shown))
+
+
 def _emit(
-    result: Report, fmt: str, out_file: Path | None, title: str, compact: bool = False
+    result: Report,
+    fmt: str,
+    out_file: Path | None,
+    title: str,
+    compact: bool = False,
+    story: Sequence[str] = (),
 ) -> None:
+    from supportkpi.analysis import export, render
+
     if fmt == "table":
         print_report(result, title, compact=compact)
-        for line in render.story(result):
+        for line in story:
             out.print(line, highlight=False)
         return
     if fmt == "parquet":
@@ -244,6 +278,10 @@ def escalations_command(
     config: ConfigOption = None,
 ) -> None:
     """Escalations by reason: how many, their share, and their rate per handled conversation."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.views import escalation_reasons
+
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
@@ -299,6 +337,11 @@ def sla_command(
 ) -> None:
     """Each vendor's contract, KPI by KPI: target, achieved, attainment, compliance, worst
     first."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.sla import sla, standings
+    from supportkpi.config import ConfigError
+
     settings = config_from(config)
     if breaches:
         _breaches(db, settings, vendor, from_, to, tz, fmt, per_target)
@@ -314,7 +357,7 @@ def sla_command(
         out.print("No vendor has conversations to hold to a target.")
     else:
         out.print("[bold]SLA: each vendor's targets, worst first[/]", highlight=False)
-        for view in render.sla_table(table, period):
+        for view in render.sla_table(table, period, [] if period else standings(settings, table)):
             out.print(view)
     if fail_on_breach:
         _exit_on_breach(["status"], table)
@@ -331,6 +374,11 @@ def _breaches(
     per_target: int,
 ) -> None:
     """``sla --breaches``: the conversations behind each missed per-conversation target."""
+    from supportkpi.analysis import export, render
+    from supportkpi.analysis.breaches import breaches
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.config import ConfigError
+
     with open_store(db, read_only=True) as store:
         try:
             table = breaches(
@@ -356,6 +404,11 @@ def compare_command(
     config: ConfigOption = None,
 ) -> None:
     """In-house against each vendor: cost per contact, FRT, FCR, CSAT, NPS, escalation."""
+    from supportkpi.analysis import render
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.sla import compare
+    from supportkpi.config import ConfigError
+
     settings = config_from(config)
     with open_store(db, read_only=True) as store:
         try:
@@ -375,6 +428,8 @@ def compare_command(
 @app.command("kpis")
 def kpis_command() -> None:
     """List every KPI with its definition, unit, direction and default target."""
+    from supportkpi.kpis import all_kpis
+
     table = Table(title="KPIs", title_justify="left", show_lines=True)
     for col in ("name", "family", "unit", "better", "target", "definition"):
         table.add_column(col, overflow="fold")

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from supportkpi.analysis.query import QueryError
-from supportkpi.analysis.sla import vendors
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,
@@ -20,9 +18,6 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
-from supportkpi.config import ConfigError
-from supportkpi.reports.monthly import review_html
-from supportkpi.reports.pdf import PdfError, html_to_pdf
 
 
 def file_name(vendor: str, month: str, suffix: str) -> str:
@@ -55,6 +50,12 @@ def review_command(
     config: ConfigOption = None,
 ) -> None:
     """A vendor's month in one HTML file to mail: contract, volume, quality, cost, agents."""
+    from supportkpi.analysis.query import QueryError
+    from supportkpi.analysis.sla import vendors
+    from supportkpi.config import ConfigError
+    from supportkpi.reports.monthly import review_html
+    from supportkpi.reports.pdf import PdfError, html_to_pdf
+
     if bool(vendor) == all_vendors:
         raise fail("name one --vendor, or ask for --all-vendors")
     settings = config_from(config)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import typer
 
-from supportkpi.analysis import render
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,
@@ -25,9 +21,11 @@ from supportkpi.cli._common import (
     out,
 )
 from supportkpi.cli.workforce import By, Format, Interval, _view
-from supportkpi.workforce.roster import Roster, Rules, parse_starts, roster
-from supportkpi.workforce.roster import requirements as roster_requirements
-from supportkpi.workforce.staffing import plan, rosters
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from supportkpi.workforce.roster import Roster
 
 
 @app.command("roster")
@@ -71,6 +69,10 @@ def roster_command(
 ) -> None:
     """Shifts covering the agents needed per interval at the least cost (a MIP solved by
     HiGHS); the coverage per interval and any shortfall are shown, never hidden."""
+    from supportkpi.workforce.roster import Rules, parse_starts, roster
+    from supportkpi.workforce.roster import requirements as roster_requirements
+    from supportkpi.workforce.staffing import plan, rosters
+
     settings = config_from(config)
     keys = csv_list(by)
     try:
@@ -100,6 +102,9 @@ def roster_command(
 
 
 def _read_csv(path: Path) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
         return pacsv.read_csv(path)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -109,6 +114,12 @@ def _read_csv(path: Path) -> pa.Table:
 def _show_rosters(
     made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, coverage: bool
 ) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from supportkpi.analysis import render
+
     if fmt == "json":
         payload = [
             {

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.panel import Panel
 from rich.table import Table
 
 from supportkpi.cli._common import ConfigOption, DbOption, app, config_from, err, fail, out
-from supportkpi.store import kept
-from supportkpi.store.access import AccessError, TokenStore, tokens_path
-from supportkpi.store.store import Store, StoreError, default_url
+
+if TYPE_CHECKING:
+    from supportkpi.store.access import TokenStore
 
 TokensOption = Annotated[
     Path | None,
     typer.Option(
         "--tokens",
-        help="Token file [default: $SUPPORTKPI_TOKENS or beside the store, supportkpi.tokens.json]",
+        help="Token file [default: $SUPPORTKPI_TOKENS, else beside the store file, or beside the "
+        "config for a postgresql:// store: supportkpi.tokens.json]",
         show_default=False,
     ),
 ]
@@ -31,9 +31,12 @@ token_app = typer.Typer(
 app.add_typer(token_app, name="token")
 
 
-def _tokens(db: str | None, path: Path | None) -> TokenStore:
+def _tokens(db: str | None, path: Path | None, config: Path | None = None) -> TokenStore:
+    from supportkpi.store.access import AccessError, TokenStore, tokens_path
+    from supportkpi.store.store import default_url
+
     try:
-        return TokenStore(tokens_path(db or default_url(), path))
+        return TokenStore(tokens_path(db or default_url(), path, config))
     except AccessError as exc:
         raise fail(str(exc)) from None
 
@@ -62,14 +65,17 @@ def serve_command(
 ) -> None:
     """Run the HTTP API and the dashboard (OpenAPI at /docs)."""
     import uvicorn
+    from rich.panel import Panel
 
     from supportkpi.api import create_app
+    from supportkpi.store import kept
+    from supportkpi.store.store import Store, StoreError, default_url
 
     settings = config_from(config)
     if alerts and not settings.alerts:
         raise fail("--alerts: no [[alerts]] in the config")
     url = db or default_url()
-    token_store = None if no_auth else _tokens(db, tokens)
+    token_store = None if no_auth else _tokens(db, tokens, config)
     if token_store is not None and not any(r.revoked_at is None for r in token_store.records()):
         err.print(
             f"no tokens yet in {token_store.path}: create one with "
@@ -114,9 +120,12 @@ def token_create(
     name: Annotated[str | None, typer.Option(help="A name to recognise it by.")] = None,
     db: DbOption = None,
     tokens: TokensOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Create a token and print it; it is shown only this once (only its hash is kept)."""
-    store = _tokens(db, tokens)
+    from supportkpi.store.access import AccessError
+
+    store = _tokens(db, tokens, config)
     try:
         token = store.create(role, vendor, name)
     except AccessError as exc:
@@ -131,9 +140,11 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(db: DbOption = None, tokens: TokensOption = None) -> None:
+def token_list(
+    db: DbOption = None, tokens: TokensOption = None, config: ConfigOption = None
+) -> None:
     """Every token: id, name, role, vendor, when created and revoked (never the token)."""
-    records = _tokens(db, tokens).records()
+    records = _tokens(db, tokens, config).records()
     if not records:
         out.print("No tokens. Create one: supportkpi token create --role admin")
         return
@@ -150,10 +161,13 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The id (or name) from `token list`.")],
     db: DbOption = None,
     tokens: TokensOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Revoke a token: it and its dashboard sessions stop working at once."""
+    from supportkpi.store.access import AccessError
+
     try:
-        record = _tokens(db, tokens).revoke(token_id)
+        record = _tokens(db, tokens, config).revoke(token_id)
     except AccessError as exc:
         raise fail(str(exc)) from None
     out.print(f"revoked {record.role} token {record.id} ({record.name})")

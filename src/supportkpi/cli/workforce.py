@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import typer
 from rich.table import Table
 
-from supportkpi.analysis import render
 from supportkpi.cli._common import (
     ConfigOption,
     DbOption,
@@ -24,16 +20,9 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
-from supportkpi.workforce.erlang import (
-    Queue,
-    Result,
-    agents_for,
-    chat_slots,
-    measures,
-    with_shrinkage,
-)
-from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
-from supportkpi.workforce.staffing import daily_summary, forecasts, peaks, plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Interval = Annotated[int, typer.Option(help="Interval length in minutes: 15, 30 or 60.")]
 By = Annotated[str, typer.Option(help="Plan per channel, vendor and/or queue.")]
@@ -42,6 +31,10 @@ Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 def _emit(table: pa.Table, fmt: str) -> bool:
     """Print a machine format; False when the caller should draw a table."""
+    import pyarrow.csv as pacsv
+
+    from supportkpi.analysis import render
+
     if fmt == "json":
         sys.stdout.write(json.dumps(render.plain_records(table), indent=1) + "\n")
     elif fmt == "csv":
@@ -52,6 +45,10 @@ def _emit(table: pa.Table, fmt: str) -> bool:
 
 
 def _view(table: pa.Table, title: str) -> Table:
+    import pyarrow as pa
+
+    from supportkpi.analysis import render
+
     view = Table(title=title, title_justify="left")
     for name in table.column_names:
         view.add_column(
@@ -81,6 +78,9 @@ def forecast_command(
 ) -> None:
     """Conversations expected per interval over the next days, with an 80 % interval; the
     model is chosen per group by a backtest, the history cleaned first (the notes say how)."""
+    from supportkpi.workforce.predict import backtest_table, daily_table, forecast_table, notes
+    from supportkpi.workforce.staffing import forecasts
+
     settings = config_from(config)
     keys = csv_list(by)
     with open_store(db, read_only=True) as store:
@@ -167,6 +167,8 @@ def staff_command(
     config: ConfigOption = None,
 ) -> None:
     """Agents needed per interval: forecast × measured handle time and patience (Erlang A/C)."""
+    from supportkpi.workforce.staffing import daily_summary, peaks, plan
+
     settings = config_from(config)
     overrides = {
         "service_level": service_level,
@@ -235,36 +237,43 @@ def erlang_command(
 ) -> None:
     """One-off staffing: agents for a service level and what nearby staffing would achieve,
     or (--agents) what a given headcount achieves."""
+    from supportkpi.workforce import what_if
+
     if fmt not in ("table", "json"):
         raise fail(f"unknown format {fmt!r}; table or json")
     try:
-        queue = Queue(arrivals, aht, interval * 60.0, patience)
-        queue, slots = chat_slots(queue, concurrency, growth)
-        needed = agents_for(
-            queue, answer_within, service_level, max_occupancy, max_abandon, max_wait
+        found = what_if.staffing(
+            arrivals,
+            aht,
+            interval,
+            answer_within,
+            service_level,
+            patience,
+            max_occupancy,
+            max_abandon,
+            max_wait,
+            concurrency,
+            growth,
+            shrinkage,
+            agents,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    fewest = -(-needed.agents // slots)
-    if agents is not None:
-        tried = [agents * slots]
-    else:
-        tried = list(range(max(1, needed.agents - 2), needed.agents + 3)) if needed.agents else [0]
-    rows = [_erlang_row(measures(queue, n, answer_within), slots, shrinkage) for n in tried]
-    name = "Erlang A" if patience else "Erlang C"
+    rows = found.table.drop_columns(["fewest"]).to_pylist()
     if fmt == "json":
         summary = {
-            "model": name,
-            "load": queue.load,
-            "fewest_agents": fewest,
-            "fewest_scheduled": with_shrinkage(fewest, shrinkage),
-            "meets_targets": None if agents is None else agents >= fewest,
+            "model": found.model,
+            "load": found.load,
+            "fewest_agents": found.fewest_agents,
+            "fewest_scheduled": found.fewest_scheduled,
+            "meets_targets": found.meets_targets,
         }
         sys.stdout.write(json.dumps(summary | {"staffing": rows}, indent=1) + "\n")
         return
+    slots = found.slots_per_agent
     view = Table(
-        title=f"{name}: {arrivals:g} arrivals per {interval} min, AHT {aht:g} s, "
-        f"load {queue.load:.2f} Erlangs",
+        title=f"{found.model}: {arrivals:g} arrivals per {interval} min, AHT {aht:g} s, "
+        f"load {found.load:.2f} Erlangs",
         title_justify="left",
     )
     for head in (
@@ -277,41 +286,28 @@ def erlang_command(
         "P(abandon)",
     ):
         view.add_column(head, justify="right")
-    for n, r in zip(tried, rows, strict=True):
-        mark = " ◀" if n == needed.agents else ""
+    for r, fewest in zip(rows, found.table.column("fewest").to_pylist(), strict=True):
+        asa = "–" if r["asa"] is None else f"{r['asa']:.1f}s"
         view.add_row(
-            f"{n}{mark}",
+            f"{r['slots']}{' ◀' if fewest else ''}",
             str(r["scheduled"]),
             f"{r['service_level']:.1%}",
-            f"{r['asa']:.1f}s",
+            asa,
             f"{r['occupancy']:.1%}",
             f"{r['wait_probability']:.1%}",
             f"{r['abandon_probability']:.1%}",
         )
     out.print(view)
     if agents is not None:
-        verdict = "meet" if agents >= fewest else "miss"
+        verdict = "meet" if found.meets_targets else "miss"
         out.print(
-            f"With {agents} agents you {verdict} the targets; the fewest to meet them: {fewest}"
+            f"With {agents} agents you {verdict} the targets; "
+            f"the fewest to meet them: {found.fewest_agents}"
         )
         return
     out.print(
-        f"Fewest meeting the targets: {fewest} agents"
-        + (f" ({needed.agents} chat slots of {slots})" if slots > 1 else "")
-        + f"; scheduled with shrinkage {shrinkage:.0%}: {with_shrinkage(fewest, shrinkage)}",
+        f"Fewest meeting the targets: {found.fewest_agents} agents"
+        + (f" ({found.fewest_slots} chat slots of {slots})" if slots > 1 else "")
+        + f"; scheduled with shrinkage {shrinkage:.0%}: {found.fewest_scheduled}",
         highlight=False,
     )
-
-
-def _erlang_row(r: Result, slots: int, shrinkage: float) -> dict[str, float | int]:
-    agents = -(-r.agents // slots)
-    return {
-        "agents": agents,
-        "slots": r.agents,
-        "scheduled": with_shrinkage(agents, shrinkage),
-        "service_level": r.service_level,
-        "asa": r.asa if math.isfinite(r.asa) else None,
-        "occupancy": r.occupancy,
-        "wait_probability": r.wait_probability,
-        "abandon_probability": r.abandon_probability,
-    }

@@ -19,13 +19,9 @@ import ibis.expr.types as ir
 from supportkpi.config import Config
 from supportkpi.facts import calendar
 from supportkpi.facts.derive import base_facts, flag, reply_pairs, seconds_between
+from supportkpi.vocabulary import DIMENSIONS, PERIODS, PROFILES
 
-DIMENSIONS = ("vendor", "team", "agent", "channel", "queue", "topic")
 CONVERSATION_ONLY = ("channel", "queue", "topic")
-PERIODS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-# Seasonal profiles: the local hour of the day (0–23) and day of the week (0 = Monday) of what
-# is counted, groupable beside the dimensions and a period.
-PROFILES = ("hour_of_day", "weekday")
 # Per-conversation clocks that business hours apply to: (name, start column, end column).
 CLOCKS = (
     ("frt", "response_start", "first_response_at"),

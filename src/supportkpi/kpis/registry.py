@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from supportkpi.facts.derive import flag
+from supportkpi.vocabulary import Family
 
 
 class Unit(StrEnum):
@@ -39,15 +40,6 @@ class Direction(StrEnum):
     LOWER = "lower"
     BAND = "band"
     NONE = "none"
-
-
-class Family(StrEnum):
-    """The KPIS.md section a KPI belongs to."""
-
-    EFFICIENCY = "efficiency"
-    EFFECTIVENESS = "effectiveness"
-    QUALITY = "quality"
-    COST_VALUE = "cost_value"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as Map
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from supportkpi.sources.mapping import COMPUTED, Mapping, MappingError
 from supportkpi.store import kept, schema
 from supportkpi.store.merge import MergeCounts
 from supportkpi.store.ownership import foreign_rows
+from supportkpi.store.postgres import PostgresStore
 from supportkpi.store.store import Store
 
 FileProgress = Callable[[str, int, int], None]
@@ -184,7 +186,11 @@ class _Load:
     ) -> None:
         self.converted = converted or []
         self.vendor = vendor
-        self.store = store
+        # the store written to; files are staged and checked in ``store``, which for a
+        # PostgreSQL store is an embedded DuckDB workspace holding a copy of the stored rows
+        # the load can meet (see supportkpi.store.postgres)
+        self.target = store
+        self.store = store.workspace() if isinstance(store, PostgresStore) else store
         self.progress: FileProgress = progress or (lambda name, done, total: None)
         self.raw_tables: dict[int, str] = {}
         self.clean: dict[str, str] = {}
@@ -197,16 +203,31 @@ class _Load:
             for index, src in enumerate(sources):
                 self.results.append(self._stage_file(index, src))
             self._reject_converted(sources)
-            # a vendor's rows are judged before the checks against stored rows, whose reasons
-            # would tell of other vendors' conversations, and again inside the transaction
-            self._check_owner()
-            for name in list(self.clean):
-                self._cross_check(name, sources)
-            merged = self._commit(sources)
+            with self._remote_transaction():
+                # a vendor's rows are judged before the checks against stored rows, whose
+                # reasons would tell of other vendors' conversations, and again inside the
+                # transaction
+                self._check_owner()
+                for name in list(self.clean):
+                    self._cross_check(name, sources)
+                merged = self._commit(sources)
             self._count_rejects()
             return LoadSummary(self.results, merged)
         finally:
             self._drop_temps()
+            if self.store is not self.target:
+                self.store.close()
+
+    @contextmanager
+    def _remote_transaction(self) -> Iterator[None]:
+        """For a PostgreSQL store, the server transaction the checks and the merge run in,
+        with the stored rows they read copied into the workspace first; else nothing."""
+        if not isinstance(self.target, PostgresStore):
+            yield
+            return
+        with self.target.transaction():
+            self.target.shadow(self.store, self.clean, self.vendor)
+            yield
 
     def _create_rejects(self) -> None:
         self.store.drop_temp(_REJECTS)
@@ -571,6 +592,9 @@ class _Load:
                             self.provided[name],
                             touched if name in kept.SOURCES else None,
                         )
+                if isinstance(self.target, PostgresStore):
+                    self._land(merged, names)
+                    return merged
                 kept.refresh(self.store, touched)
                 if names:
                     placeholders = ", ".join("?" for _ in names)
@@ -585,6 +609,22 @@ class _Load:
         finally:
             self.store.drop_temp(touched)
         return merged
+
+    def _land(self, merged: dict[str, MergeCounts], names: list[str]) -> None:
+        """Write the merged rows, the quarantine and the kept facts to the PostgreSQL store,
+        in its transaction; the server's counts must be the workspace's."""
+        assert isinstance(self.target, PostgresStore)
+        written = self.target.land(self.store, self.clean, _REJECTS, names)
+        for name, (new, updated) in written.items():
+            counts = merged[name]
+            if (new, updated) != (counts.new, counts.updated):
+                raise LoadError(
+                    f"{name}: the server wrote {new} new and {updated} changed rows where the "
+                    f"checks counted {counts.new} and {counts.updated}; nothing was loaded"
+                )
+        changed = any(merged[t].new or merged[t].updated for t in kept.SOURCES if t in merged)
+        if changed or not self.target.exists(kept.FACTS):
+            kept.refresh(self.target, "")
 
     def _check_owner(self) -> None:
         """With a vendor, refuse the whole load unless every validated row, exactly as it

@@ -14,6 +14,7 @@ from datetime import date
 from html import escape
 
 from supportkpi.analysis.review import Change, ContractLine, Review
+from supportkpi.analysis.targets import GENERAL
 from supportkpi.kpis import REGISTRY, Unit
 from supportkpi.kpis.registry import humanise
 from supportkpi.reports import charts
@@ -123,12 +124,24 @@ def _contract(review: Review) -> str:
         if line.reason
     )
     return (
-        f"<p>{met} of {len(review.contract)} targets met. Attainment: the share of "
+        f"<p>{escape(_standing(review, met))} Attainment: the share of "
         "conversations meeting a per-conversation target; compliance: achieved against the "
         "target, 100 % when met.</p>"
         + _table(head, (_contract_row(line) for line in review.contract), 3)
         + reasons
     )
+
+
+def _contract_heading(review: Review) -> str:
+    general = review.standing is not None and review.standing.held_to == GENERAL
+    return "Targets (no contract: the general targets)" if general else "Contract"
+
+
+def _standing(review: Review, met: int) -> str:
+    """The contract's verdict in words, counted as ``supportkpi sla`` and the headline do."""
+    if review.standing is None:
+        return f"{met} of {len(review.contract)} targets met."
+    return review.standing.sentence()
 
 
 def _changes(changes: Sequence[Change]) -> str:
@@ -280,7 +293,7 @@ def render_review(review: Review) -> str:
         f'<p class="sub">{review.start:%d %b %Y} – {review.end:%d %b %Y}, days in '
         f"{escape(review.timezone)}; compared with {escape(review.previous_month)}. "
         f"Generated {review.generated_at:%Y-%m-%d %H:%M} UTC by supportkpi.</p>"
-        f"<h2>Contract</h2>{_contract(review)}"
+        f"<h2>{_contract_heading(review)}</h2>{_contract(review)}"
         f"<h2>What changed</h2>{_changes(review.changes)}"
         f"<h2>Volume</h2>{_volume(review)}"
         f"<h2>Quality</h2>{_quality(review)}"

@@ -1,9 +1,11 @@
 """Access tokens and what each role may see and send.
 
 Tokens live in a small JSON file beside the store (``supportkpi.tokens.json`` for
-``supportkpi.duckdb``; ``$SUPPORTKPI_TOKENS`` or ``--tokens`` elsewhere), so they can be created
-and revoked while the server runs. Only a SHA-256 digest of each token is kept: tokens are 256
-random bits, so a fast digest is as safe as a slow password hash and the check stays cheap.
+``supportkpi.duckdb``), beside the config for a store on a server (``supportkpi.tokens.json``
+for ``supportkpi.toml``), or where ``$SUPPORTKPI_TOKENS`` or ``--tokens`` say, so they can be
+created and revoked while the server runs. Only a SHA-256 digest of each token is kept: tokens
+are 256 random bits, so a fast digest is as safe as a slow password hash and the check stays
+cheap.
 
 Roles: ``admin`` reads everything and may send records; ``viewer`` reads everything; ``vendor``
 reads only its vendor's rows and may send only records of its vendor.
@@ -25,6 +27,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
+
+from supportkpi.config import CONFIG_FILE, ENV_CONFIG
 
 ENV_TOKENS = "SUPPORTKPI_TOKENS"
 PREFIX = "skpi_"
@@ -74,12 +78,21 @@ class TokenRecord:
     revoked_at: str | None = None
 
 
-def tokens_path(db: str | None, explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The token file: ``explicit``, else ``$SUPPORTKPI_TOKENS``, else beside the store."""
+def tokens_path(
+    db: str | None,
+    explicit: str | os.PathLike[str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The token file: ``explicit``, else ``$SUPPORTKPI_TOKENS``, else beside the store file,
+    or for a store on a server (``postgresql://…``) beside the config file (``config``, else
+    ``$SUPPORTKPI_CONFIG``, else ./supportkpi.toml): never a path made from a URL."""
     if explicit:
         return Path(explicit)
     if os.environ.get(ENV_TOKENS):
         return Path(os.environ[ENV_TOKENS])
+    if db and "://" in db and not db.startswith("duckdb://"):
+        settings = Path(config or os.environ.get(ENV_CONFIG) or CONFIG_FILE)
+        return settings.with_suffix(".tokens.json")
     path = (db or "supportkpi.duckdb").removeprefix("duckdb:///").removeprefix("duckdb://")
     if path in ("", ":memory:"):
         raise AccessError(f"an in-memory store needs a token file: --tokens FILE or ${ENV_TOKENS}")

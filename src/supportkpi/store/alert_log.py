@@ -56,7 +56,7 @@ class State:
 def ensure(store: Store) -> None:
     """Create the alert tables when missing."""
     for name, columns in TABLES.items():
-        store.raw.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+        store.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
 
 
 def state(store: Store, rule: str) -> State:
@@ -71,15 +71,16 @@ def state(store: Store, rule: str) -> State:
 
 def save_state(store: Store, new: State, value: float | None, checked_at: datetime) -> None:
     """Remember ``new`` as the rule's state."""
-    store.raw.execute(
-        "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?, ?, ?)",
+    store.execute("DELETE FROM alert_state WHERE rule = ?", [new.rule])
+    store.execute(
+        "INSERT INTO alert_state VALUES (?, ?, ?, ?, ?, ?)",
         [new.rule, new.firing, new.since, new.last_fired_at, value, checked_at],
     )
 
 
 def record_event(store: Store, event: dict[str, Any], channels: list[str]) -> None:
     """A firing or resolution, with one pending delivery per channel."""
-    store.raw.execute(
+    store.execute(
         "INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             event["event_id"],
@@ -94,7 +95,7 @@ def record_event(store: Store, event: dict[str, Any], channels: list[str]) -> No
         ],
     )
     for channel in channels:
-        store.raw.execute(
+        store.execute(
             "INSERT INTO alert_deliveries VALUES (?, ?, 'pending', 0, NULL, NULL)",
             [event["event_id"], channel],
         )
@@ -119,7 +120,7 @@ def record_delivery(
     at: datetime,
 ) -> None:
     """The outcome of delivering an event to a channel, attempts added up."""
-    store.raw.execute(
+    store.execute(
         "UPDATE alert_deliveries SET status = ?, attempts = attempts + ?, last_error = ?, "
         "last_attempt_at = ? WHERE event_id = ? AND channel = ?",
         ["sent" if sent else "failed", attempts, error, at, event_id, channel],

@@ -112,14 +112,15 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
         store.table("surveys"),
         timedelta(days=window_days),
     )
-    store.raw.execute(f"CREATE OR REPLACE TABLE {FACTS} AS {_sql(expr)}")
+    store.replace_table(FACTS, _compile(store, expr))
     pairs = reply_pairs(store.table("messages"))
-    store.raw.execute(f"CREATE OR REPLACE TABLE {REPLIES} AS {_sql(pairs)}")
-    store.raw.execute(
-        f"CREATE OR REPLACE TABLE {STATE} (version INTEGER, follow_up_days DOUBLE, "
+    store.replace_table(REPLIES, _compile(store, pairs))
+    store.execute(f"DROP TABLE IF EXISTS {STATE}")
+    store.execute(
+        f"CREATE TABLE {STATE} (version INTEGER, follow_up_days DOUBLE, "
         "conversations BIGINT, messages BIGINT, surveys BIGINT)"
     )
-    store.raw.execute(
+    store.execute(
         f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?)",
         [VERSION, float(window_days), *_counts(store)],
     )
@@ -134,6 +135,9 @@ def refresh(store: Store, touched: str) -> None:
     state = _state(store)
     if state is None or state[0] != VERSION or state[3]:
         rebuild(store)
+        return
+    if store.dialect != "duckdb":  # patching in place is written in DuckDB's SQL
+        rebuild(store, state[1])
         return
     changed = store.raw.execute(f"SELECT count(DISTINCT conversation_id) FROM {touched}").fetchone()
     stored = store.raw.execute("SELECT count(*) FROM conversations").fetchone()
@@ -157,7 +161,7 @@ def before_load(store: Store) -> None:
     """Call inside a load's transaction, before its merges: facts out of step with the data
     are marked, so :func:`refresh` rebuilds them rather than patching them."""
     if stale(store):
-        store.raw.execute(f"UPDATE {STATE} SET conversations = -1")
+        store.execute(f"UPDATE {STATE} SET conversations = -1")
         warnings.warn(
             "the conversation facts kept in the store did not match its data (an interrupted "
             "write?); this load rebuilds them",
@@ -284,13 +288,17 @@ def _sql(expr: ir.Table) -> str:
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
+def _compile(store: Store, expr: ir.Table) -> str:
+    """``expr`` as SQL for the store's own engine."""
+    return str(store.con.compile(expr))
+
+
 def _counts(store: Store) -> tuple[int, int, int]:
     """Row counts of the tables the facts are computed from."""
-    row = store.raw.execute(
+    row = store.execute(
         "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), "
         "(SELECT count(*) FROM surveys)"
-    ).fetchone()
-    assert row is not None
+    )[0]
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -303,12 +311,14 @@ def _state(
         return None
     columns = set(store.columns(STATE))
     if "surveys" not in columns:  # an older layout: its version says so
-        row = store.raw.execute(f"SELECT version, follow_up_days FROM {STATE}").fetchone()
+        rows = store.execute(f"SELECT version, follow_up_days FROM {STATE}")
+        row = rows[0] if rows else None
         return (int(row[0]), float(row[1]), None, False) if row else None
-    row = store.raw.execute(
+    rows = store.execute(
         f"SELECT version, follow_up_days, conversations, messages, surveys FROM {STATE}"
-    ).fetchone()
-    if not row:
+    )
+    if not rows:
         return None
+    row = rows[0]
     marked = row[2] is None or row[2] < 0
     return int(row[0]), float(row[1]), (int(row[2] or 0), int(row[3]), int(row[4])), marked

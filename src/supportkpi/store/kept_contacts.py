@@ -33,6 +33,8 @@ __all__ = ["STATE", "TABLE", "current", "rebuild", "refresh"]
 
 def current(store: Store) -> ir.Table | None:
     """The kept last contacts, when they exist and match the data."""
+    if store.dialect != "duckdb":  # kept in DuckDB stores only (the upkeep is DuckDB's SQL)
+        return None
     state = _state(store)
     if state is None or state != (VERSION, *_fingerprint(store)):
         return None
@@ -54,6 +56,8 @@ def refresh(store: Store, touched: str) -> None:
     """Bring the kept last contacts up to date after a load that changed the conversations
     listed in the temporary table ``touched`` (and perhaps revenue events). Call inside the
     load's transaction."""
+    if store.dialect != "duckdb":  # kept in DuckDB stores only: reports elsewhere find them
+        return
     state = _state(store)
     now = _fingerprint(store)
     if state is None or state[0] != VERSION or state[2:] != now[1:]:

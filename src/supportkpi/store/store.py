@@ -9,6 +9,7 @@ so loading the same records twice changes nothing.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,42 @@ def default_url() -> str:
     return os.environ.get(ENV_DB) or DEFAULT_DB
 
 
+_LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def in_use(path: str, exc: Exception) -> str | None:
+    """What to say when another process holds the store file (DuckDB lets one process open
+    a file at a time): who holds it and what to do; None for any other error."""
+    found = _LOCK.search(str(exc))
+    if found is None:
+        return None
+    pid = int(found["pid"])
+    command = _command_line(pid)
+    serving = " serve" in f" {command}" and "supportkpi" in command
+    who = f"`supportkpi serve` (PID {pid})" if serving else f"another process (PID {pid})"
+    advice = (
+        "while it runs, read through it (the dashboard, or GET /v1/report, /v1/sla, "
+        "/v1/conversations … with a token) and send records to POST /v1/records/{table}; "
+        "or stop it and run this command again"
+        if serving
+        else "wait for it to finish, or stop it, and run this command again"
+    )
+    return f"the store {path} is in use by {who}: one process at a time can open it; {advice}"
+
+
+def _command_line(pid: int) -> str:
+    """A process's command line, from /proc where there is one; empty otherwise."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(
+        Path(a).name if i == 0 else a
+        for i, a in enumerate(raw.decode(errors="replace").split("\0"))
+        if a
+    )
+
+
 def _duckdb_path(url: str) -> str:
     """File path of a DuckDB URL: ``duckdb:///rel.duckdb``, ``duckdb:////abs.duckdb``, a path."""
     if url in ("", ":memory:", "duckdb://", "duckdb:///:memory:"):
@@ -48,8 +85,8 @@ def _duckdb_path(url: str) -> str:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise StoreError(
-            f"store URL scheme {scheme!r} is not supported yet; "
-            "use duckdb:///path.duckdb or a plain file path"
+            f"store URL scheme {scheme!r} is not supported; use duckdb:///path.duckdb, a plain "
+            "file path or postgresql://user@host:port/database"
         )
     return url
 
@@ -63,8 +100,19 @@ _SQL_TYPES = {
 }
 
 
+def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection to a store needs: UTC, no progress bar, no ordering promise."""
+    con.execute(
+        "SET TimeZone = 'UTC'; SET preserve_insertion_order = false; "
+        "SET enable_progress_bar = false"
+    )
+
+
 class Store:
     """A connection to the store, with the canonical tables created."""
+
+    dialect = "duckdb"
+    """The SQL dialect of the engine underneath, as Ibis and sqlglot name it."""
 
     def __init__(self, con: DuckDBBackend, url: str) -> None:
         self.con = con
@@ -85,6 +133,10 @@ class Store:
         the engine's memory; larger work spills to a temporary directory beside the store.
         """
         url = str(url) if url is not None else default_url()
+        if url.startswith(("postgresql://", "postgres://")):
+            from supportkpi.store.postgres import PostgresStore
+
+            return PostgresStore.open(url, read_only=read_only)
         path = _duckdb_path(url)
         if path != ":memory:":
             if read_only and not Path(path).exists():
@@ -93,21 +145,36 @@ class Store:
         try:
             con = ibis.duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from None
+            held = in_use(path, exc)
+            raise StoreError(held or f"cannot open the store {path}: {exc}") from None
         limit = memory_limit or os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY_LIMIT
         try:
             quoted = limit.replace("'", "''")
-            con.raw_sql(
-                f"SET TimeZone = 'UTC'; SET memory_limit = '{quoted}'; "
-                "SET preserve_insertion_order = false; SET enable_progress_bar = false"
-            )
+            con.raw_sql(f"SET memory_limit = '{quoted}'")
         except duckdb.Error as exc:
             con.disconnect()
             raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
+        _session_settings(con.con)
         store = cls(con, url)
         if not read_only:
             store._create_tables()
         return store
+
+    @contextmanager
+    def session(self) -> Iterator[Store]:
+        """A store of its own for one request, on the same database: a DuckDB cursor, so reads
+        run side by side (each sees the data as committed when its statement began)."""
+        cursor = self.raw.cursor()
+        _session_settings(cursor)
+        store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        try:
+            yield store
+        finally:
+            cursor.close()
+
+    def replace_table(self, name: str, sql: str) -> None:
+        """(Re)create table ``name`` from the query ``sql`` (in this store's dialect)."""
+        self.raw.execute(f"CREATE OR REPLACE TABLE {_q(name)} AS {sql}")
 
     def close(self) -> None:
         """Close the connection."""

@@ -11,13 +11,19 @@ let me = null;
 let drillable = new Set();
 let range = {};
 let drilled = null;
+let lastDay = null;
 
 // ---------------------------------------------------------------- formatting
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
   const s = Math.abs(seconds);
-  if (s < 60) return `${seconds.toFixed(0)} s`;
+  const sign = seconds < 0 ? "−" : "";
+  if (s < 120) return `${seconds.toFixed(s < 60 && Number.isInteger(seconds) ? 0 : 1)} s`;
+  if (s < 600) {  // minutes and seconds, so that 1m 04s never reads as a met "≤ 1m 00s"
+    const whole = Math.round(s);
+    return `${sign}${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, "0")}s`;
+  }
   if (s < 3600) return `${(seconds / 60).toFixed(1)} min`;
   if (s < 86400 * 2) return `${(seconds / 3600).toFixed(1)} h`;
   return `${(seconds / 86400).toFixed(1)} d`;
@@ -119,6 +125,7 @@ async function start() {
   fillSelect("f-channel", meta.channel);
   fillSelect("f-team", meta.team);
   drillable = new Set(meta.drillable || []);
+  lastDay = meta.last_day;
   if (me.role === "vendor") {
     $("f-vendor").value = me.vendor;
     $("f-vendor").disabled = true;
@@ -134,7 +141,7 @@ async function start() {
   }
   saveFiltersInUrl();
   const kpis = await api("/v1/kpis");
-  for (const k of kpis) for (const c of k.columns) CARD_UNITS[c.column] = c;
+  for (const k of kpis) for (const c of k.columns) CARD_UNITS[c.column] = { ...c, label: k.label };
   await Promise.all([refresh(), refreshLive()]);
   if (liveTimer) clearInterval(liveTimer);
   liveTimer = setInterval(refreshLive, 15000);
@@ -146,29 +153,55 @@ function fillSelect(id, values) {
   for (const v of values || []) select.add(new Option(v, v));
 }
 
+// Each view: where it is drawn, what it asks the API and how it draws the answer. A view shows
+// "Loading…" while asked, and is emptied, with the reason, when its request fails: old numbers
+// never stay on screen beside new filters.
+function views(f) {
+  return [
+    ["cards", () => api("/v1/headline", f), drawCards],
+    ["chart-trend", () => api("/v1/report", { ...f, by: "day", kpi: "chat_volume,first_response_time,csat" }), drawTrend],
+    ["chart-vendors", () => api("/v1/report", { ...f, by: "vendor", kpi: VENDOR_KPIS.map((k) => k.kpi).join(",") }), drawVendors],
+    ["chart-heatmap", () => api("/v1/peaks", f), drawHeatmap],
+    ["chart-csat-frt", () => api("/v1/report", { ...f, by: "", kpi: "csat_by_response_bucket" }), drawCsatByFrt],
+    ["chart-escalations", () => api("/v1/escalations", f), drawEscalations],
+    ["agents", () => api("/v1/report", { ...f, by: "agent", kpi: "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution" }), drawAgents],
+    ["sla", () => api("/v1/sla", { from: f.from || "", to: f.to || "", vendor: f.vendor || "", standing: "true" }), drawSla],
+  ];
+}
+
+function setState(id, state, message) {
+  const el = $(id);
+  const box = el.closest(".panel") || el;
+  if (state) box.dataset.state = state; else delete box.dataset.state;
+  if (state !== "error") return;
+  if (el.classList.contains("chart") && window.Plotly) Plotly.purge(el);
+  el.replaceChildren();
+  const note = document.createElement(el.tagName === "TABLE" ? "caption" : "p");
+  note.className = "empty failed";
+  note.textContent = `Not shown: ${message}`;
+  el.append(note);
+  el.dataset.points = "0";
+  el.dataset.rows = "0";
+}
+
 async function refresh() {
   const mine = ++generation;
   document.body.dataset.loading = "1";
   const f = filters();
-  const jobs = [
-    api("/v1/headline", f).then((d) => mine === generation && drawCards(d)),
-    api("/v1/report", { ...f, by: "day", kpi: "chat_volume,first_response_time,csat" })
-      .then((d) => mine === generation && drawTrend(d)),
-    api("/v1/report", { ...f, by: "vendor", kpi: "first_response_time,csat,first_contact_resolution,abandonment_rate" })
-      .then((d) => mine === generation && drawVendors(d)),
-    api("/v1/peaks", f).then((d) => mine === generation && drawHeatmap(d)),
-    api("/v1/report", { ...f, by: "", kpi: "csat_by_response_bucket" })
-      .then((d) => mine === generation && drawCsatByFrt(d)),
-    api("/v1/escalations", f).then((d) => mine === generation && drawEscalations(d)),
-    api("/v1/report", { ...f, by: "agent", kpi: "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution" })
-      .then((d) => mine === generation && drawAgents(d)),
-    api("/v1/sla", { from: f.from || "", to: f.to || "", vendor: f.vendor || "" })
-      .then((d) => mine === generation && drawSla(d)),
-  ];
+  const jobs = views(f).map(([id, ask, draw]) => {
+    setState(id, "loading");
+    return ask().then(
+      (data) => { if (mine === generation) { draw(data); setState(id, null); } },
+      (error) => { if (mine === generation) setState(id, "error", error.message); throw error; },
+    );
+  });
   const results = await Promise.allSettled(jobs);
   if (mine === generation) {
     const failed = results.filter((r) => r.status === "rejected");
-    $("period-note").textContent = failed.length ? `Some views failed: ${failed[0].reason.message}` : "";
+    if (failed.length) {
+      range = {};
+      $("period-note").textContent = `Some views failed: ${failed[0].reason.message}`;
+    }
     delete document.body.dataset.loading;
     document.body.dataset.generation = String(mine);
   }
@@ -189,6 +222,8 @@ async function refreshLive() {
   $("live-frt").textContent = duration(t.first_response_time_median ?? null);
   $("live-abandon").textContent = format(t.abandonment_rate ?? null, "rate") + statusMark(t.abandonment_rate_status);
   $("live-volume").textContent = format(t.chat_volume ?? 0, "count");
+  const quiet = !t.chat_volume && lastDay && lastDay < live.at.slice(0, 10);
+  $("live-quiet").textContent = quiet ? `No conversations today: the data ends on ${lastDay}.` : "";
   $("live").dataset.at = live.at;
 }
 
@@ -201,46 +236,76 @@ function statusMark(status) {
 function drawCards(data) {
   const box = $("cards");
   box.replaceChildren();
-  for (const card of data.cards || []) {
-    const el = document.createElement("div");
-    el.className = "card";
-    el.dataset.kpi = card.kpi;
-    const status = card.status && card.status !== "no target"
-      ? `<span class="badge ${card.status}">${card.status === "met" ? "✓ met" : card.status === "missed" ? "✗ missed" : card.status}</span> <span>target ${card.target}</span>`
-      : "";
-    const trend = card.trend ? `<span class="${card.trend}" title="against ${data.previous_from} – ${data.previous_to}">${change(card)} ${card.trend}</span>` : "";
-    el.innerHTML = `<h3></h3><div class="value"></div><div class="meta">${status}${trend}</div>`;
-    el.querySelector("h3").textContent = card.label;
-    el.querySelector(".value").textContent = card.missing ? "n/a" : format(card.value, card.unit);
-    if (card.missing) el.title = card.missing;
-    if (drillable.has(card.kpi) && !card.missing) makeDrillable(el, card);
-    box.append(el);
-  }
+  for (const card of data.cards || []) box.append(cardElement(card));
   range = data.from ? { from: data.from, to: data.to } : {};
-  $("period-note").textContent = data.from ? `${data.from} to ${data.to}, compared with ${data.previous_from} to ${data.previous_to}.` : "";
+  const held = data.held_to ? ` Targets: ${data.held_to}.` : "";
+  $("period-note").textContent = data.from ? `${data.from} to ${data.to}, compared with ${data.previous_from} to ${data.previous_to}.${held}` : "";
+}
+
+function badge(status, target) {
+  if (!status || status === "no target" || status === "missing") return "";
+  const text = status === "met" ? "✓ met" : "✗ missed";
+  return `<span class="badge ${status}">${text}</span> <span>target ${escapeHtml(target || "")}</span>`;
+}
+
+function escapeHtml(text) {
+  const el = document.createElement("span");
+  el.textContent = text;
+  return el.innerHTML;
+}
+
+function cardElement(card) {
+  const el = document.createElement("div");
+  el.className = "card";
+  el.dataset.kpi = card.kpi;
+  const trend = card.trend ? `<span class="${card.trend}" title="against the period before">${change(card)} ${card.trend}</span>` : "";
+  const split = (card.channels || []).length > 0;
+  el.innerHTML = `<h3></h3><ul class="channels"></ul><div class="value"></div><div class="meta">${split ? "" : badge(card.status, card.target)}${trend}</div>`;
+  el.querySelector("h3").innerHTML = `${escapeHtml(card.label)} <small>${escapeHtml(card.statistic || "")}</small>`;
+  const shown = card.missing ? "n/a" : format(card.value, card.unit);
+  el.querySelector(".value").textContent = split ? `all channels ${shown}` : shown;
+  if (split) {
+    el.querySelector(".value").classList.add("overall");
+    el.classList.add("split");
+  }
+  for (const c of card.channels || []) {
+    const li = document.createElement("li");
+    li.dataset.channel = c.channel;
+    li.innerHTML = `<span class="ch"></span> <b>${escapeHtml(format(c.value, card.unit))}</b> ${badge(c.status, c.target)}`;
+    li.querySelector(".ch").textContent = c.channel;
+    el.querySelector(".channels").append(li);
+  }
+  if (card.missing) el.title = card.missing;
+  if (drillable.has(card.kpi) && !card.missing) makeDrillable(el, card);
+  return el;
 }
 
 // ---------------------------------------------------------------- drill-down
 
-function makeDrillable(el, card) {
+// What is listed: a KPI (or none: every conversation) and a cell of the views (a vendor, an
+// agent, a weekday × hour, an SLA target's scope). The list is the query service's, the same
+// conversations the number was computed over.
+function makeDrillable(el, card, cell) {
   el.classList.add("drillable");
   el.tabIndex = 0;
   el.setAttribute("role", "button");
   el.title = "List the conversations behind this number";
-  el.addEventListener("click", () => openDrill(card));
-  el.addEventListener("keydown", (e) => { if (e.key === "Enter") openDrill(card); });
+  el.addEventListener("click", () => openDrill(card, cell));
+  el.addEventListener("keydown", (e) => { if (e.key === "Enter") openDrill(card, cell); });
 }
 
-async function openDrill(card) {
-  drilled = { kpi: card.kpi, label: card.label, unit: card.unit };
+async function openDrill(what, cell) {
+  const kpi = what.kpi && drillable.has(what.kpi) ? what.kpi : null;
+  drilled = { kpi, label: what.label, unit: what.unit, cell: cell || {} };
   $("drill-outcome").value = "";
-  $("drill-outcome-label").hidden = card.unit !== "rate";
+  $("drill-outcome-label").hidden = !kpi || what.unit !== "rate" || Boolean(drilled.cell.params?.missed);
   await loadDrill();
   $("drill").scrollIntoView({ block: "nearest" });
 }
 
 function drillParams() {
-  const params = { ...filters(), kpi: drilled.kpi, ...range };
+  const params = { ...filters(), ...range, ...(drilled.cell.params || {}) };
+  if (drilled.kpi) params.kpi = drilled.kpi;
   const outcome = $("drill-outcome").value;
   if (outcome) params.outcome = outcome;
   return params;
@@ -251,29 +316,47 @@ function shownValue(value, unit) {
   return format(value, unit === "count" ? "count" : unit);
 }
 
+// The order of the list, and the words for it: durations and scores largest first; a yes/no
+// (a rate) or no KPI, the latest first.
+function drillOrder() {
+  if (drilled.kpi && drilled.unit !== "rate" && drilled.unit !== "count") {
+    return { sort: "-value", words: `the ${drilled.label.toLowerCase()} highest first` };
+  }
+  return { sort: "-created", words: "the latest first" };
+}
+
 async function loadDrill() {
   const params = drillParams();
+  const where = drilled.cell.words ? ` · ${drilled.cell.words}` : "";
   $("drill").hidden = false;
   $("timeline").hidden = true;
-  $("drill-title").textContent = `${drilled.label}: the conversations behind it`;
+  $("drill-title").textContent = `${drilled.label}${where}: the conversations behind it`;
   $("drill-csv").href = "/v1/conversations?" + new URLSearchParams({ ...params, format: "csv" });
+  const order = drillOrder();
   let data;
+  $("drill").dataset.state = "loading";
   try {
-    data = await api("/v1/conversations", { ...params, sort: "-value", limit: 50 });
+    data = await api("/v1/conversations", { ...params, sort: order.sort, limit: 50 });
   } catch (e) {
+    delete $("drill").dataset.state;
+    $("drill-table").replaceChildren();
     $("drill-note").textContent = e.message;
     return;
   }
+  delete $("drill").dataset.state;
   const rows = data.rows.map((r) => ({ ...r, value_text: shownValue(r.value, drilled.unit),
     created_text: (r.created || "").replace("T", " ") }));
-  const more = data.total > rows.length ? `; the ${rows.length} with the highest value shown` : "";
-  $("drill-note").textContent = `${data.total.toLocaleString()} ${data.measured_over}${more}. Pick one to read it.`;
-  table("drill-table", [
+  const shown = data.total > rows.length ? `; ${rows.length} shown, ${order.words}` : `, ${order.words}`;
+  $("drill-note").textContent = `${data.total.toLocaleString()} ${data.measured_over}${shown}. Pick one to read it.`;
+  const columns = [
     ["conversation_id", "conversation", "text"], ["created_text", "created", "text"],
     ["vendor", "vendor", "text"], ["agent", "agent", "text"], ["channel", "channel", "text"],
-    ["value_text", drilled.label, "text"], ["first_response_seconds", "first response", "seconds"],
-    ["resolution_seconds", "resolution", "seconds"], ["csat_score", "CSAT (1–5)", "score"],
-  ], rows, false);
+  ];
+  if (drilled.kpi) columns.push(["value_text", drilled.label, "text"]);
+  const facts = [["first_response_seconds", "first response", "seconds", "first_response_time"],
+    ["resolution_seconds", "resolution", "seconds", "resolution_time"], ["csat_score", "CSAT (1–5)", "score", ""]];
+  for (const [key, label, unit, kpi] of facts) if (kpi !== drilled.kpi) columns.push([key, label, unit]);
+  table("drill-table", columns, rows, false);
   $("drill-table").dataset.total = String(data.total);
   $("drill-table").querySelectorAll("tbody tr").forEach((tr, i) => {
     if (!rows[i]) return;
@@ -334,10 +417,10 @@ function plot(id, traces, layout) {
     Plotly.purge(el);
     el.innerHTML = '<p class="empty">No data for these filters.</p>';
     el.dataset.points = "0";
-    return;
+    return Promise.resolve();
   }
   el.innerHTML = "";
-  Plotly.newPlot(el, traces, { ...LAYOUT, ...layout }, CONFIG).then(() => { el.dataset.points = String(points); });
+  return Plotly.newPlot(el, traces, { ...LAYOUT, ...layout }, CONFIG).then(() => { el.dataset.points = String(points); });
 }
 
 function drawTrend(rows) {
@@ -353,17 +436,42 @@ function drawTrend(rows) {
   });
 }
 
+const VENDOR_KPIS = [
+  { kpi: "csat", label: "CSAT", unit: "rate" },
+  { kpi: "first_contact_resolution", label: "First contact resolution", unit: "rate" },
+  { kpi: "abandonment_rate", label: "Abandonment rate", unit: "rate" },
+  { kpi: "first_response_time", label: "First response time", unit: "seconds" },
+];
+
+// A click on a point of a chart: `pick(point)` says what to list, or nothing.
+// (Plotly.newPlot drops the listeners of the plot before, so each drawing adds its own.)
+function onPick(id, pick) {
+  const el = $(id);
+  el.on("plotly_click", (event) => {
+    const chosen = event.points && event.points.length ? pick(event.points[0]) : null;
+    if (chosen) openDrill(chosen.what, chosen.cell);
+  });
+}
+
+function vendorCell(vendor) {
+  return vendor === "(none)" ? { params: {}, words: "no vendor" } : { params: { vendor }, words: vendor };
+}
+
 function drawVendors(rows) {
   const vendors = rows.map((r) => r.vendor ?? "(none)");
-  const bar = (name, col) => ({ type: "bar", name, x: vendors, y: rows.map((r) => r[col] === null ? null : r[col] * 100) });
+  const bar = (k, name) => ({ type: "bar", name, meta: k.kpi, x: vendors, y: rows.map((r) => r[k.kpi] === null ? null : r[k.kpi] * 100) });
+  const [csat, fcr, abandon, frt] = VENDOR_KPIS;
   plot("chart-vendors", [
-    bar("CSAT %", "csat"), bar("FCR %", "first_contact_resolution"), bar("abandonment %", "abandonment_rate"),
-    { type: "scatter", mode: "markers", name: "FRT median (min)", x: vendors, y: rows.map((r) => r.first_response_time_median === null ? null : r.first_response_time_median / 60), yaxis: "y2", marker: { size: 12, symbol: "diamond", color: "#c2571a" } },
+    bar(csat, "CSAT %"), bar(fcr, "FCR %"), bar(abandon, "abandonment %"),
+    { type: "scatter", mode: "markers", name: "FRT median (min)", meta: frt.kpi, x: vendors, y: rows.map((r) => r.first_response_time_median === null ? null : r.first_response_time_median / 60), yaxis: "y2", marker: { size: 12, symbol: "diamond", color: "#c2571a" } },
   ], {
     barmode: "group",
+    hovermode: "closest",  // a click picks the bar under the pointer, not every bar of the vendor
     yaxis: { title: { text: "%" }, range: [0, 100] },
     yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, rangemode: "tozero", tickformat: ".1f" },
-  });
+  }).then(() => onPick("chart-vendors", (p) => ({
+    what: VENDOR_KPIS.find((k) => k.kpi === p.data.meta), cell: vendorCell(p.x),
+  })));
 }
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -374,7 +482,14 @@ function drawHeatmap(rows) {
   const hours = [...Array(24).keys()].map((h) => `${String(h).padStart(2, "0")}h`);
   plot("chart-heatmap", [{ type: "heatmap", z: rows.length ? z : [], x: hours, y: WEEKDAYS, colorscale: "Blues", reversescale: true, hovertemplate: "%{y} %{x}: %{z} conversations<extra></extra>" }], {
     yaxis: { autorange: "reversed" }, margin: { l: 40, r: 10, t: 10, b: 40 },
-  });
+  }).then(() => onPick("chart-heatmap", (p) => {
+    const weekday = WEEKDAYS.indexOf(p.y);
+    const hour = parseInt(p.x, 10);
+    return {
+      what: { kpi: null, label: "Conversations", unit: "count" },
+      cell: { params: { weekday, hour_of_day: hour }, words: `${WEEKDAYS[weekday]} ${p.x}` },
+    };
+  }));
 }
 
 function drawCsatByFrt(rows) {
@@ -418,13 +533,15 @@ function table(id, columns, rows, sortable) {
   const body = el.createTBody();
   for (const r of rows) {
     const tr = body.insertRow();
-    for (const [key, , unit] of columns) {
+    for (const [key, label, unit] of columns) {
       const td = tr.insertCell();
       td.textContent = unit === "text" ? (r[key] ?? "") : format(r[key], unit);
+      td.dataset.label = label;  // the column's name beside the value when rows stack (phones)
       if (unit === "text") td.className = "text";
     }
   }
   el.dataset.rows = String(rows.length);
+  if (el.onrows) el.onrows(rows);
 }
 
 function sortBy(id, columns, rows, key) {
@@ -441,7 +558,23 @@ function sortBy(id, columns, rows, key) {
   $(id).querySelector(`th[data-key="${key}"]`).setAttribute("aria-sort", descending ? "descending" : "ascending");
 }
 
+// Rows that open the conversations behind them (agents, SLA targets).
+function drillRows(id, pick) {
+  $(id).onrows = (rows) => {
+    $(id).querySelectorAll("tbody tr").forEach((tr, i) => {
+      const chosen = rows[i] && pick(rows[i]);
+      if (!chosen) return;
+      tr.classList.add("drillable");
+      makeDrillable(tr, chosen.what, chosen.cell);
+    });
+  };
+}
+
 function drawAgents(rows) {
+  drillRows("agents", (r) => ({
+    what: { kpi: "chat_volume", label: "Conversations", unit: "count" },
+    cell: { params: { agent: r.agent }, words: `agent ${r.agent}` },
+  }));
   table("agents", [
     ["agent", "agent", "text"], ["chat_volume", "conversations", "count"],
     ["first_response_time_median", "FRT median", "seconds"], ["average_handle_time", "AHT", "seconds"],
@@ -449,13 +582,41 @@ function drawAgents(rows) {
   ], rows.filter((r) => r.agent !== null).sort((a, b) => b.chat_volume - a.chat_volume), true);
 }
 
-function drawSla(rows) {
-  const shown = rows.map((r) => ({ ...r, achieved_text: format(r.achieved, r.unit) }));
+function slaCell(r) {
+  const params = { vendor: r.vendor };
+  const words = [r.vendor];
+  for (const part of (r.scope === "all" ? [] : r.scope.split(", "))) {
+    const [dim, value] = part.split(" ");
+    params[dim] = value;
+    words.push(value);
+  }
+  if (r.attainment !== null && r.status === "missed") params.missed = r.kpi;
+  return { params, words: words.join(" · ") + (params.missed ? ` · missed ${r.target}` : "") };
+}
+
+function drawSla(data) {
+  const rows = data.rows || data;
+  const standing = $("sla-standing");
+  standing.replaceChildren(...(data.standing || []).map((s) => {
+    const li = document.createElement("li");
+    li.className = s.missed.length ? "missed" : "met";
+    li.dataset.vendor = s.vendor;
+    li.textContent = s.sentence;
+    return li;
+  }));
+  const shown = rows.map((r) => ({
+    ...r, achieved_text: format(r.achieved, r.unit), kpi_text: CARD_UNITS[r.kpi]?.label || r.kpi,
+    status_text: r.status === "met" ? "✓ met" : r.status === "missed" ? "✗ missed" : r.status,
+  }));
+  drillRows("sla", (r) => (drillable.has(r.kpi) ? {
+    what: { kpi: r.kpi, label: r.kpi_text, unit: r.unit }, cell: slaCell(r),
+  } : null));
   table("sla", [
-    ["vendor", "vendor", "text"], ["kpi", "KPI", "text"], ["scope", "scope", "text"], ["target", "target", "text"],
-    ["achieved_text", "achieved", "text"], ["status", "status", "text"],
+    ["vendor", "vendor", "text"], ["kpi_text", "KPI", "text"], ["scope", "scope", "text"], ["target", "target", "text"],
+    ["achieved_text", "achieved", "text"], ["status_text", "status", "text"],
     ["attainment", "attainment", "rate"], ["compliance", "compliance", "rate"],
   ], shown, false);
+  $("sla").querySelectorAll("tbody tr").forEach((tr, i) => { if (shown[i]) tr.dataset.status = shown[i].status; });
 }
 
 // ---------------------------------------------------------------- wiring

@@ -1,0 +1,219 @@
+"""The dashboard as people read it, in a real headless Chromium against a real server over the
+demo: views say they are loading and drop their numbers when a request fails, the headline
+splits first response by channel against each channel's target, phone tables fit the screen,
+the API documentation renders with no request leaving the machine, and vendor bars, heatmap
+cells, SLA rows and agents open the conversations behind them (the query service's own)."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from supportkpi.analysis.conversations import conversations
+from supportkpi.analysis.views import weekday_hour_volume
+from tests.browser import LOADED, chromium, sign_in
+
+TOTAL = "#drill-table[data-total]"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def asked(page) -> dict[str, str]:
+    href = page.get_attribute("#drill-csv", "href")
+    return {k: v[0] for k, v in parse_qs(urlparse(href).query).items()}
+
+
+def listed(reference, config, params: dict[str, str], **extra) -> int:
+    dims = ("vendor", "channel", "team", "agent")
+    return conversations(
+        reference,
+        config,
+        kpi=params.get("kpi"),
+        missed=params.get("missed"),
+        start=date.fromisoformat(params["from"]),
+        end=date.fromisoformat(params["to"]),
+        filters={d: [params[d]] for d in dims if d in params} or None,
+        limit=0,
+        **extra,
+    ).total
+
+
+def click_at(page, chart: str, part: str, x: float, y: float) -> None:
+    """Click a chart where a person would: over a point, after the pointer rests on it (Plotly
+    picks the point hovered)."""
+    page.locator(f"#{chart}").scroll_into_view_if_needed()
+    box = page.locator(f"#{chart} {part}").first.bounding_box()
+    at = (box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+    page.mouse.move(*at)
+    page.wait_for_timeout(200)
+    page.mouse.click(*at)
+
+
+def opened(page) -> int:
+    page.wait_for_selector(TOTAL, state="attached")
+    return int(page.get_attribute("#drill-table", "data-total"))
+
+
+def test_views_show_loading_then_drop_stale_numbers_on_error(demo_api, page):
+    server, tokens, _, _ = demo_api
+    held = []
+    page.route("**/v1/peaks*", lambda route: held.append(route))
+    page.goto(server.url)
+    page.fill("#token", tokens["admin"])
+    page.click("#signin-form button[type=submit]")
+    heatmap = 'article:has(#chart-heatmap)[data-state="loading"]'
+    page.wait_for_selector(heatmap, state="attached", timeout=60_000)
+    assert page.is_visible(heatmap)
+    page.wait_for_selector("#cards .card", state="attached", timeout=60_000)  # others drawn
+    assert held and page.is_visible(heatmap)
+    assert page.get_attribute("#chart-heatmap", "data-points") in (None, "0")
+    for route in held:
+        route.continue_()
+    page.unroute("**/v1/peaks*")
+    page.wait_for_selector(LOADED, state="attached", timeout=60_000)
+    assert page.locator("[data-state]").count() == 0
+    assert int(page.get_attribute("#chart-heatmap", "data-points")) > 0
+    # an impossible period: every view is emptied and says why
+    before = page.get_attribute("body", "data-generation")
+    page.fill("#f-from", "2026-08-20")
+    page.fill("#f-to", "2026-08-10")
+    page.dispatch_event("#f-to", "change")
+    page.wait_for_selector(
+        f'body[data-generation]:not([data-generation="{before}"]):not([data-loading])',
+        state="attached",
+    )
+    assert page.locator("#cards .card").count() == 0
+    assert "Not shown" in page.inner_text("#cards")
+    assert page.get_attribute("#chart-trend", "data-points") == "0"
+    assert page.get_attribute("#agents", "data-rows") == "0"
+    assert page.locator('[data-state="error"]').count() >= 8
+
+
+def test_first_response_per_channel_against_each_channels_target(demo_api, page):
+    server, tokens, _, _ = demo_api
+    sign_in(page, server.url, tokens["admin"])
+    card = page.locator('.card[data-kpi="first_response_time"]')
+    assert "mean" in card.locator("h3").inner_text()
+    chat = card.locator('.channels li[data-channel="chat"]').inner_text()
+    email = card.locator('.channels li[data-channel="email"]').inner_text()
+    assert "target ≤ 1m 00s" in chat and "target ≤ 1h 00m" in email
+    assert ("met" in chat or "missed" in chat) and "all channels" in card.inner_text()
+    assert "Targets: the general targets." in page.inner_text("#period-note")
+    assert "top-two-box share" in page.inner_text('.card[data-kpi="csat"] h3')
+    page.select_option("#f-vendor", "northwind")
+    page.wait_for_selector(LOADED + '[data-generation="2"]', state="attached")
+    assert "Targets: northwind's contract." in page.inner_text("#period-note")
+    # northwind's contract has a chat target and none for email
+    email = card.locator('.channels li[data-channel="email"]').inner_text()
+    assert "target" not in email
+    standing = page.inner_text("#sla-standing")
+    assert "northwind misses 3 of its 4 contract targets" in standing
+
+
+def test_a_phone_shows_every_table_within_the_screen(demo_api, browser):
+    server, tokens, _, _ = demo_api
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, server.url, tokens["admin"])
+    page.click('.card[data-kpi="csat"]')
+    page.wait_for_selector(TOTAL, state="attached")
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('table')].filter(t => t.offsetParent)"
+        ".map(t => [t.id, t.getBoundingClientRect().right, t.scrollWidth])"
+    )
+    assert {w[0] for w in widths} >= {"agents", "sla", "drill-table"}
+    for name, right, scroll in widths:
+        assert right <= 390 and scroll <= 390, name
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # every value beside its column's name: CSAT and FCR of agents are there
+    labels = (
+        page.locator("#agents tbody tr")
+        .first.locator("td")
+        .evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
+    )
+    assert '"CSAT"' in labels and '"FCR"' in labels
+    context.close()
+
+
+def test_the_api_documentation_renders_offline(demo_api, page):
+    server, tokens, _, _ = demo_api
+    outside: list[str] = []
+
+    def only_here(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    sign_in(page, server.url, tokens["viewer"])
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=60_000)
+    assert page.locator(".swagger-ui .opblock").count() > 10
+    assert "/v1/report" in page.inner_text(".swagger-ui")
+    page.goto(server.url + "/redoc")
+    page.wait_for_function("() => document.body.innerText.includes('/v1/conversations')")
+    assert outside == []
+
+
+def test_vendor_bars_heatmap_cells_sla_rows_and_agents_open_their_conversations(demo_api, page):
+    server, tokens, reference, config = demo_api
+    sign_in(page, server.url, tokens["admin"])
+    # a CSAT bar: atlas, the first vendor
+    click_at(page, "chart-vendors", "g.trace.bars g.point path", 0.5, 0.5)
+    params = asked(page)
+    assert (params["kpi"], params["vendor"]) == ("csat", "atlas")
+    assert opened(page) == listed(reference, config, params) > 0
+    assert "atlas" in page.inner_text("#drill-title")
+    # the heatmap cell of Monday 10:00
+    click_at(page, "chart-heatmap", ".nsewdrag", 10.5 / 24, 0.5 / 7)
+    page.wait_for_function("() => document.querySelector('#drill-csv').href.includes('weekday')")
+    params = asked(page)
+    assert (params["weekday"], params["hour_of_day"]) == ("0", "10")
+    start, end = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
+    cells = weekday_hour_volume(reference, start, end, None, None, config).to_pylist()
+    expected = next(c["conversations"] for c in cells if (c["weekday"], c["hour"]) == (0, 10))
+    page.wait_for_selector(f'#drill-table[data-total="{expected}"]', state="attached")
+    assert "Mon 10h" in page.inner_text("#drill-title")
+    # the SLA row of northwind's chat first response: the conversations that missed it
+    row = page.locator("#sla tbody tr", has_text="northwind").filter(has_text="channel chat")
+    row.click()
+    page.wait_for_function("() => document.querySelector('#drill-csv').href.includes('missed')")
+    params = asked(page)
+    assert (params["missed"], params["vendor"], params["channel"]) == (
+        "first_response_time",
+        "northwind",
+        "chat",
+    )
+    page.wait_for_function(
+        "n => document.querySelector('#drill-table').dataset.total == n",
+        arg=str(listed(reference, config, params)),
+    )
+    # an agent: as many conversations as the agent table counts
+    first = page.locator("#agents tbody tr").first
+    count = int(first.locator("td").nth(1).inner_text().replace(",", ""))
+    agent = first.locator("td").first.inner_text()
+    first.click()
+    page.wait_for_function(
+        "a => document.querySelector('#drill-csv').href.includes('agent=' + a)", arg=agent
+    )
+    page.wait_for_selector(f'#drill-table[data-total="{count}"]', state="attached")
+    assert listed(reference, config, asked(page)) == count

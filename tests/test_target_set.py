@@ -1,0 +1,83 @@
+"""One set of targets per vendor: its contract when it has one, else the general targets.
+The report's ✓/✗, the story under the headline, ``sla``, the review and alerts all judge a
+vendor by that set, and say which set it is. Hand-worked on the KPI fixture (tests/test_kpis)."""
+
+from __future__ import annotations
+
+from supportkpi.analysis import render
+from supportkpi.analysis.query import report
+from supportkpi.analysis.sla import legend, sla, standings
+from supportkpi.analysis.targets import GENERAL, held_to
+from supportkpi.config import Config, TargetSpec
+from tests.test_kpis import loaded  # noqa: F401 - the KPI fixture, reused
+
+CONTRACT = Config(
+    contracts={
+        "acme": (
+            TargetSpec(kpi="first_contact_resolution", op=">=", value=0.9),
+            TargetSpec(kpi="abandonment_rate", op="<=", value=0.25),
+            TargetSpec(kpi="agent_utilization", op="between", value=(0.80, 0.90)),
+            TargetSpec(kpi="first_response_time", op="<=", value=60, channel="chat"),
+        )
+    }
+)
+
+
+def test_a_vendor_with_a_contract_is_held_to_it_alone():
+    acme = held_to(CONTRACT, "acme")
+    assert acme.name == "acme's contract" and len(acme.targets) == 4
+    assert held_to(CONTRACT, "in-house").name == GENERAL
+    assert held_to(CONTRACT, None).name == GENERAL
+    assert all(t.source == "default" for t in held_to(CONTRACT, "in-house").targets)
+
+
+def test_the_report_judges_each_vendor_by_its_own_set(loaded):  # noqa: F811
+    rows = {
+        r["vendor"]: r
+        for r in report(
+            loaded,
+            ["first_contact_resolution", "abandonment_rate", "resolution_rate"],
+            by=["vendor"],
+            targets=True,
+            config=CONTRACT,
+        ).table.to_pylist()
+    }
+    # resolution rate is in the general targets (≥ 90 %), not in acme's contract
+    assert rows["acme"]["resolution_rate_status"] == "no target"
+    assert rows["acme"]["resolution_rate_target"] is None
+    assert rows["in-house"]["resolution_rate_target"] == "≥ 90.0 %"
+    assert rows["acme"]["abandonment_rate_target"] == "≤ 25.0 %"
+    only_acme = report(
+        loaded,
+        ["resolution_rate"],
+        by=[],
+        filters={"vendor": ["acme"]},
+        targets=True,
+        config=CONTRACT,
+    ).table.to_pylist()[0]
+    assert only_acme["resolution_rate_status"] == "no target"
+
+
+def test_story_sla_and_legend_count_the_same_set(loaded):  # noqa: F811
+    judged = sla(loaded, CONTRACT)
+    by_vendor = {s.vendor: s for s in standings(CONTRACT, judged)}
+    acme = by_vendor["acme"]
+    # FCR 1.0 ≥ 0.9 met; abandonment 1/3 > 0.25, utilization 0.778 < 0.80, chat FRT 90 s > 60
+    assert (acme.targets, acme.met, len(acme.missed)) == (4, 1, 3)
+    assert acme.held_to == "acme's contract"
+    assert "First response time (chat)" in acme.missed
+    assert acme.sentence().startswith("acme misses 3 of its 4 contract targets: ")
+    assert by_vendor["in-house"].held_to == GENERAL
+    assert by_vendor["in-house"].targets == len(held_to(CONTRACT, "in-house").targets)
+    # the same count, independently: every sla row of acme that is not met
+    rows = [r for r in judged.to_pylist() if r["vendor"] == "acme"]
+    assert sum(r["status"] == "missed" for r in rows) == 3
+    result = report(
+        loaded, ["abandonment_rate", "csat"], by=["vendor"], targets=True, config=CONTRACT
+    )
+    lines = render.story(result, list(by_vendor.values()), legend(CONTRACT, ["acme", "in-house"]))
+    assert lines[0] == (
+        "✓ met, ✗ missed: acme against its contract; in-house against the general targets."
+    )
+    assert acme.sentence() in lines
+    assert by_vendor["in-house"].sentence() in lines
