@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +17,9 @@ from supportkpi.analysis.sla import sla, vendors
 from supportkpi.config import load_config
 from supportkpi.load.ingest import load
 from supportkpi.store import schema
-from supportkpi.store.engine import EngineStore, StoreError, is_engine_config
+from supportkpi.store.engine import EngineSettings, EngineStore, StoreError, is_engine_config
 from supportkpi.store.store import Store
+from supportkpi.tomlfile import read_model
 
 pytestmark = pytest.mark.spark
 
@@ -33,11 +36,14 @@ def spark(tmp_path_factory):
     from supportkpi import demo
 
     directory = tmp_path_factory.mktemp("spark")
-    data = demo.generate(days=21, daily_volume=25)
+    data = demo.generate(days=14, daily_volume=20)
     data.write(directory / "files")
     config_path = data.write_config(directory / "files")
     store = Store.open(directory / "demo.duckdb")
-    load(store, sorted(p for p in (directory / "files").iterdir() if p.suffix in (".csv",)))
+    load(
+        store,
+        sorted(p for p in (directory / "files").iterdir() if p.suffix in (".csv", ".parquet")),
+    )
     for name in schema.TABLES:
         store.execute(f"COPY {name} TO '{directory / name}.parquet' (FORMAT parquet)")
     settings = directory / "engine.toml"
@@ -98,3 +104,13 @@ def test_the_settings_file_is_checked(tmp_path):
     bad.write_text('[tables]\ntickets = "support.tickets"\n')
     with pytest.raises(StoreError, match="no canonical table 'tickets'"):
         EngineStore.open(bad, con=object())
+
+
+def test_the_readme_settings_file_is_valid(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.findall(r"```toml\n(# spark\.toml\n.*?)```", readme, re.S)[0]
+    settings = tmp_path / "spark.toml"
+    settings.write_text(block, encoding="utf-8")
+    parsed = read_model(settings, EngineSettings, "engine settings", StoreError)
+    assert parsed.engine.url.startswith("spark://")
+    assert set(parsed.tables) == {"conversations", "messages", "surveys"}

@@ -26,6 +26,11 @@ def grains_one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) 
     every grain's would be alive at once. The small aggregates are then combined."""
     out = []
     for part in parts:
+        if not getattr(store, "temp_tables", True):
+            # no temporary tables (Spark): each grain's small aggregate is fetched on its own,
+            # which also spares the engine planning every grain as one query
+            out.append(ibis.memtable(part.to_pyarrow()))
+            continue
         name = store.temp_name("grain")
         temps.append(name)
         out.append(hold(store, name, part))
