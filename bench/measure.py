@@ -7,6 +7,7 @@ seconds and the process's peak RSS.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import sys
@@ -30,22 +31,43 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file())
 
 
-def load(db: str, directory: str) -> dict[str, Any]:
+def _cpu() -> float:
+    """CPU seconds of this process, every thread, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load(db: str, directory: str, fast: bool = True) -> dict[str, Any]:
     """Every file of a format into a fresh store, validation included."""
     from supportkpi.load.ingest import load as load_files
     from supportkpi.store.store import Store
 
     store = Store.open(db)
-    start = time.perf_counter()
-    summary = load_files(store, _files(Path(directory)))
-    seconds = time.perf_counter() - start
+    start, cpu = time.perf_counter(), _cpu()
+    summary = load_files(store, _files(Path(directory)), fast=fast)
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     store.close()
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "conversations": summary.tables["conversations"].new,
         "messages": summary.tables["messages"].new,
         "quarantined": sum(summary.quarantined.values()),
     }
+
+
+def load_plain(db: str, directory: str) -> dict[str, Any]:
+    """The same load streamed through Arrow and merged (``fast=False``)."""
+    return load(db, directory, fast=False)
+
+
+def load_floor(db: str, directory: str) -> dict[str, Any]:
+    """The hand-written validated load with the kept facts (bench/load_floor.py)."""
+    from bench.load_floor import load as floor
+
+    start, cpu = time.perf_counter(), _cpu()
+    floor(db, Path(directory))
+    return {"seconds": time.perf_counter() - start, "cpu": _cpu() - cpu}
 
 
 def _timed(run: Any) -> dict[str, Any]:
@@ -159,12 +181,24 @@ def pandas_core(directory: Path) -> Any:
 
 
 MEASURES = {
-    f.__name__: f for f in (load, scorecard, agent_month, core_ours, core_floor, core_pandas)
+    f.__name__: f
+    for f in (
+        load,
+        load_plain,
+        load_floor,
+        scorecard,
+        agent_month,
+        core_ours,
+        core_floor,
+        core_pandas,
+    )
 }
 
 
 if __name__ == "__main__":
     name, db, directory = sys.argv[1:4]
+    before = os.getloadavg()[0]
     result = MEASURES[name](db, directory)
     result["peak_mb"] = _peak_mb()
+    result["load_average"] = (before, os.getloadavg()[0])
     print(json.dumps(result))

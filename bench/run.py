@@ -139,6 +139,13 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=60)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--api-only", type=Path, help="only the API, on this loaded store")
+    parser.add_argument(
+        "--load-only", action="store_true", help="only first loads: ours, plain, hand floor"
+    )
+    parser.add_argument("--load-rounds", type=int, default=1)
+    parser.add_argument(
+        "--loads", default=",".join(LOADS), help="which loads (the floor is always one)"
+    )
     args = parser.parse_args()
     if args.api_only:
         api_only(args.api_only, args)
@@ -150,10 +157,73 @@ def main() -> None:
         generate(n, data)
     scratch = Path(tempfile.mkdtemp(prefix="supportkpi-bench-", dir=args.data))
     try:
+        if args.load_only:
+            names = tuple(dict.fromkeys(["load_floor", *args.loads.split(",")]))
+            record_loads(n, loads(data, scratch, args.load_rounds, names), names)
+            return
         results = run(data, scratch, args)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     record(n, results)
+
+
+LOADS = ("load", "load_floor", "load_plain")
+
+
+def loads(
+    data: Path, scratch: Path, rounds: int, names: tuple[str, ...] = LOADS
+) -> dict[str, list[dict[str, Any]]]:
+    """First loads of each format into fresh stores, ours, the hand floor and the plain
+    path in turn, ``rounds`` times: ratios are taken within a round, under the same load."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for fmt in ("csv", "parquet"):
+            for name in names:
+                db = scratch / f"{name}-{fmt}.duckdb"
+                db.unlink(missing_ok=True)
+                out.setdefault(f"{name}_{fmt}", []).append(measure(name, db, data / fmt))
+                db.unlink(missing_ok=True)
+    return out
+
+
+def record_loads(
+    n: int, r: dict[str, list[dict[str, Any]]], names: tuple[str, ...] = LOADS
+) -> None:
+    """Append the first-load table to bench/RESULTS.md."""
+    rows = []
+    shown = {"load": "ours", "load_floor": "hand floor", "load_plain": "plain path"}
+    for fmt in ("csv", "parquet"):
+        floor = r[f"load_floor_{fmt}"]
+        for name in sorted(names, key=list(shown).index):
+            runs = r[f"{name}_{fmt}"]
+            wall = statistics.median(x["seconds"] for x in runs)
+            cpu = statistics.median(x["cpu"] for x in runs)
+            ratio = statistics.median(
+                x["seconds"] / f["seconds"] for x, f in zip(runs, floor, strict=True)
+            )
+            cpu_ratio = statistics.median(
+                x["cpu"] / f["cpu"] for x, f in zip(runs, floor, strict=True)
+            )
+            loads_seen = ", ".join(f"{x['load_average'][0]:.1f}" for x in runs)
+            rows.append(
+                f"| {fmt} | {shown[name]} | {wall:.1f} s | {cpu:.1f} s | {ratio:.2f} | "
+                f"{cpu_ratio:.2f} | {max(x['peak_mb'] for x in runs):,.0f} MB | {loads_seen} |"
+            )
+    text = (
+        f"\n## First load at {n:,} conversations, {datetime.now(UTC):%Y-%m-%d}, commit "
+        f"{commit()}\n\nMachine: {machine()}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores shared. `python bench/run.py --load-only`: every file of a "
+        "format into a fresh store, one process each, in turn: "
+        + ", ".join(shown[name] for name in names)
+        + " (hand floor: bench/load_floor.py, the same row, key and reference checks in hand "
+        "SQL and our kept-facts rebuild; plain path: `fast=False`); ratios are medians of "
+        "the ratios within a round. CPU is user + system time of every thread.\n\n"
+        "| format | load | wall | CPU | wall ÷ floor | CPU ÷ floor | peak RSS | load average "
+        "at start |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
+    print(text)
+    with RESULTS.open("a") as f:
+        f.write(text)
 
 
 def run(data: Path, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -5,6 +5,7 @@ the mail it accepts and checks a login."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import warnings
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from tests.server import free_port
@@ -73,9 +75,15 @@ class Mailbox:
 
 @contextmanager
 def smtp_server(
-    port: int | None = None, user: str = "alerts", password: str = "s3cret"
+    port: int | None = None,
+    user: str = "alerts",
+    password: str = "s3cret",
+    tls: str | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> Iterator[Mailbox]:
-    """aiosmtpd on 127.0.0.1 requiring a login (without TLS, as on a loopback)."""
+    """aiosmtpd on 127.0.0.1 requiring a login. ``tls`` = "starttls" requires STARTTLS
+    before the login, "ssl" speaks TLS from the first byte (both with ``context``, the
+    server's certificate); without, no TLS, as on a loopback."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -95,6 +103,13 @@ def smtp_server(
             box.logins.append(user)
         return AuthResult(success=ok)
 
+    # aiosmtpd counts only STARTTLS as TLS for its login rule; with TLS from the first byte
+    # every command, the login included, is inside TLS anyway
+    options: dict[str, Any] = {"auth_require_tls": tls == "starttls"}
+    if tls == "starttls":
+        options |= {"tls_context": context, "require_starttls": True}
+    elif tls == "ssl":
+        options |= {"ssl_context": context}
     with warnings.catch_warnings():  # login without TLS: fine on a loopback test server
         warnings.simplefilter("ignore", UserWarning)
         controller = Controller(
@@ -103,10 +118,32 @@ def smtp_server(
             port=box.port,
             authenticator=authenticator,
             auth_required=True,
-            auth_require_tls=False,
+            **options,
         )
         controller.start()
     try:
         yield box
     finally:
         controller.stop()
+
+
+@dataclass
+class Certificates:
+    """A certificate authority made for one test, and a server certificate for 127.0.0.1 and
+    localhost signed by it: the CA file a client trusts and the server's SSL context."""
+
+    ca_file: str
+    server: ssl.SSLContext
+
+
+def self_signed(folder: Path) -> Certificates:
+    """A fresh CA (trustme, on the cryptography package) and its server certificate."""
+    import trustme
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    issued.configure_cert(server)
+    ca_file = folder / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return Certificates(str(ca_file), server)

@@ -137,7 +137,9 @@ def test_no_response_to_a_vendor_holds_another_vendors_rows(api):
     # those that build a whole document or list, each with its own vendor test
     # (test_api_review, test_drilldown_api)
     heavy = {"/v1/review", "/v1/conversations", "/v1/comments", "/v1/sla/breaches"}
-    for path in [*routes, "/", "/static/app.js"]:
+    # a roster plans and solves for a minute on this store: its vendor test is in
+    # test_plan_actual, on a smaller store, with /v1/plans/actual over a published plan
+    for path in [*(r for r in routes if r != "/v1/roster"), "/", "/static/app.js"]:
         for params in (
             VARIANTS[:2] if path in heavy else VARIANTS[:3] if path != "/v1/report" else VARIANTS
         ):

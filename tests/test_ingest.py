@@ -136,8 +136,8 @@ def test_an_error_during_the_merge_leaves_the_store_unchanged(store, write, monk
     before = _snapshot(store)
     real_merge = Store.merge
 
-    def merge_then_fail(self, table, staged, provided, touched=None):
-        counts = real_merge(self, table, staged, provided, touched)
+    def merge_then_fail(self, table, staged, provided, touched=None, **how):
+        counts = real_merge(self, table, staged, provided, touched, **how)
         if table == "messages":
             raise RuntimeError("disk on fire")
         return counts
@@ -174,8 +174,8 @@ def test_a_killed_process_mid_commit_leaves_the_store_unchanged(tmp_path, write)
         from supportkpi.store.store import Store
         from supportkpi.load.ingest import load
         real = Store.merge
-        def merge(self, table, staged, provided, touched=None):
-            counts = real(self, table, staged, provided, touched)
+        def merge(self, table, staged, provided, touched=None, **how):
+            counts = real(self, table, staged, provided, touched, **how)
             if table == "messages":  # conversations are merged, the commit has not come
                 os.kill(os.getpid(), signal.SIGKILL)
             return counts

@@ -4,10 +4,15 @@ writes it with a PDF that Chromium printed."""
 
 from __future__ import annotations
 
+import os
 import re
+import struct
+import zlib
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -193,8 +198,56 @@ def test_the_cli_writes_the_review_and_its_pdf(small_demo, opened, tmp_path):
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
     assert pages >= 2, pages
+    rendered = render_pages(pdf)
+    assert len(rendered) == pages
+    for _, picture in rendered:
+        inked = ink_share(picture)
+        assert 0.002 < inked < 0.6, inked  # neither a blank page nor a black one
+    first_text, first_picture = rendered[0]
+    assert "in-house: support review, July 2026" in first_text
+    assert re.search(r"\bContract\b|\bTargets\b", first_text) and "northwind" not in first_text
+    write_png(first_picture, Path(os.environ.get("SUPPORTKPI_REVIEW_PAGE", tmp_path / "p1.png")))
     refused = CliRunner().invoke(app, ["review", "--month", MONTH, "--db", str(db)])
     assert refused.exit_code == 2 and "--vendor" in refused.output
+
+
+def render_pages(pdf: Path) -> list[tuple[str, np.ndarray]]:
+    """Each page of ``pdf`` as (its text, its grey pixels at 100 dpi), read by PDFium."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        out = []
+        for page in document:
+            text = page.get_textpage().get_text_range()
+            bitmap = page.render(scale=100 / 72, grayscale=True)
+            out.append((text, bitmap.to_numpy().reshape(bitmap.height, bitmap.width, -1)[..., 0]))
+        return out
+    finally:
+        document.close()
+
+
+def ink_share(picture: np.ndarray) -> float:
+    """The share of pixels clearly darker than white paper."""
+    return float((picture < 200).mean())
+
+
+def write_png(picture: np.ndarray, path: Path) -> None:
+    """Grey pixels as an 8-bit PNG (zlib and the PNG chunk layout, no imaging library)."""
+    height, width = picture.shape
+    rows = b"".join(b"\0" + picture[y].astype(np.uint8).tobytes() for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_all_vendors_writes_one_review_each_in_house_included(small_demo, opened, tmp_path):

@@ -22,12 +22,12 @@ from supportkpi.analysis.sla import sla as sla_table
 from supportkpi.config import Config, load_config
 from supportkpi.kpis import Kpi, all_kpis
 from supportkpi.load import ingest
-from supportkpi.reports import alerts, monthly
+from supportkpi.reports import alerts, monthly, schedules
 from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
 from supportkpi.store.engine import EngineStore, is_engine_config
 from supportkpi.store.store import Store
-from supportkpi.workforce import staffing, what_if
+from supportkpi.workforce import actual, staffing, what_if
 from supportkpi.workforce.predict import Forecast
 from supportkpi.workforce.roster import Roster, Rules
 
@@ -229,6 +229,27 @@ class Connection:
         :func:`supportkpi.workforce.roster.roster` to roster your own requirements)."""
         plan = plan or self.staff(days, interval, by)
         return staffing.rosters(plan, by, rules)
+
+    def publish_plan(
+        self,
+        plan: staffing.Plan,
+        by: Sequence[str] = ("channel",),
+        name: str | None = None,
+        rosters: Sequence[tuple[tuple, Roster]] = (),
+    ) -> str:
+        """Keep a staffing plan (made with ``by``) and its rosters in the store, as
+        ``supportkpi plan publish``; its id (the store must be open for writing)."""
+        return actual.publish(self.store, self.config, plan, by, name, rosters)
+
+    def plan_actual(self, plan_id: str | None = None) -> actual.Comparison:
+        """A published plan (default: the latest) against what came, as
+        ``supportkpi plan actual``: ``.summary``, ``.days``, ``.intervals``."""
+        return actual.compare(self.store, self.config, plan_id)
+
+    def run_schedules(self, at: datetime | None = None) -> list[schedules.Outcome]:
+        """Make and send the config's scheduled reports that are due, as ``supportkpi schedule
+        run`` (the store must be open for writing: what was sent is kept in it)."""
+        return schedules.run(self.store, self.config, at)
 
     def erlang(
         self,

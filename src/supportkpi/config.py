@@ -41,6 +41,18 @@ Every setting has a default, so the file is optional. An example::
     concurrency_growth = 0.25         # each extra chat lengthens handle time by 25 %
     hourly_rate = { in-house = 32.0, northwind = 14.0, default = 25.0 }
 
+    [workforce.roster]                # shifts `supportkpi roster` may use
+    starts = "07:00,08:00,09:00,12:00"
+    lengths = [4, 8]
+    max_days = 5                      # working days in a row at most
+    min_days_off = 2                  # days off a week at least
+
+    [[workforce.roster.breaks]]       # a shift of 6 h or more: 30 min, 2–5 h after its start
+    min_hours = 6
+    minutes = 30
+    earliest = 2
+    latest = 5
+
     [[alerts]]                        # checked by `supportkpi alerts check`
     name = "northwind chat first response"
     kpi = "first_response_time"
@@ -51,6 +63,14 @@ Every setting has a default, so the file is optional. An example::
     min_sample = 20                   # judge only over at least 20 conversations
     cooldown = "2h"                   # no new alert within 2 h of the last one
     notify = ["ops", "managers"]
+
+    [[schedules]]                     # run by `serve --schedules` or `schedule run`
+    name = "monthly reviews"
+    report = "review"                 # each vendor's review of the month before; or "summary"
+    day = 2                           # on the 2nd of the month …
+    at = "08:00"                      # … at 08:00 in the zone above
+    notify = ["managers"]
+    folder = "reviews/"
 
     [notify.webhooks.ops]             # JSON with a Slack-compatible "text"
     url = "https://hooks.slack.com/services/..."
@@ -188,8 +208,35 @@ class TargetSpec(BaseModel):
         return self
 
 
+class RosterBreak(BaseModel):
+    """A shift of at least ``min_hours`` takes a break of ``minutes`` starting between
+    ``earliest`` and ``latest`` hours after its start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_hours: float = Field(gt=0, le=24)
+    minutes: int = Field(gt=0, le=240)
+    earliest: float = Field(ge=0)
+    latest: float = Field(ge=0)
+
+
+class RosterSettings(BaseModel):
+    """What ``supportkpi roster`` may use unless its options say otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    starts: str = "every 60"
+    lengths: tuple[float, ...] = (4, 6, 8)
+    min_agents: int = Field(default=0, ge=0)
+    max_agents: int | None = Field(default=None, ge=0)
+    max_days: int | None = Field(default=None, ge=1, le=7)  # working days in a row
+    min_days_off: int = Field(default=0, ge=0, le=6)  # per week
+    breaks: tuple[RosterBreak, ...] = ()
+
+
 class Workforce(BaseModel):
-    """Staffing settings: targets, shrinkage, chat concurrency and hourly cost per vendor."""
+    """Staffing settings: targets, shrinkage, chat concurrency, hourly cost per vendor and
+    the roster's rules."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -200,6 +247,7 @@ class Workforce(BaseModel):
     concurrency: int = Field(default=2, ge=1)
     concurrency_growth: float = Field(default=0.25, ge=0)
     hourly_rate: dict[str, float] = {}
+    roster: RosterSettings = RosterSettings()
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)\s*$")
@@ -286,11 +334,53 @@ class Email(BaseModel):
     username: str | None = None
     password_env: str | None = None
     timeout: float = Field(default=10, gt=0)
+    ca_file: str | None = None  # PEM of the CA to trust (an internal CA); else the system's
 
     @model_validator(mode="after")
     def _one_tls(self) -> Email:
         if self.ssl and self.starttls:
             raise ValueError("ssl (TLS from the start) and starttls exclude each other")
+        return self
+
+
+class Schedule(BaseModel):
+    """A report delivered on a calendar: the monthly review of each vendor (of the month
+    before), or a daily summary (the day before: headline KPIs per vendor and the alerts that
+    fired), sent to channels of ``[notify]`` and/or written to a folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    report: Literal["review", "summary"]
+    every: Literal["month", "week", "day"] | None = None
+    day: int | str | None = None  # day of the month (1–28), or a weekday ("mon") for weeks
+    at: time = time(8, 0)  # local time in the config's zone
+    vendors: tuple[str, ...] = ()  # reviews: these vendors; empty: every vendor with data
+    pdf: bool = False  # reviews: attach a PDF too (headless Chromium)
+    notify: tuple[str, ...] = ()
+    folder: str | None = None
+    catch_up: str = "1d"  # a due time missed by more than this (server down) is skipped
+
+    @model_validator(mode="after")
+    def _when(self) -> Schedule:
+        every = self.every or ("month" if self.report == "review" else "day")
+        object.__setattr__(self, "every", every)
+        if every == "month":
+            day = 1 if self.day is None else self.day
+            if not isinstance(day, int) or not 1 <= day <= 28:
+                raise ValueError("a monthly schedule takes day = 1 … 28 (the day of the month)")
+        elif every == "week":
+            day = "mon" if self.day is None else str(self.day).lower()[:3]
+            if day not in WEEKDAYS:
+                raise ValueError(f"a weekly schedule takes day = one of {', '.join(WEEKDAYS)}")
+        elif self.day is not None:
+            raise ValueError("a daily schedule takes no day")
+        else:
+            day = None
+        object.__setattr__(self, "day", day)
+        if not self.notify and self.folder is None:
+            raise ValueError('say where it goes: notify = [...] and/or folder = "..."')
+        parse_duration(self.catch_up)
         return self
 
 
@@ -328,25 +418,27 @@ class Config(BaseModel):
     contracts: dict[str, tuple[TargetSpec, ...]] = {}
     workforce: Workforce = Workforce()
     alerts: tuple[AlertRule, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     notify: Notify = Notify()
 
     @model_validator(mode="after")
     def _alerts_known(self) -> Config:
-        names = [a.name for a in self.alerts]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"alert names must differ: {', '.join(twice)} appears twice")
         channels = set(self.notify.webhooks) | set(self.notify.email)
         both = set(self.notify.webhooks) & set(self.notify.email)
         if both:
             raise ValueError(f"{', '.join(sorted(both))}: both a webhook and an e-mail")
-        for alert in self.alerts:
-            unknown = [n for n in alert.notify if n not in channels]
-            if unknown:
-                raise ValueError(
-                    f"alert {alert.name!r} notifies {', '.join(unknown)}, which is not under "
-                    "[notify.webhooks] or [notify.email]"
-                )
+        for kind, rules in (("alert", self.alerts), ("schedule", self.schedules)):
+            names = [r.name for r in rules]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{kind} names must differ: {', '.join(twice)} appears twice")
+            for rule in rules:
+                unknown = [n for n in rule.notify if n not in channels]
+                if unknown:
+                    raise ValueError(
+                        f"{kind} {rule.name!r} notifies {', '.join(unknown)}, which is not "
+                        "under [notify.webhooks] or [notify.email]"
+                    )
         return self
 
     @field_validator("timezone")

@@ -1,4 +1,5 @@
-"""``serve --alerts``: the server checks the alert rules itself, every interval, in a thread.
+"""``serve --alerts``: the server checks the alert rules itself, every interval, in a thread
+(:mod:`supportkpi.api.background`).
 
 The store is held (the service's lock) only to evaluate the rules and to record deliveries;
 sending, with its retries and pauses, happens without it, so a slow mail server never stalls
@@ -8,10 +9,6 @@ the API.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 from supportkpi.api.service import Service
 from supportkpi.reports.alerts import FIRING, evaluate, record, send
@@ -31,30 +28,3 @@ def check_once(svc: Service) -> None:
     for o in outcomes:
         if o.status in FIRING or o.status == "resolved":
             log.warning("alert %s: %s (%s, target %s)", o.rule, o.status, o.value, o.threshold)
-
-
-def _loop(svc: Service, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
-        try:
-            check_once(svc)
-        except Exception:  # a failed check must not end the loop; the next one tries again
-            log.exception("the alert check failed")
-
-
-def lifespan(every: float) -> Any:
-    """A FastAPI lifespan running the checks every ``every`` seconds while the app serves."""
-
-    @asynccontextmanager
-    async def running(app: Any) -> AsyncIterator[None]:
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=_loop, args=(app.state.service, every, stop), name="alerts", daemon=True
-        )
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=every + 30)
-
-    return running

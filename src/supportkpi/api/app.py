@@ -12,7 +12,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supportkpi import __version__
 from supportkpi.analysis.query import QueryError
-from supportkpi.api import alerting, drilldown, reads, records, review, web, webhooks
+from supportkpi.api import (
+    alerting,
+    background,
+    drilldown,
+    reads,
+    records,
+    review,
+    scheduling,
+    web,
+    webhooks,
+    workforce,
+)
 from supportkpi.api.service import DEFAULT_MAX_BODY, Service
 from supportkpi.config import Config, ConfigError
 from supportkpi.store.access import AccessError, TokenStore
@@ -36,11 +47,18 @@ def create_app(
     tokens: TokenStore | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     alert_every: float | None = None,
+    schedule_every: float | None = None,
 ) -> FastAPI:
     """The app over ``store``. ``tokens=None`` serves without authentication;
-    ``alert_every`` (seconds) checks the config's alert rules that often while serving."""
+    ``alert_every`` (seconds) checks the config's alert rules that often while serving, and
+    ``schedule_every`` runs its schedules that often."""
+    jobs: list[background.Job] = []
+    if alert_every:
+        jobs.append(("alerts", alert_every, alerting.check_once))
+    if schedule_every:
+        jobs.append(("schedules", schedule_every, scheduling.run_once))
     app = FastAPI(
-        lifespan=alerting.lifespan(alert_every) if alert_every else None,
+        lifespan=background.lifespan(jobs) if jobs else None,
         title="supportkpi",
         version=__version__,
         description="Customer-support KPIs per vendor, team, agent and channel: "
@@ -55,6 +73,7 @@ def create_app(
         reads.router,
         drilldown.router,
         review.router,
+        workforce.router,
         records.router,
         webhooks.router,
         web.router,

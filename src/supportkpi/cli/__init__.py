@@ -1,6 +1,6 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, review, alerts, kpis, conversations, conversation, comments, forecast, staff,
-erlang, roster, serve, token, import.
+sla, compare, review, alerts, schedule, kpis, conversations, conversation, comments, forecast,
+staff, erlang, roster, plan, serve, token, import.
 
 The top interface: imports every service below it (analysis, load, workforce, the API
 server); never grains, Ibis, the engine or the facts directly."""
@@ -14,9 +14,11 @@ from supportkpi.cli import (  # noqa: F401
     data,
     drilldown,
     imports,
+    plans,
     reports,
     review,
     rosters,
+    schedules,
     server,
     workforce,
 )

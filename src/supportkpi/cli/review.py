@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -18,11 +17,6 @@ from supportkpi.cli._common import (
     open_store,
     out,
 )
-
-
-def file_name(vendor: str, month: str, suffix: str) -> str:
-    """review-<vendor>-<month>.<suffix>, the vendor reduced to safe characters."""
-    return f"review-{re.sub(r'[^A-Za-z0-9_.-]+', '_', vendor)}-{month}.{suffix}"
 
 
 @app.command("review")
@@ -81,6 +75,8 @@ def review_command(
 
 
 def _target(given: Path | None, many: bool, vendor: str, month: str, suffix: str) -> Path:
+    from supportkpi.reports.monthly import file_name
+
     if given is None:
         return Path(file_name(vendor, month, suffix))
     if many:

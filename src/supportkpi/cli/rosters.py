@@ -35,14 +35,28 @@ def roster_command(
     interval: Interval = 30,
     by: By = "channel",
     starts: Annotated[
-        str, typer.Option(help='Allowed shift starts: "07:00,09:00,…" or "every 60" (minutes).')
-    ] = "every 60",
-    lengths: Annotated[str, typer.Option(help="Shift lengths in hours, e.g. 4,6,8.")] = "4,6,8",
+        str | None,
+        typer.Option(
+            help='Allowed shift starts: "07:00,09:00,…" or "every 60" (minutes) '
+            "[default: [workforce.roster], else every 60]."
+        ),
+    ] = None,
+    lengths: Annotated[
+        str | None,
+        typer.Option(help="Shift lengths in hours, e.g. 4,6,8 [default: config, else 4,6,8]."),
+    ] = None,
     min_agents: Annotated[
-        int, typer.Option(min=0, help="Agents on duty at least, whenever any are needed.")
-    ] = 0,
+        int | None, typer.Option(min=0, help="Agents on duty at least, whenever any are needed.")
+    ] = None,
     max_agents: Annotated[
         int | None, typer.Option(min=0, help="Agents on duty at most at once (seats).")
+    ] = None,
+    max_days: Annotated[
+        int | None,
+        typer.Option(min=1, max=7, help="Working days in a row at most, per agent."),
+    ] = None,
+    min_days_off: Annotated[
+        int | None, typer.Option(min=0, max=6, help="Days off a week at least, per agent.")
     ] = None,
     rate: Annotated[
         float | None,
@@ -64,25 +78,34 @@ def roster_command(
             "--coverage", help="Show (or, as csv, write) every interval's coverage, not the shifts."
         ),
     ] = False,
+    agents: Annotated[
+        bool,
+        typer.Option(
+            "--agents", help="Show (or write) each agent's shifts (with --max-days/--min-days-off)."
+        ),
+    ] = False,
     fmt: Format = "table",
     config: ConfigOption = None,
 ) -> None:
     """Shifts covering the agents needed per interval at the least cost (a MIP solved by
     HiGHS); the coverage per interval and any shortfall are shown, never hidden."""
-    from supportkpi.workforce.roster import Rules, parse_starts, roster
     from supportkpi.workforce.roster import requirements as roster_requirements
+    from supportkpi.workforce.roster import roster, rules_from
     from supportkpi.workforce.staffing import plan, rosters
 
     settings = config_from(config)
     keys = csv_list(by)
     try:
-        rules = Rules(
-            parse_starts(starts),
-            tuple(float(v) for v in csv_list(lengths)),
-            min_agents,
-            max_agents,
+        rules = rules_from(
+            settings.workforce.roster,
             rate if rate is not None else 1.0,
-            shortfall_cost,
+            starts=starts,
+            lengths=[float(v) for v in csv_list(lengths)] if lengths else None,
+            min_agents=min_agents,
+            max_agents=max_agents,
+            max_days=max_days,
+            min_days_off=min_days_off,
+            shortfall_cost=shortfall_cost,
         )
         if requirements is not None:
             start, step, need = roster_requirements(_read_csv(requirements))
@@ -98,7 +121,9 @@ def roster_command(
         raise fail(str(exc)) from None
     if not made:
         raise fail("nothing to roster: no group has a staffing plan")
-    _show_rosters(made, keys, fmt, coverage)
+    if agents and not rules.tours:
+        raise fail("--agents needs days off: --max-days or --min-days-off (or the config's)")
+    _show_rosters(made, keys, fmt, "agents" if agents else "coverage" if coverage else "shifts")
 
 
 def _read_csv(path: Path) -> pa.Table:
@@ -111,9 +136,13 @@ def _read_csv(path: Path) -> pa.Table:
         raise ValueError(f"cannot read {path}: {exc}") from None
 
 
-def _show_rosters(
-    made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, coverage: bool
-) -> None:
+def _part(r: Roster, view: str) -> pa.Table:
+    if view == "agents" and r.agents is not None:
+        return r.agents
+    return r.coverage if view == "coverage" else r.shifts
+
+
+def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, view: str) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -129,6 +158,7 @@ def _show_rosters(
                 "status": r.status,
                 "shifts": render.plain_records(r.shifts),
                 "coverage": render.plain_records(r.coverage),
+                "agents": None if r.agents is None else render.plain_records(r.agents),
             }
             for key, r in made
         ]
@@ -137,7 +167,7 @@ def _show_rosters(
     if fmt == "csv":
         parts = []
         for key, r in made:
-            part = r.coverage if coverage else r.shifts
+            part = _part(r, view)
             for i, (k, v) in enumerate(zip(keys, key, strict=True)):
                 part = part.add_column(i, k, pa.array([v] * part.num_rows, pa.string()))
             parts.append(part)
@@ -147,10 +177,15 @@ def _show_rosters(
         raise fail(f"unknown format {fmt!r}; table, csv or json")
     for key, r in made:
         name = "/".join(map(str, key))
-        if coverage:
+        if view == "coverage":
             out.print(_view(r.coverage, f"Coverage {name}: agents on duty against required"))
+        elif view == "agents":
+            people = len(set(_part(r, view)["agent"].to_pylist()))
+            shown = _short(_part(r, view).drop_columns(["day"]))
+            out.print(_view(shown, f"Agents {name}: {people} people, their shifts"))
         else:
-            out.print(_view(r.shifts, f"Roster {name}: {r.shifts.num_rows} shift types used"))
+            shown = _short(r.shifts)
+            out.print(_view(shown, f"Roster {name}: {r.shifts.num_rows} shift types used"))
         short = r.coverage.filter(pc.greater(r.coverage["short"], 0))
         out.print(
             f"cost {r.cost:,.2f}; {int(pc.sum(r.coverage['required']).as_py() or 0)} "
@@ -160,3 +195,23 @@ def _show_rosters(
         )
         if short.num_rows:
             out.print(_view(short, f"Intervals short ({name})"))
+
+
+def _short(table: pa.Table) -> pa.Table:
+    """Times as "Mon 31 08:00" and the break as "10:00–10:30", so a row fits 80 columns."""
+    import pyarrow as pa
+
+    rows = table.to_pylist()
+    columns: dict[str, list] = {}
+    for name in table.column_names:
+        if name == "break_start":
+            columns["break"] = [
+                "–" if r["break_start"] is None
+                else f"{r['break_start']:%H:%M}–{r['break_end']:%H:%M}"
+                for r in rows
+            ]  # fmt: skip
+        elif name in ("start", "end"):
+            columns[name] = [f"{r[name]:%a %d %H:%M}" for r in rows]
+        elif name != "break_end":
+            columns[name] = table[name].to_pylist()
+    return pa.Table.from_pydict(columns)

@@ -61,6 +61,12 @@ def serve_command(
     alert_interval: Annotated[
         float, typer.Option(min=1, help="Seconds between alert checks (with --alerts).")
     ] = 60,
+    schedules: Annotated[
+        bool, typer.Option("--schedules", help="Run the config's [[schedules]] while serving.")
+    ] = False,
+    schedule_interval: Annotated[
+        float, typer.Option(min=1, help="Seconds between schedule runs (with --schedules).")
+    ] = 60,
     config: ConfigOption = None,
 ) -> None:
     """Run the HTTP API and the dashboard (OpenAPI at /docs)."""
@@ -74,6 +80,8 @@ def serve_command(
     settings = config_from(config)
     if alerts and not settings.alerts:
         raise fail("--alerts: no [[alerts]] in the config")
+    if schedules and not settings.schedules:
+        raise fail("--schedules: no [[schedules]] in the config")
     url = db or default_url()
     token_store = None if no_auth else _tokens(db, tokens, config)
     if token_store is not None and not any(r.revoked_at is None for r in token_store.records()):
@@ -99,7 +107,8 @@ def serve_command(
     scheme = "https" if ssl_certfile else "http"
     err.print(f"supportkpi on {scheme}://{host}:{port}/ (API docs at /docs)", highlight=False)
     every = alert_interval if alerts else None
-    app_ = create_app(store, settings, token_store, int(max_body_mb * 1024 * 1024), every)
+    runs = schedule_interval if schedules else None
+    app_ = create_app(store, settings, token_store, int(max_body_mb * 1024 * 1024), every, runs)
     try:
         uvicorn.run(
             app_,

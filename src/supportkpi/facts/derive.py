@@ -85,17 +85,12 @@ def reply_pairs(messages: ir.Table) -> ir.Table:
         group_by=m.conversation_id, order_by=[m.sent_at, is_agent, m.message_id]
     )
     m = m.mutate(__turn=is_agent.sum().over(w) - is_agent, __agent=is_agent)
-    asked = (
-        m.filter(m.__agent == 0)
-        .group_by("conversation_id", "__turn")
-        .aggregate(asked_at=ibis._.sent_at.min())
+    # one pass: a turn is a pair when it holds both a customer message and a reply
+    turns = m.group_by("conversation_id", "__turn").aggregate(
+        asked_at=m.sent_at.min(where=m.__agent == 0),
+        replied_at=m.sent_at.min(where=m.__agent == 1),
     )
-    replied = (
-        m.filter(m.__agent == 1)
-        .group_by("conversation_id", "__turn")
-        .aggregate(replied_at=ibis._.sent_at.min())
-    )
-    pairs = replied.join(asked, ["conversation_id", "__turn"])
+    pairs = turns.filter(turns.asked_at.notnull() & turns.replied_at.notnull())
     return pairs.select("conversation_id", "asked_at", "replied_at")
 
 

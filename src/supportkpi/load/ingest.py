@@ -1,11 +1,17 @@
 """Loading: files → validation → store, as one transaction per call.
 
-Each file is streamed into a temporary staging table, typed and checked in the engine
-(:mod:`supportkpi.load.validate`), and its good rows are kept in a per-table staging table;
-rows that break a rule go to a staging quarantine with their line, column, reason and raw
-record. Only
-then, in one transaction, are the tables merged (upsert by key) and the quarantine rows of the
-loaded files replaced. A failure anywhere before the commit leaves the store as it was.
+Each file is typed and checked in the engine (:mod:`supportkpi.load.validate`), and its good
+rows are kept in a per-table staging table; rows that break a rule go to a staging quarantine
+with their line, column, reason and raw record. Only then, in one transaction, are the tables
+merged (upsert by key) and the quarantine rows of the loaded files replaced. A failure
+anywhere before the commit leaves the store as it was.
+
+Parquet and plain CSV files are read by the engine's own readers straight into the checking
+statement; the raw record is read again only for the rows a rule rejects. A table that holds
+none of the staged keys (a first load) takes the rows by a plain insert, not a merge. Other
+files, and CSV files whose records span lines, are streamed through Arrow into a staging
+table first: the same rows, values and lines either way (``fast=False`` takes that path for
+every file and always merges).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from supportkpi.sources.files import (
     Malformed,
     SourceError,
     SourceFile,
+    csv_lines,
     open_source,
 )
 from supportkpi.sources.mapping import COMPUTED, Mapping, MappingError
@@ -102,11 +109,14 @@ def load(
     mapping: Mapping | None = None,
     progress: FileProgress | None = None,
     fmt: str | None = None,
+    fast: bool = True,
 ) -> LoadSummary:
     """Validate and load files into the store in one transaction; see the module doc.
-    ``fmt`` names a file format (csv, parquet…) or a dataset format converted first (twcs)."""
+    ``fmt`` names a file format (csv, parquet…) or a dataset format converted first (twcs);
+    ``fast=False`` streams every file through Arrow and merges every table (the same result,
+    slower: the path the fast one is tested against)."""
     if fmt in CONVERTED:
-        return _load_converted(store, paths, fmt, progress)
+        return _load_converted(store, paths, fmt, progress, fast)
     if fmt is not None:
         if fmt not in FORMATS:
             raise LoadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS + CONVERTED)}")
@@ -115,7 +125,7 @@ def load(
         sources = [open_source(p, mapping, table) for p in paths]
     except (SourceError, KeyError) as exc:
         raise LoadError(str(exc).strip('"')) from None
-    return _Load(store, progress).run(_ordered(sources))
+    return _Load(store, progress, fast=fast).run(_ordered(sources))
 
 
 def load_records(
@@ -149,7 +159,11 @@ def _ordered(sources: list[SourceFile]) -> list[SourceFile]:
 
 
 def _load_converted(
-    store: Store, paths: Sequence[str | Path], fmt: str, progress: FileProgress | None
+    store: Store,
+    paths: Sequence[str | Path],
+    fmt: str,
+    progress: FileProgress | None,
+    fast: bool = True,
 ) -> LoadSummary:
     """Convert dataset files (twcs) to canonical files in a scratch folder, then load those
     under the original file's name, with the records the conversion left out."""
@@ -171,7 +185,7 @@ def _load_converted(
                 replace(open_source(done.messages, table="messages"), label=label),
             ]
             rejected += [(label, r) for r in done.rejected]
-        return _Load(store, progress, rejected).run(_ordered(sources))
+        return _Load(store, progress, rejected, fast=fast).run(_ordered(sources))
 
 
 class _Load:
@@ -183,9 +197,13 @@ class _Load:
         progress: FileProgress | None,
         converted: list[tuple[str, Any]] | None = None,
         vendor: str | None = None,
+        fast: bool = True,
     ) -> None:
         self.converted = converted or []
         self.vendor = vendor
+        self.fast = fast
+        self.views: set[str] = set()
+        self.scratch: list[str] = []
         # the store written to; files are staged and checked in ``store``, which for a
         # PostgreSQL store is an embedded DuckDB workspace holding a copy of the stored rows
         # the load can meet (see supportkpi.store.postgres)
@@ -239,8 +257,6 @@ class _Load:
     # ------------------------------------------------------------ one file
 
     def _stage_file(self, index: int, src: SourceFile) -> FileResult:
-        result = FileResult(src.name, src.table)
-        raw = self.store.temp_name("raw")
         try:
             header = src.header()
         except SourceError as exc:
@@ -252,6 +268,48 @@ class _Load:
                 raise LoadError(f"{src.name}: {exc}") from None
             self._require_columns(src, dict.fromkeys(header, "VARCHAR"))
             _named_columns(src, header)
+        reader = src.engine_reader() if self.fast else None
+        if reader is not None:
+            try:
+                return self._stage_read(index, src, reader)
+            except (duckdb.Error, _Reread):
+                self._forget_file(index)
+        return self._stage_streamed(index, src, header)
+
+    def _stage_read(self, index: int, src: SourceFile, reader: str) -> FileResult:
+        """Stage a file the engine reads itself: a view over its reader, checked in one
+        statement. ``_Reread`` (or an engine error) when it must be streamed instead."""
+        result = FileResult(src.name, src.table)
+        raw = self.store.temp_name("read")
+        self.views.add(raw)
+        self.scratch.append(raw)
+        self.store.execute(f"CREATE TEMP VIEW {q(raw)} AS {reader}")
+        self.progress(f"reading and checking {src.path.name}", 0, 0)
+        lines = csv_lines(src.path) if src.format == "csv" else None
+        if src.format == "csv" and lines is None:
+            raise _Reread
+        self._stage_rows(index, src, raw, result, lines)
+        return result
+
+    def _forget_file(self, index: int) -> None:
+        """Drop what staging a file with the engine left, to stage it again streamed."""
+        for name in [*self.scratch, self.raw_tables.pop(index, "")]:
+            self._drop(name)
+        self.clean = {t: name for t, name in self.clean.items() if name not in self.scratch}
+        self.scratch.clear()
+        self.store.execute(f"DELETE FROM {_REJECTS} WHERE __file = {index}")
+
+    def _drop(self, name: str) -> None:
+        if name in self.views:
+            self.store.execute(f"DROP VIEW IF EXISTS temp.{q(name)}")
+            self.views.discard(name)
+        elif name:
+            self.store.drop_temp(name)
+
+    def _stage_streamed(self, index: int, src: SourceFile, header: list[str] | None) -> FileResult:
+        """Stage a file streamed through Arrow into a staging table."""
+        result = FileResult(src.name, src.table)
+        raw = self.store.temp_name("raw")
         try:
             for batch in src.batches(lambda done, total: self.progress(src.name, done, total)):
                 result.rows += batch.num_rows
@@ -268,7 +326,20 @@ class _Load:
         result.rows += len(src.malformed)
         if not self.store.exists(raw):
             return result
+        if src.lines is not None:
+            self._renumber(raw, src.lines)
+        elif src.malformed and src.format == "csv":
+            self._shift_lines(raw, src.malformed)
+        self._stage_rows(index, src, raw, result, None)
+        return result
+
+    def _stage_rows(
+        self, index: int, src: SourceFile, raw: str, result: FileResult, lines: int | None
+    ) -> None:
+        """Map, type and check the staged rows of a file (``lines``: the lines a CSV file
+        read by the engine must have, one record each after the header)."""
         self.raw_tables[index] = raw
+        read = raw in self.views
         raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
         try:
             src.mapping = src.mapping.for_headers(raw_types)
@@ -277,16 +348,16 @@ class _Load:
         self._require_columns(src, raw_types)
         _named_columns(src, list(raw_types))
         result.ignored_columns = self._ignored(src, raw_types)
-        if src.lines is not None:
-            self._renumber(raw, src.lines)
-        elif src.malformed and src.format == "csv":
-            self._shift_lines(raw, src.malformed)
         if src.mapping.computed() or src.mapping.filters():
             raw = self._compute(index, src, raw, raw_types, result)
             raw_types = {n: t for n, t in self.store.columns(raw).items() if n != LINE}
         self.progress(f"checking {src.path.name}", 0, 0)
-        self._check_rows(index, src, raw, raw_types, result)
-        return result
+        self._check_rows(index, src, raw, raw_types, result, read, lines)
+        kept_tables = {*self.raw_tables.values(), *self.clean.values()}
+        for name in self.scratch:
+            if name not in kept_tables:
+                self._drop(name)
+        self.scratch.clear()
 
     def _compute(
         self, index: int, src: SourceFile, raw: str, raw_types: dict[str, str], result: FileResult
@@ -326,6 +397,7 @@ class _Load:
         )
         left = f"CASE {reasons} END" if reasons else "NULL::VARCHAR"
         mapped = self.store.temp_name("mapped")
+        self.scratch.append(mapped)
         self.store.execute(
             f"CREATE TEMP TABLE {q(mapped)} AS SELECT r.*"
             + "".join(f", {c}" for c in columns)
@@ -337,7 +409,7 @@ class _Load:
             result.left_out[reason] = n
         self.store.execute(f"DELETE FROM {q(mapped)} WHERE __left_out IS NOT NULL")
         self.store.execute(f"ALTER TABLE {q(mapped)} DROP COLUMN __left_out")
-        self.store.drop_temp(raw)
+        self._drop(raw)
         self.raw_tables[index] = mapped
         return mapped
 
@@ -438,20 +510,39 @@ class _Load:
         raw: str,
         raw_types: dict[str, str],
         result: FileResult,
+        read: bool = False,
+        lines: int | None = None,
     ) -> None:
+        """Type and check the rows in one statement, keeping the canonical columns and, for
+        the rows a rule rejects, its column, rule and reason; the raw records of those rows
+        go to the staging quarantine. ``read``: the file was read by the engine, whose rows
+        are counted here (and must fill ``lines`` lines, when given)."""
         spec = schema.table(src.table)
         plan = validate.plan(spec, raw, raw_types, src.mapping)
         checked = self.store.temp_name("checked")
-        self.store.execute(f"CREATE TEMP TABLE {q(checked)} AS {plan.sql}")
+        self.scratch.append(checked)
+        cols = ", ".join(q(c) for c in spec.column_names)
+        failed = "CASE WHEN __check > 0 THEN {} END"
         self.store.execute(
-            f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, c.{LINE}, {lit(spec.name)}, "
-            f"c.col, c.rule, c.msg, {self._raw_json(raw, 'r')}, {index} FROM "
-            f"(SELECT {LINE}, {plan.column_case()} AS col, {plan.rule_case()} AS rule, "
-            f"{plan.message_case()} AS msg FROM {q(checked)} WHERE __check > 0) c "
-            f"JOIN {q(raw)} r USING ({LINE})"
+            f"CREATE TEMP TABLE {q(checked)} AS SELECT {LINE}, {index} AS __file, {cols}, "
+            f"__check, {failed.format(plan.column_case())} AS __col, "
+            f"{failed.format(plan.rule_case())} AS __rule, "
+            f"{failed.format(plan.message_case())} AS __msg FROM ({plan.sql})"
         )
+        if read:
+            (n,) = self.store.execute(f"SELECT count(*) FROM {q(checked)}")[0]
+            result.rows = n + sum(result.left_out.values())
+            if lines is not None and result.rows + 1 != lines:
+                raise _Reread  # records span lines, or blank lines lie between them
+            if not result.rows:
+                raise _Reread  # a file of no records is no table's
+        if self.store.execute(f"SELECT count(*) FROM {q(checked)} WHERE __check > 0")[0][0]:
+            self.store.execute(
+                f"INSERT INTO {_REJECTS} SELECT {lit(src.name)}, c.{LINE}, {lit(spec.name)}, "
+                f"c.__col, c.__rule, c.__msg, {self._raw_json(raw, 'r')}, {index} FROM "
+                f"{q(checked)} c JOIN {q(raw)} r USING ({LINE}) WHERE c.__check > 0"
+            )
         self._keep_first_of_each_key(index, src, plan, checked, raw, result)
-        self.store.drop_temp(checked)
         self.provided.setdefault(spec.name, set()).update(plan.provided)
 
     def _keep_first_of_each_key(
@@ -469,6 +560,7 @@ class _Load:
         spec = plan.table
         key = ", ".join(q(k) for k in spec.key)
         ranked = self.store.temp_name("ranked")
+        self.scratch.append(ranked)
         last = src.mapping.keep == "last"
         # Only rows whose key repeats are ranked: usually none, and ranking all is slow.
         self.store.execute(
@@ -479,13 +571,16 @@ class _Load:
             f"WINDOW w AS (PARTITION BY {key} ORDER BY {LINE}{' DESC' if last else ''})"
         )
         self.store.execute(f"DELETE FROM {q(ranked)} WHERE __rn = 1")
+        (repeated,) = self.store.execute(f"SELECT count(*) FROM {q(ranked)}")[0]
         if last:
-            (superseded,) = self.store.execute(f"SELECT count(*) FROM {q(ranked)}")[0]
+            superseded = repeated
             if superseded:
                 why = f'superseded by a later row of the same {", ".join(spec.key)} (keep = "last")'
                 result.left_out[why] = superseded
-            self._stage_clean(index, spec, checked, ranked)
-            self.store.drop_temp(ranked)
+            self._stage_clean(index, spec, checked, ranked if repeated else None)
+            return
+        if not repeated:
+            self._stage_clean(index, spec, checked, None)
             return
         shown = " || ', ' || ".join(f"CAST(k.{q(k)} AS VARCHAR)" for k in spec.key)
         why = "' (first seen on line ' || k.__kept || ')'"
@@ -497,23 +592,29 @@ class _Load:
             f"JOIN {q(raw)} r USING ({LINE})"
         )
         self._stage_clean(index, spec, checked, ranked)
-        self.store.drop_temp(ranked)
 
-    def _stage_clean(self, index: int, spec: schema.Table, checked: str, repeated: str) -> None:
-        cols = ", ".join(q(c) for c in spec.column_names)
-        good = (
-            f"SELECT {cols}, {index} AS __file, {LINE} FROM {q(checked)} "
-            f"ANTI JOIN {q(repeated)} USING ({LINE}) WHERE __check = 0"
-        )
+    def _stage_clean(
+        self, index: int, spec: schema.Table, checked: str, repeated: str | None
+    ) -> None:
+        """Keep the good rows of ``checked`` (those that broke no rule and are not in
+        ``repeated``): the first file of a table becomes its staging table of good rows."""
         clean = self.clean.get(spec.name)
         if clean is None:
-            self.clean[spec.name] = self.store.temp_name(f"clean_{spec.name}")
-            self.store.execute(f"CREATE TEMP TABLE {q(self.clean[spec.name])} AS {good}")
+            self.store.execute(f"DELETE FROM {q(checked)} WHERE __check > 0")
+            if repeated is not None:
+                self.store.execute(
+                    f"DELETE FROM {q(checked)} USING {q(repeated)} k "
+                    f"WHERE {q(checked)}.{LINE} = k.{LINE}"
+                )
+            self.clean[spec.name] = checked
             return
+        cols = ", ".join(q(c) for c in spec.column_names)
+        skip = f"ANTI JOIN {q(repeated)} USING ({LINE}) " if repeated is not None else ""
+        good = f"SELECT {cols}, __file, {LINE} FROM {q(checked)} {skip}WHERE __check = 0"
         # a later file in the same load replaces an earlier one's rows
         match = " AND ".join(f"{q(clean)}.{q(k)} IS NOT DISTINCT FROM g.{q(k)}" for k in spec.key)
         self.store.execute(f"DELETE FROM {q(clean)} USING ({good}) g WHERE {match}")
-        self.store.execute(f"INSERT INTO {q(clean)} {good}")
+        self.store.execute(f"INSERT INTO {q(clean)} BY NAME {good}")
 
     # ------------------------------------------------------------ across tables
 
@@ -536,20 +637,23 @@ class _Load:
         ref = q(schema.table(name).references[0].column)
         case = " ".join(f"WHEN {c.fails} THEN {i}" for i, c in enumerate(checks, start=1))
         failed = self.store.temp_name("failed")
+        # only the failing rows, with what their reasons name
+        named = {ref, *(q(c) for c in ("sent_at",) if c in schema.table(name).column_names)}
+        cols = ", ".join(f"s.{c}" for c in sorted(named))
         self.store.execute(
-            f"CREATE TEMP TABLE {q(failed)} AS SELECT s.*, CASE {case} ELSE 0 END AS __check, "
-            f"c.created_at AS __conv_created FROM {q(clean)} s LEFT JOIN "
-            f"({self._conversations_sql()}) c ON s.{ref} = c.conversation_id"
+            f"CREATE TEMP TABLE {q(failed)} AS SELECT * FROM (SELECT s.__file, s.{LINE}, "
+            f"{cols}, CASE {case} ELSE 0 END AS __check, c.created_at AS __conv_created "
+            f"FROM {q(clean)} s LEFT JOIN ({self._conversations_sql()}) c "
+            f"ON s.{ref} = c.conversation_id) WHERE __check > 0"
         )
-        self.store.execute(f"DELETE FROM {q(failed)} WHERE __check = 0")
-        for index, raw in self.raw_tables.items():
-            if sources[index].table != name:
-                continue
-            self._reject_cross(index, sources[index], checks, failed, raw)
-        self.store.execute(
-            f"DELETE FROM {q(clean)} USING {q(failed)} f "
-            f"WHERE {q(clean)}.__file = f.__file AND {q(clean)}.{LINE} = f.{LINE}"
-        )
+        if self.store.execute(f"SELECT count(*) FROM {q(failed)}")[0][0]:
+            for index, raw in self.raw_tables.items():
+                if sources[index].table == name:
+                    self._reject_cross(index, sources[index], checks, failed, raw)
+            self.store.execute(
+                f"DELETE FROM {q(clean)} USING {q(failed)} f "
+                f"WHERE {q(clean)}.__file = f.__file AND {q(clean)}.{LINE} = f.{LINE}"
+            )
         self.store.drop_temp(failed)
 
     def _reject_cross(
@@ -584,13 +688,17 @@ class _Load:
             with self.store.transaction():
                 self._check_owner()
                 kept.before_load(self.store)
+                # a first load, whose kept tables are all built whole, need not record
+                # which conversations it changed
+                record = not (self.fast and kept.rebuilds(self.store) and self._first())
                 for name in schema.LOAD_ORDER:
                     if name in self.clean:
                         merged[name] = self.store.merge(
                             name,
                             self.clean[name],
                             self.provided[name],
-                            touched if name in kept.SOURCES else None,
+                            touched if name in kept.SOURCES and record else None,
+                            **({} if self.fast else {"insert_new": False}),
                         )
                 if isinstance(self.target, PostgresStore):
                     self._land(merged, names)
@@ -626,6 +734,10 @@ class _Load:
         if changed or not self.target.exists(kept.FACTS):
             kept.refresh(self.target, "")
 
+    def _first(self) -> bool:
+        """Whether the store holds no conversation yet."""
+        return not self.store.execute("SELECT EXISTS (SELECT 1 FROM conversations)")[0][0]
+
     def _check_owner(self) -> None:
         """With a vendor, refuse the whole load unless every validated row, exactly as it
         will be stored, is the vendor's own."""
@@ -641,8 +753,12 @@ class _Load:
             self.results[index].quarantined[rule] = n
 
     def _drop_temps(self) -> None:
-        for name in [*self.raw_tables.values(), *self.clean.values(), _REJECTS]:
-            self.store.drop_temp(name)
+        for name in [*self.raw_tables.values(), *self.clean.values(), *self.scratch, _REJECTS]:
+            self._drop(name)
+
+
+class _Reread(Exception):
+    """A file the engine read must be streamed instead, to tell the lines of its records."""
 
 
 def _named_columns(src: SourceFile, header: Sequence[str]) -> None:

@@ -55,6 +55,9 @@ _SPACED_OFFSET = r"\s+([+-]\d{2}:?\d{2})$"
 _NO_SECONDS = r"([ T])(\d{1,2}:\d{2})(\s*([+-]\d{2}:?\d{2}|[zZ]))$"
 # ISO 8601's basic format, 20260601T100000Z: rewritten in the extended one
 _BASIC = r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?([zZ]|[+-]\d{2}:?\d{2})?$"
+# ISO 8601 in UTC (…Z) and without an offset, the shapes most exports write
+_ISO_UTC = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"
+_ISO_LOCAL = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?"
 # an offset no zone has (beyond ±14:00)
 _IMPOSSIBLE_OFFSET = r"[+-](1[5-9]|[2-9]\d):?\d{2}$"
 # the instants a support record can name: from 1970 to a year from now
@@ -270,12 +273,18 @@ def _timestamp(t: str, source_type: str, fmt: str | None, zone: str) -> str:
     if fmt:
         parsed = f"try_strptime({text}, {lit(fmt)})"
         return parsed if ("%z" in fmt or "%Z" in fmt) else f"timezone({lit(zone)}, {parsed})"
+    plain = text
     text = f"regexp_replace({text}, {lit(_BASIC)}, '\\1-\\2-\\3T\\4:\\5:\\6\\7\\8')"
     # "10:00 -0700", "10:00Z" and "10:00:00 -07:00" → "10:00:00-0700", which the engine reads
     seconds = f"regexp_replace({text}, {lit(_NO_SECONDS)}, '\\1\\2:00\\3')"
     joined = f"regexp_replace({seconds}, {lit(_SPACED_OFFSET)}, '\\1')"
+    # the usual shapes first, read as the general rules below would read them
     return (
-        f"(CASE WHEN regexp_matches({text}, {lit(_IMPOSSIBLE_OFFSET)}) THEN NULL "
+        f"(CASE WHEN regexp_full_match({plain}, {lit(_ISO_UTC)}) "
+        f"THEN TRY_CAST({plain} AS TIMESTAMPTZ) "
+        f"WHEN regexp_full_match({plain}, {lit(_ISO_LOCAL)}) "
+        f"THEN timezone({lit(zone)}, TRY_CAST({plain} AS TIMESTAMP)) "
+        f"WHEN regexp_matches({text}, {lit(_IMPOSSIBLE_OFFSET)}) THEN NULL "
         f"WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
         f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) "
         f"ELSE timezone({lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) END)"

@@ -13,7 +13,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -41,24 +41,33 @@ def post_webhook(hook: Webhook, payload: dict[str, Any]) -> None:
         raise DeliveryError(f"{hook.url} answered {status}")
 
 
-def send_email(mail: Email, subject: str, body: str) -> None:
-    """Mail ``subject`` and ``body`` to every address of ``mail``."""
+Attachment = tuple[str, str, bytes]  # file name, content type ("text/html"), content
+
+
+def send_email(
+    mail: Email, subject: str, body: str, attachments: Sequence[Attachment] = ()
+) -> None:
+    """Mail ``subject`` and ``body`` (and files) to every address of ``mail``."""
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = subject, mail.sender, ", ".join(mail.to)
     message.set_content(body)
+    for name, content_type, data in attachments:
+        main, _, sub = content_type.partition("/")
+        message.add_attachment(data, maintype=main, subtype=sub, filename=name)
     password = os.environ.get(mail.password_env) if mail.password_env else None
     if mail.username and password is None:
         raise DeliveryError(f"no password: set ${mail.password_env or '(password_env)'}")
     try:
+        context = ssl.create_default_context(cafile=mail.ca_file)
         if mail.ssl:
             server: smtplib.SMTP = smtplib.SMTP_SSL(
-                mail.host, mail.port, timeout=mail.timeout, context=ssl.create_default_context()
+                mail.host, mail.port, timeout=mail.timeout, context=context
             )
         else:
             server = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
         with server:
             if mail.starttls:
-                server.starttls(context=ssl.create_default_context())
+                server.starttls(context=context)
             if mail.username:
                 server.login(mail.username, password or "")
             server.send_message(message)
@@ -74,12 +83,20 @@ def deliver(
 ) -> tuple[bool, int, str | None]:
     """Send ``payload`` to ``channel``, trying again ``notify.retries`` times with a doubling
     pause: (sent, attempts made, last error)."""
+    return with_retries(notify, lambda: _send_once(notify, channel, payload), sleep)
+
+
+def with_retries(
+    notify: Notify, action: Callable[[], None], sleep: Callable[[float], None] = time.sleep
+) -> tuple[bool, int, str | None]:
+    """Run ``action`` until it raises no :class:`DeliveryError`, at most ``notify.retries``
+    more times, pausing ``retry_delay`` seconds and doubling: (sent, attempts, last error)."""
     error = None
     for attempt in range(notify.retries + 1):
         if attempt:
             sleep(notify.retry_delay * 2 ** (attempt - 1))
         try:
-            _send_once(notify, channel, payload)
+            action()
             return True, attempt + 1, None
         except DeliveryError as exc:
             error = str(exc)

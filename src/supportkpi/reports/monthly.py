@@ -8,6 +8,7 @@ a month's total needs only the weekday pattern, so the review uses a seasonal-na
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,11 @@ from supportkpi.store.store import Store
 
 WEEKS = 4
 MAX_AHEAD = 62
+
+
+def file_name(vendor: str, month: str, suffix: str) -> str:
+    """review-<vendor>-<month>.<suffix>, the vendor reduced to safe characters."""
+    return f"review-{re.sub(r'[^A-Za-z0-9_.-]+', '_', vendor)}-{month}.{suffix}"
 
 
 def next_month(

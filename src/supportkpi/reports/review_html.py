@@ -40,7 +40,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .note{color:#6b7280;font-size:12px}
 svg{max-width:100%;height:auto}
 @page{size:A4;margin:14mm}
-@media print{body{padding:0;max-width:none}tr,.card,svg{break-inside:avoid}h2{break-after:avoid}}
+@media print{body{padding:0;max-width:none}tr,.card,svg{break-inside:avoid}h2,h3{break-after:avoid}}
 """
 
 

@@ -117,6 +117,23 @@ class SourceFile:
         except (EOFError, OSError, zlib.error, RecursionError) as exc:
             raise SourceError(_unreadable(self.path, exc)) from None
 
+    def engine_reader(self) -> str | None:
+        """A DuckDB SELECT reading the file with the engine's own reader, with the same
+        columns, values and ``__line`` as :meth:`batches`; None when only :meth:`batches`
+        reads it so (formats other than Parquet and plain UTF-8 CSV, empty files).
+
+        A CSV file read so must still hold one record a line and every record must have the
+        header's width: check the count of rows it gives against :func:`csv_lines` (a record
+        of another width makes the engine fail), and read it with :meth:`batches` otherwise."""
+        try:
+            if self.format == "parquet":
+                return _parquet_reader(self.path)
+            if self.format == "csv":
+                return _csv_reader(self)
+        except (pa.ArrowInvalid, OSError, SourceError):
+            return None
+        return None
+
 
 def open_source(
     path: str | Path, mapping: Mapping | None = None, table: str | None = None
@@ -404,6 +421,57 @@ def _locate_malformed(
         Malformed(line, text, f"the row has {actual} fields but the header has {expected}")
         for line, (expected, actual, text) in zip(found, bad, strict=True)
     ]
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_reader(src: SourceFile) -> str | None:
+    if _encoding(src.mapping) != "utf-8-sig" or src.path.stat().st_size == 0:
+        return None
+    with src.path.open("rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            return None
+    names, delimiter = _csv_header(src.path, src.mapping)
+    if len(delimiter) != 1 or delimiter == '"' or LINE in names:
+        return None
+    columns = ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names)
+    nulls = ", ".join(_sql_text(n) for n in ["", *src.mapping.null_values])
+    quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+    # the engine keeps the file's order through a window without ORDER BY
+    return (
+        f"SELECT {quoted}, row_number() OVER () + 1 AS {LINE} FROM read_csv("
+        f"{_sql_text(str(src.path))}, header = false, skip = 1, auto_detect = false, "
+        f"delim = {_sql_text(delimiter)}, quote = '\"', escape = '\"', "
+        f"columns = {{{columns}}}, nullstr = [{nulls}], allow_quoted_nulls = false, "
+        "strict_mode = true, encoding = 'utf-8')"
+    )
+
+
+def csv_lines(path: Path) -> int | None:
+    """How many lines a plain CSV file has, counted as :meth:`SourceFile.batches` counts
+    them (a last line without a line break counts); None when its line breaks are mixed."""
+    newlines = returns = 0
+    last = b""
+    with path.open("rb") as f:
+        while chunk := f.read(8 << 20):
+            newlines += chunk.count(b"\n")
+            returns += chunk.count(b"\r")
+            last = chunk[-1:]
+    if returns not in (0, newlines):
+        return None
+    return newlines + (last not in (b"", b"\n"))
+
+
+def _parquet_reader(path: Path) -> str | None:
+    names = pq.ParquetFile(path).schema_arrow.names
+    if pq.ParquetFile(path).metadata.num_rows == 0 or "file_row_number" in names:
+        return None
+    source = f"read_parquet({_sql_text(str(path))}, file_row_number = true)"
+    if LINE in names:  # files converted from another format carry their original lines
+        return f"SELECT * EXCLUDE (file_row_number) FROM {source}"
+    return f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {LINE} FROM {source}"
 
 
 # ---------------------------------------------------------------- JSON

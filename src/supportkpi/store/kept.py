@@ -57,6 +57,7 @@ __all__ = [
     "KeptFactsRebuilt",
     "kept_tables",
     "rebuild",
+    "rebuilds",
     "refresh",
     "repair",
     "stale",
@@ -155,6 +156,13 @@ def refresh(store: Store, touched: str) -> None:
     store.raw.execute(
         f"UPDATE {STATE} SET conversations = ?, messages = ?, surveys = ?", list(_counts(store))
     )
+
+
+def rebuilds(store: Store) -> bool:
+    """Whether :func:`refresh` will rebuild the facts whatever a load changes: none are
+    kept yet, they are of another version, or :func:`before_load` marked them."""
+    state = _state(store)
+    return state is None or state[0] != VERSION or state[3]
 
 
 def before_load(store: Store) -> None:

@@ -44,6 +44,39 @@ def _key_match(left: str, right: str, spec: schema.Table) -> str:
     )
 
 
+def _all_new(raw: duckdb.DuckDBPyConnection, table: str, staged: str, spec: schema.Table) -> bool:
+    """Whether no staged key is in ``table`` (at once when the table is empty)."""
+    row = raw.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})").fetchone()
+    if not (row and row[0]):
+        return True
+    on = _key_match("s", "t", spec)
+    row = raw.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {_q(staged)} s SEMI JOIN {_q(table)} t ON {on})"
+    ).fetchone()
+    return not (row and row[0])
+
+
+def _insert(
+    raw: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: str,
+    touched: str | None,
+    spec: schema.Table,
+) -> MergeCounts:
+    """Insert every staged row, each new (columns not staged are empty, as a merge leaves a
+    new row's); its conversations are added to ``touched`` when given."""
+    if touched and "conversation_id" in spec.column_names:
+        raw.execute(
+            f"INSERT INTO {_q(touched)} SELECT conversation_id FROM {_q(staged)} "
+            "WHERE conversation_id IS NOT NULL"
+        )
+    cols = ", ".join(_q(c) for c in spec.column_names)
+    row = raw.execute(
+        f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(staged)}"
+    ).fetchone()
+    return MergeCounts(new=int(row[0]) if row else 0, updated=0, unchanged=0)
+
+
 def merge(
     raw: duckdb.DuckDBPyConnection,
     table: str,
@@ -51,6 +84,8 @@ def merge(
     provided: set[str],
     touched: str | None,
     delta: str,
+    *,
+    insert_new: bool = True,
 ) -> MergeCounts:
     """Upsert the rows of ``staged`` into ``table`` by key.
 
@@ -60,8 +95,13 @@ def merge(
     and after the change, are added to the temporary table ``touched`` when given.
     ``delta`` names the temporary table of new and changed rows, dropped before it
     returns. Call inside the store's transaction.
+
+    With ``insert_new``, when none of the staged keys is stored (a first load), the rows
+    are inserted as they are, without the join and the table of changes a merge needs.
     """
     spec = schema.table(table)
+    if insert_new and _all_new(raw, table, staged, spec):
+        return _insert(raw, table, staged, touched, spec)
     on = _key_match("s", "t", spec)
     compared = [c for c in spec.column_names if c in provided and c not in spec.key]
     changed = " OR ".join(f"s.{_q(c)} IS DISTINCT FROM t.{_q(c)}" for c in compared)

@@ -335,7 +335,14 @@ class Store:
         self.raw.execute("COMMIT")
 
     def merge(
-        self, table: str, staged: str, provided: set[str], touched: str | None = None
+        self,
+        table: str,
+        staged: str,
+        provided: set[str],
+        touched: str | None = None,
+        *,
+        insert_new: bool = True,
     ) -> MergeCounts:
         """Upsert the rows of ``staged`` into ``table`` by key (see :func:`merge.merge`)."""
-        return merge(self.raw, table, staged, provided, touched, self.temp_name("delta"))
+        delta = self.temp_name("delta")
+        return merge(self.raw, table, staged, provided, touched, delta, insert_new=insert_new)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import ibis
 import pyarrow as pa
@@ -44,26 +45,42 @@ def arrival_series(
     store: Store, interval: int, by: Sequence[str] = ("channel",), tz: str = "UTC"
 ) -> list[Series]:
     """Conversations per interval (in ``tz``) and group, zero-filled, over the whole history."""
+    counts = arrival_counts(store, interval, by, tz)
+    return series_from_counts(counts, interval, list(by)) if counts.num_rows else []
+
+
+def arrival_counts(
+    store: Store,
+    interval: int,
+    by: Sequence[str] = ("channel",),
+    tz: str = "UTC",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pa.Table:
+    """Rows of (groups…, slot, arrivals): conversations per interval (local time in ``tz``)
+    with any, from ``since`` to before ``until`` (local) when given."""
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
         raise ValueError(f"cannot plan by {', '.join(unknown)}; by {', '.join(GROUPS)}")
     c = store.table("conversations")
     bounds = c.aggregate(lo=c.created_at.min(), hi=c.created_at.max()).to_pyarrow()
     first, last = bounds["lo"][0].as_py(), bounds["hi"][0].as_py()
+    empty = pa.table({**{b: pa.array([], pa.string()) for b in by},
+                      "slot": pa.array([], pa.timestamp("us")),
+                      "arrivals": pa.array([], pa.int64())})  # fmt: skip
     if first is None:
-        return []
+        return empty
     offsets = calendar.utc_offsets(tz, first.date(), last.date())
     local = calendar.local_time(c.created_at, offsets)
-    counts = (
-        c.mutate(slot=local.bucket(minutes=interval))
-        .group_by([*by, "slot"])
-        .aggregate(arrivals=ibis._.count())
-        .to_pyarrow()
-    )
-    counts = counts.set_column(
+    slots = c.mutate(slot=local.bucket(minutes=interval))
+    if since is not None:
+        slots = slots.filter(slots.slot >= since)
+    if until is not None:
+        slots = slots.filter(slots.slot < until)
+    counts = slots.group_by([*by, "slot"]).aggregate(arrivals=ibis._.count()).to_pyarrow()
+    return counts.set_column(
         counts.schema.get_field_index("slot"), "slot", pc.cast(counts["slot"], pa.timestamp("us"))
     )
-    return series_from_counts(counts, interval, list(by))
 
 
 def demand(store: Store, config: Config, by: Sequence[str] = ("channel",)) -> dict[tuple, Demand]:
@@ -270,6 +287,7 @@ def peaks(p: Plan, by: Sequence[str], top: int = 5) -> pa.Table:
 __all__ = [
     "Demand",
     "Plan",
+    "arrival_counts",
     "arrival_series",
     "daily_summary",
     "demand",
