@@ -9,7 +9,7 @@ SIZE   ?= 1M
 $(BIN)/supportkpi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark]'
 	@touch $@
 
 demo: $(BIN)/supportkpi

@@ -25,6 +25,7 @@ from supportkpi.load import ingest
 from supportkpi.reports import alerts, monthly, schedules
 from supportkpi.sources.mapping import Mapping as ColumnMapping
 from supportkpi.store import kept
+from supportkpi.store.engine import EngineStore, is_engine_config
 from supportkpi.store.store import Store
 from supportkpi.workforce import actual, staffing, what_if
 from supportkpi.workforce.predict import Forecast
@@ -311,6 +312,9 @@ def connect(
     ``$SUPPORTKPI_DB`` or ``./supportkpi.duckdb``) with ``config`` (a :class:`Config`, a path to
     a TOML file, or by default ``$SUPPORTKPI_CONFIG`` or ``./supportkpi.toml`` if present)."""
     settings = config if isinstance(config, Config) else load_config(config)
+    if db is not None and is_engine_config(str(db)):
+        # another engine's tables, mapped by a settings file (read-only mode)
+        return Connection(EngineStore.open(db), settings)  # type: ignore[arg-type]
     store = Store.open(db, read_only=read_only)
     if not read_only and kept.repair(store):
         warnings.warn(kept.REBUILT, kept.KeptFactsRebuilt, stacklevel=2)

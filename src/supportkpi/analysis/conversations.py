@@ -34,6 +34,7 @@ from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
 from supportkpi.analysis.result import Frames
 from supportkpi.analysis.row_targets import target_columns
+from supportkpi.analysis.shared_facts import hold
 from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Kpi, all_kpis
@@ -234,7 +235,7 @@ def _whole(
     _page(rows, sort, limit, offset)  # checks the sort before any work
     name = store.temp_name("drill")
     try:
-        held = store.con.create_table(name, rows, temp=True)
+        held = hold(store, name, rows)
         total = int(held.count().to_pyarrow().as_py())
         return _page(held, sort, limit, offset).to_pyarrow(), total
     finally:

@@ -14,6 +14,7 @@ from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import kept_contacts
+from supportkpi.store.engine import EngineStore
 from supportkpi.store.kept import kept_tables
 from supportkpi.store.store import Store
 
@@ -92,6 +93,7 @@ def build_frame(
             "revenue_events",
         )
     }
+    kept = kept and not isinstance(store, EngineStore)  # an engine's tables keep nothing
     found = kept_tables(store, config.follow_up_days) if kept else None
     return Frame(
         tables,
@@ -111,16 +113,27 @@ def build_frame(
 
 def _data_range(store: Store) -> tuple[date, date]:
     """The local days the data can touch, with a margin for zones and late resolutions."""
-    row = store.execute(
-        "SELECT min(t), max(t) FROM (SELECT min(created_at) AS t FROM conversations UNION ALL "
-        "SELECT max(greatest(created_at, resolved_at, closed_at)) FROM conversations UNION ALL "
-        "SELECT max(sent_at) FROM messages UNION ALL SELECT min(started_at) FROM agent_activity "
-        "UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM agent_activity) AS spans"
-    )[0]
-    if row[0] is None:
+    c = store.table("conversations")
+    m = store.table("messages")
+    a = store.table("agent_activity")
+    found = [
+        *c.aggregate(
+            lo=c.created_at.min(), hi=ibis.greatest(c.created_at, c.resolved_at, c.closed_at).max()
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+        .values(),
+        m.aggregate(hi=m.sent_at.max()).to_pyarrow().to_pylist()[0]["hi"],
+        *a.aggregate(lo=a.started_at.min(), hi=ibis.coalesce(a.ended_at, a.started_at).max())
+        .to_pyarrow()
+        .to_pylist()[0]
+        .values(),
+    ]
+    days = [t.date() for t in found if t is not None]
+    if not days:
         today = date.today()
         return today, today
-    return row[0].date() - timedelta(days=2), row[1].date() + timedelta(days=2)
+    return min(days) - timedelta(days=2), max(days) + timedelta(days=2)
 
 
 def within(frame: Frame, since: datetime, until: datetime) -> Frame:

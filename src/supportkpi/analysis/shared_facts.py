@@ -17,7 +17,7 @@ from supportkpi.kpis import Kpi
 from supportkpi.kpis.grains import ON_FACTS, Frame, conversation_rows
 from supportkpi.store.store import Store
 
-__all__ = ["grains_one_at_a_time", "share_facts"]
+__all__ = ["grains_one_at_a_time", "hold", "share_facts"]
 
 
 def grains_one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) -> list[ir.Table]:
@@ -26,10 +26,23 @@ def grains_one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) 
     every grain's would be alive at once. The small aggregates are then combined."""
     out = []
     for part in parts:
+        if not getattr(store, "temp_tables", True):
+            # no temporary tables (Spark): each grain's small aggregate is fetched on its own,
+            # which also spares the engine planning every grain as one query
+            out.append(ibis.memtable(part.to_pyarrow()))
+            continue
         name = store.temp_name("grain")
         temps.append(name)
-        out.append(store.con.create_table(name, part, temp=True))
+        out.append(hold(store, name, part))
     return out
+
+
+def hold(store: Store, name: str, expr: ir.Table) -> ir.Table:
+    """``expr`` computed once into the temporary table ``name``, where the engine has
+    temporary tables; elsewhere the expression itself, computed where it is used."""
+    if not getattr(store, "temp_tables", True):
+        return expr
+    return store.con.create_table(name, expr, temp=True)
 
 
 def share_facts(
@@ -38,7 +51,12 @@ def share_facts(
     """Compute the conversation facts once, as a temporary table, when three or more grains
     of the report are built on them (each would otherwise derive them from the messages).
     With two, deriving them twice inside one query measured faster than writing them out."""
-    if not share or frame.kept is not None or len({k.grain for k in kpis} & ON_FACTS) < 3:
+    if (
+        not share
+        or frame.kept is not None
+        or not getattr(store, "temp_tables", True)
+        or len({k.grain for k in kpis} & ON_FACTS) < 3
+    ):
         return frame, None
     rows = conversation_rows(frame)
     name = store.temp_name("facts")

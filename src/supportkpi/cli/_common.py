@@ -108,8 +108,24 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
     from supportkpi.store import kept
     from supportkpi.store.store import Store, StoreError, default_url
 
+    url = db or default_url()
+    if url.endswith(".toml"):  # as supportkpi.store.engine.is_engine_config
+        # another engine's tables, mapped by a settings file: read, never written
+        if not read_only:
+            raise fail(
+                f"{url} maps another engine's tables, which supportkpi only reads; "
+                "load into a DuckDB store instead"
+            )
+        try:
+            from supportkpi.store.engine import EngineStore
+
+            engine = EngineStore.open(url)
+        except StoreError as exc:
+            raise fail(str(exc)) from None
+        yield engine  # type: ignore[misc]
+        return
     try:
-        store = Store.open(db or default_url(), read_only=read_only)
+        store = Store.open(url, read_only=read_only)
     except StoreError as exc:
         raise fail(str(exc)) from None
     if not read_only and kept.repair(store):

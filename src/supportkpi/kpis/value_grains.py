@@ -42,7 +42,8 @@ def _day_spine(frame: Frame) -> ir.Table:
     costs = frame.tables["costs"]
     bounds = costs.aggregate(lo=costs.period_start.min(), hi=costs.period_end.max())
     days = ibis.range(bounds.lo, bounds.hi, ibis.interval(days=1))
-    return bounds.select(day=days.unnest().date())
+    # unnested on its own, then made a date: Spark refuses a generator inside an expression
+    return bounds.select(day=days.unnest()).select(day=ibis._.day.date())
 
 
 def cost_days(frame: Frame) -> ir.Table:
