@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 
 SIZE   ?= 1M
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test test-engines lint bench screenshots clean
 
 $(BIN)/supportkpi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ test: $(BIN)/supportkpi
 	$(BIN)/ruff check src tests bench docs
 	$(BIN)/ruff format --check src tests bench docs
 	$(BIN)/pytest
+
+# every KPI on Spark against DuckDB (about two minutes), beside the suite's shorter checks
+test-engines: $(BIN)/supportkpi
+	$(BIN)/pytest -m "spark or engines"
 
 lint: $(BIN)/supportkpi
 	$(BIN)/ruff check src tests bench docs

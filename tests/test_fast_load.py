@@ -235,7 +235,7 @@ rows = st.lists(st.tuples(st.text(max_size=4), cell, cell, cell), min_size=1, ma
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=rows)
 def test_any_file_loads_the_same_both_ways(tmp_path_factory, rows):

@@ -76,6 +76,7 @@ def same(a: list[dict], b: list[dict]) -> None:
                 assert value == other, key
 
 
+@pytest.mark.engines
 def test_the_report_over_parquet_through_spark_equals_duckdb(spark):
     con, store, settings, config = spark
     engine = EngineStore.open(settings, con=con)
