@@ -86,11 +86,13 @@ class Connection:
         start: date | None = None,
         end: date | None = None,
         tz: str | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
     ) -> Result:
         """Each vendor's contract, target by target: the target (as text and as operator,
         value and upper bound), achieved, attainment, compliance and status, worst first; by
-        ``period`` (week, month…) each period judged apart. As ``supportkpi sla``."""
-        return Result(sla_table(self.store, self.config, vendor, period, start, end, tz))
+        ``period`` (week, month…) each period judged apart; ``filters`` (channel, team…)
+        narrow what every target is judged over. As ``supportkpi sla``."""
+        return Result(sla_table(self.store, self.config, vendor, period, start, end, tz, filters))
 
     def compare(
         self,

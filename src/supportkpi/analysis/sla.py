@@ -10,7 +10,7 @@ beside the in-house team on the KPIs a buyer of outsourced support compares.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -85,12 +85,24 @@ def sla(
     start: date | None = None,
     end: date | None = None,
     tz: str | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
 ) -> pa.Table:
-    """Every vendor's targets with achieved, attainment, compliance and status, worst first."""
+    """Every vendor's targets with achieved, attainment, compliance and status, worst first.
+    ``filters`` (channel, team, agent, queue, topic) narrow the conversations every target is
+    judged over, as in a report; a target scoped to a value the filter leaves out is not
+    listed (a chat target has nothing to judge in an e-mail view)."""
     if period and period not in PERIODS:
         raise QueryError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
+    narrowed = {d: list(v) for d, v in (filters or {}).items() if v and d != "vendor"}
     names = [vendor] if vendor else vendors(store)
-    held = [(v, t) for v in names for t in contract(config, v)]
+    held = [
+        (v, t)
+        for v in names
+        for t in contract(config, v)
+        if all(
+            getattr(t, d, None) is None or getattr(t, d) in values for d, values in narrowed.items()
+        )
+    ]
     rows: list[dict] = []
     for shape in {tuple(d for d in SHAPED if getattr(t, d)) for _, t in held}:
         items = [
@@ -101,10 +113,18 @@ def sla(
         extra = [k for i, _, t in items if (k := _attainment(t, i))]
         chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
         result = run(
-            store, chosen, ["vendor", *shape], period, start, end, {"vendor": names}, tz, config
+            store,
+            chosen,
+            ["vendor", *shape],
+            period,
+            start,
+            end,
+            {**narrowed, "vendor": names},
+            tz,
+            config,
         )
         rows += _rows(result, items, shape, period)
-    rows += _source_verdicts(store, config, names, period, start, end, tz)
+    rows += _source_verdicts(store, config, names, period, start, end, tz, narrowed)
     rows.sort(
         key=lambda r: (
             r["status"] != "missed",
@@ -161,6 +181,7 @@ def _source_verdicts(
     start: date | None,
     end: date | None,
     tz: str | None,
+    narrowed: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict]:
     """Each vendor's share of conversations its source system counts as within SLA, beside
     our own attainment, so the two can be reconciled; nothing when no source verdict was
@@ -168,7 +189,15 @@ def _source_verdicts(
     if not names or "sla_breached" not in store.filled("conversations", ["sla_breached"]):
         return []
     result = run(
-        store, [REGISTRY[SOURCE_SLA]], ["vendor"], period, start, end, {"vendor": names}, tz, config
+        store,
+        [REGISTRY[SOURCE_SLA]],
+        ["vendor"],
+        period,
+        start,
+        end,
+        {**(narrowed or {}), "vendor": names},
+        tz,
+        config,
     )
     return [
         {

@@ -182,7 +182,9 @@ def sla_route(
 
     def compute() -> Response:
         with svc.using_store() as store:
-            table = sla(store, svc.config, one, period, scope.start, scope.end, scope.tz)
+            table = sla(
+                store, svc.config, one, period, scope.start, scope.end, scope.tz, scope.filters
+            )
         rows = render.plain_records(table)
         if not standing:
             return json_response(rows)

@@ -315,6 +315,10 @@ def escalations_command(
 def sla_command(
     db: DbOption = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor.")] = None,
+    channel: ChannelOption = None,
+    team: Annotated[
+        str | None, typer.Option(help="Only these teams (a,b), as the dashboard's filter.")
+    ] = None,
     period: Annotated[
         str | None, typer.Option(help=f"Judge each period apart: {', '.join(PERIODS)}.")
     ] = None,
@@ -349,7 +353,10 @@ def sla_command(
         return
     with open_store(db, read_only=True) as store:
         try:
-            table = sla(store, settings, vendor, period, parse_date(from_), parse_date(to), tz)
+            narrowed = {"channel": csv_list(channel), "team": csv_list(team)}
+            table = sla(
+                store, settings, vendor, period, parse_date(from_), parse_date(to), tz, narrowed
+            )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
     if fmt == "json":

@@ -165,7 +165,7 @@ function views(f) {
     ["chart-csat-frt", () => api("/v1/report", { ...f, by: "", kpi: "csat_by_response_bucket" }), drawCsatByFrt],
     ["chart-escalations", () => api("/v1/escalations", f), drawEscalations],
     ["agents", () => api("/v1/report", { ...f, by: "agent", kpi: "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution" }), drawAgents],
-    ["sla", () => api("/v1/sla", { from: f.from || "", to: f.to || "", vendor: f.vendor || "", standing: "true" }), drawSla],
+    ["sla", () => api("/v1/sla", { from: f.from || "", to: f.to || "", vendor: f.vendor || "", channel: f.channel || "", team: f.team || "", standing: "true" }), drawSla],
   ];
 }
 
