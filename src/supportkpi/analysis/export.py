@@ -87,9 +87,15 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat()
 
 
-def rich_table(table: pa.Table, title: str, columns: list[str] | None = None) -> Table:
-    """A terminal table of ``columns`` (default all): seconds humanised, flags as yes/no."""
+def rich_table(
+    table: pa.Table, title: str, columns: list[str] | None = None, width: int | None = None
+) -> Table:
+    """A terminal table of ``columns`` (default all): seconds humanised, flags as yes/no.
+    When its columns cannot fit ``width`` without breaking a header word or a value, each
+    row becomes a block of "column  value" lines instead."""
     shown = columns or table.column_names
+    if width is not None and _least_width(table, shown) > width:
+        return _stacked(table, title, shown)
     view = Table(title=title, title_justify="left")
     for name in shown:
         numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(
@@ -98,6 +104,35 @@ def rich_table(table: pa.Table, title: str, columns: list[str] | None = None) ->
         view.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in table.select(shown).to_pylist():
         view.add_row(*(_shown(name, row[name]) for name in shown))
+    return view
+
+
+def _least_width(table: pa.Table, shown: list[str]) -> int:
+    """The narrowest the table can be drawn with no header word or value broken."""
+    rows = table.select(shown).to_pylist()
+    need = [
+        max(
+            [
+                max((len(w) for w in name.split()), default=1),
+                *(max((len(w) for w in _shown(name, r[name]).split()), default=1) for r in rows),
+            ]
+        )
+        for name in shown
+    ]
+    return sum(n + 3 for n in need) + 1
+
+
+def _stacked(table: pa.Table, title: str, shown: list[str]) -> Table:
+    """One block per row: each column's name beside its value, rows apart by a rule."""
+    view = Table(title=title, title_justify="left", show_header=False, show_lines=True)
+    view.add_column("row")
+    for row in table.select(shown).to_pylist():
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for name in shown:
+            block.add_row(name, _shown(name, row[name]))
+        view.add_row(block)
     return view
 
 

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from supportkpi.analysis.query import PERIODS, Report
 from supportkpi.analysis.sla import Standing
-from supportkpi.kpis import Unit
+from supportkpi.kpis import REGISTRY, Unit
 from supportkpi.kpis.registry import humanise
 from supportkpi.vocabulary import FORMATS  # noqa: F401 - the formats a report is written as
 
@@ -230,8 +230,6 @@ def sla_table(
     an 80-column terminal. With ``standing``, each title says which set the vendor is held
     to and how many of its targets it missed."""
     titles = {s.vendor: s.summary() for s in standing}
-    from supportkpi.kpis import REGISTRY
-
     blocks: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for row in table.to_pylist():
         when = period_label(row[period], period) if period else None
@@ -267,7 +265,7 @@ def compare_table(table: pa.Table) -> Table:
     baseline = names[2]
     vendors = [n for n in names[3:] if not n.endswith(("_difference", "_verdict"))]
     view = Table(title=f"{baseline} compared with each vendor", title_justify="left")
-    view.add_column("KPI")
+    view.add_column("KPI", min_width=max(len(w) for w in ["Cost", "per", "contact"]))
     view.add_column(baseline, justify="right")
     for v in vendors:
         view.add_column(v, justify="right")
@@ -275,7 +273,8 @@ def compare_table(table: pa.Table) -> Table:
     verdicts = {"better": "[green]better[/]", "worse": "[red]worse[/]", "same": "same"}
     for row in table.to_pylist():
         unit = Unit(row["unit"])
-        cells = [row["kpi"], humanise(row[baseline], unit)]
+        kpi = REGISTRY.get(row["kpi"])
+        cells = [kpi.label if kpi else row["kpi"], humanise(row[baseline], unit)]
         for v in vendors:
             diff = row[f"{v}_difference"]
             shown = (
@@ -323,7 +322,7 @@ def _wide(
     room = used
     for column in units:
         w = need(column) + 3
-        if chunks[-1] and room + w > width:
+        if chunks[-1] and room + w > width - 1:
             chunks.append([])
             room = used
         chunks[-1].append(column)

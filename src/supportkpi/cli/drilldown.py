@@ -171,7 +171,7 @@ def _emit_listing(result: Conversations, fmt: str, out_file: Path | None) -> Non
     if fmt == "table":
         shown = [c for c in [*SHOWN, "value"] if c in table.column_names]
         what = f"{result.kpi}: {result.measured_over}" if result.kpi else "Conversations"
-        out.print(export.rich_table(table, what, shown))
+        out.print(export.rich_table(table, what, shown, out.width))
         err.print(
             f"{table.num_rows} of {result.total} conversations; --format csv or json for "
             "every column",
@@ -294,4 +294,4 @@ def comments_command(
     elif not table.num_rows:
         out.print("No low-rated answer with a comment.")
     else:
-        out.print(export.rich_table(table, "Low-rated answers with comments"))
+        out.print(export.rich_table(table, "Low-rated answers with comments", width=out.width))

@@ -399,7 +399,11 @@ def _breaches(
     elif not table.num_rows:
         out.print("No conversation missed a per-conversation target.")
     else:
-        out.print(export.rich_table(table, "Conversations that missed their target, worst first"))
+        out.print(
+            export.rich_table(
+                table, "Conversations that missed their target, worst first", width=out.width
+            )
+        )
 
 
 @app.command("compare")
