@@ -17,42 +17,15 @@ FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
 
 def walk(path) -> dict[str, list[float]]:
-    """Per brand, the first-response seconds of its threads, found without the loader:
-    threads start at a customer tweet answering nothing; the brand is the first non-inbound
-    author in the thread; the first response is that author's first tweet − the root."""
-    with open(path, newline="", encoding="utf-8") as f:
-        # a record with too few or too many fields (a raw newline in a tweet) is broken
-        rows = [
-            r
-            for r in csv.DictReader(f)
-            if None not in r and None not in r.values() and r["inbound"] in ("True", "False")
-        ]
-    by_id = {r["tweet_id"]: r for r in rows}
-    children = defaultdict(list)
-    for r in rows:
-        parent = (r["in_response_to_tweet_id"] or "").removesuffix(".0")
-        if parent:
-            children[parent].append(r)
+    """Per brand, the first-response seconds of its threads, found without the loader (see
+    :func:`_threads`): the first response is the brand's first tweet − the root."""
     out: dict[str, list[float]] = defaultdict(list)
-    for root in rows:
-        if root["in_response_to_tweet_id"] or root["inbound"] != "True":
-            continue
-        thread, stack = [], [root]
-        while stack:
-            tweet = stack.pop()
-            thread.append(tweet)
-            stack += children.get(tweet["tweet_id"], [])
-        replies = sorted(
-            (datetime.strptime(t["created_at"], FORMAT), t["author_id"])
-            for t in thread
-            if t["inbound"] == "False"
-        )
+    for thread in _threads(path):
+        replies = [when for when, is_brand, _ in thread["tweets"] if is_brand]
         if replies:
-            start = datetime.strptime(root["created_at"], FORMAT)
-            out[replies[0][1]].append((replies[0][0] - start).total_seconds())
+            out[thread["brand"]].append((replies[0] - thread["created"]).total_seconds())
         else:
             out[None].append(None)
-    assert all(r["tweet_id"] in by_id for r in rows)
     return out
 
 
