@@ -159,12 +159,16 @@ def demo(demo_store):
     return store, load_config(config_path)
 
 
-def test_every_per_conversation_kpi_adds_up_to_the_report_on_the_demo(demo):
-    store, config = demo
-    names = per_row_kpis(store, config)
-    assert set(names) >= MUST_COVER, sorted(MUST_COVER - set(names))
-    assert not set(NO_PER_ROW) & set(names)
-    assert check_consistency(store, config, names, ON_DEMO) > 1000
+def test_every_per_conversation_kpi_adds_up_to_the_report_on_the_demo(small_demo):
+    """On the demo operation at 60 conversations a day: every conversation of every KPI is
+    listed and aggregated in Python, so the size of the data is what this test costs."""
+    db, config_path = small_demo
+    config = load_config(config_path)
+    with Store.open(db, read_only=True) as store:
+        names = per_row_kpis(store, config)
+        assert set(names) >= MUST_COVER, sorted(MUST_COVER - set(names))
+        assert not set(NO_PER_ROW) & set(names)
+        assert check_consistency(store, config, names, ON_DEMO) > 1000
 
 
 @pytest.mark.parametrize("shape", ["chat"])
