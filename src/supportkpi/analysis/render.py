@@ -128,7 +128,11 @@ def scorecard(
         " · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
         for r in rows
     ]
-    cells = {c: [_marked(r, c, u) for r in rows] for c, u in units.items()}
+    unsure = {(index, name) for index, _, name, _ in report.unchecked()}
+    cells = {
+        c: [_marked(r, c, u, (i, c) in unsure) for i, r in enumerate(rows)]
+        for c, u in units.items()
+    }
     label_width = min(max((len(labels[c]) for c in units), default=3), 40)
     widths = [
         max([len(n), *(len(_plain(cells[c][i])) for c in units)], default=len(n))
@@ -150,9 +154,14 @@ def scorecard(
     return [table]
 
 
-def _marked(row: dict[str, Any], column: str, unit: Unit) -> str:
-    """A humanised value, with ✓ or ✗ when it has a target."""
-    shown = humanise(row[column], unit)
+UNSURE = "*"
+"""Marks a value its group could not fully check (:meth:`Report.unchecked` says what)."""
+
+
+def _marked(row: dict[str, Any], column: str, unit: Unit, unsure: bool = False) -> str:
+    """A humanised value, with ✓ or ✗ when it has a target, after ``*`` when its group
+    could not make every check the KPI makes."""
+    shown = humanise(row[column], unit) + (f" {UNSURE}" if unsure else "")
     status = row.get(f"{column}_status")
     if status == "met":
         return f"{shown} [green]✓[/]"

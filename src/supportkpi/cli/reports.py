@@ -51,6 +51,12 @@ def print_report(result: Report, title: str, compact: bool = False) -> None:
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
     for name, note in result.notes.items():
         out.print(f"[dim]{name}: {note}[/]", highlight=False)
+    unsure = result.unchecked()
+    for _, group, name, why in unsure[:10]:
+        where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
+        out.print(f"[dim]{render.UNSURE} {name} for {where}: {why}[/]", highlight=False)
+    if len(unsure) > 10:
+        out.print(f"[dim]… and {len(unsure) - 10} more values marked {render.UNSURE}[/]")
     empty = result.empty()
     for group, name, why in empty[:10]:
         where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
