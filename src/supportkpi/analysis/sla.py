@@ -104,12 +104,8 @@ def sla(
         )
     ]
     rows: list[dict] = []
-    for shape in {tuple(d for d in SHAPED if getattr(t, d)) for _, t in held}:
-        items = [
-            (i, v, t)
-            for i, (v, t) in enumerate(held)
-            if tuple(d for d in SHAPED if getattr(t, d)) == shape
-        ]
+    for shape in dict.fromkeys(_shape(t) for _, t in held):
+        items = [(i, v, t) for i, (v, t) in enumerate(held) if _shape(t) == shape]
         extra = [k for i, _, t in items if (k := _attainment(t, i))]
         chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
         result = run(
@@ -125,15 +121,52 @@ def sla(
         )
         rows += _rows(result, items, shape, period)
     rows += _source_verdicts(store, config, names, period, start, end, tz, narrowed)
-    rows.sort(
-        key=lambda r: (
-            r["status"] != "missed",
-            r["compliance"] if r["compliance"] is not None else 2.0,
-            r["vendor"],
-            r["kpi"],
-        )
-    )
+    rows.sort(key=_worst_first)
     return pa.Table.from_pylist(rows, schema=_schema(period))
+
+
+def _worst_first(row: dict) -> tuple:
+    """Missed before the rest, the lowest compliance first, then by name."""
+    compliance = row["compliance"] if row["compliance"] is not None else 2.0
+    return (row["status"] != "missed", compliance, row["vendor"], row["kpi"], row["scope"])
+
+
+def _shape(target: Target) -> tuple[str, ...]:
+    """The dimensions besides vendor a target is scoped to (a chat target: channel)."""
+    return tuple(d for d in SHAPED if getattr(target, d))
+
+
+def standings_of(
+    store: Store,
+    config: Config,
+    result: Report,
+    start: date | None = None,
+    end: date | None = None,
+    tz: str | None = None,
+) -> list[Standing]:
+    """:func:`standings` of the vendors of a report by vendor (over ``start``–``end``, with no
+    filter but vendor), counted as :func:`sla` counts them, from the report's own numbers: a
+    target on one of its KPIs over the whole vendor is judged on the report's value; only
+    the targets it cannot judge (scoped to a channel or team, or on a KPI it lacks) are
+    computed, in one query per scope, without the attainment ``sla`` adds."""
+    if result.group != ("vendor",):
+        raise QueryError("standings are counted from a report by vendor")
+    shown = [v for v in result.table["vendor"].to_pylist() if v is not None]
+    held = [(v, t) for v in shown for t in contract(config, v)]
+    have = {k.name for k in result.kpis}
+    items = list(enumerate(held))
+    here = [(i, v, t) for i, (v, t) in items if not _shape(t) and t.kpi in have]
+    rows = _rows(result, here, (), None)
+    rest = [(i, v, t) for i, (v, t) in items if _shape(t) or t.kpi not in have]
+    for shape in dict.fromkeys(_shape(t) for _, _, t in rest):
+        mine = [(i, v, t) for i, v, t in rest if _shape(t) == shape]
+        chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in mine)]
+        extra = run(
+            store, chosen, ["vendor", *shape], None, start, end, {"vendor": shown}, tz, config
+        )
+        rows += _rows(extra, mine, shape, None)
+    rows.sort(key=_worst_first)
+    return standings(config, rows)
 
 
 def _rows(

@@ -223,10 +223,11 @@ def story_of(
     tz: str | None,
 ) -> list[str]:
     """The scorecard in words (:func:`render.story`): each vendor against the targets it is
-    held to, counted as ``supportkpi sla`` counts them over the same days. Nothing about
-    targets when the report is narrowed by more than vendor (``sla`` judges whole vendors)."""
+    held to, counted as ``supportkpi sla`` counts them over the same days, from the report's
+    own numbers where it has them. Nothing about targets when the report is narrowed by more
+    than vendor (``sla`` judges whole vendors)."""
     from supportkpi.analysis import render
-    from supportkpi.analysis.sla import legend, sla, standings
+    from supportkpi.analysis.sla import legend, standings_of
 
     if result.group != ("vendor",):
         return []
@@ -236,8 +237,8 @@ def story_of(
         note = "✓ met, ✗ missed against the targets each vendor is held to (`supportkpi sla`)."
         return render.story(result, legend=note)
     shown = result.table["vendor"].to_pylist()
-    judged = sla(store, settings, None, None, parse_date(from_), parse_date(to), tz)
-    return render.story(result, standings(settings, judged), legend(settings, shown))
+    standing = standings_of(store, settings, result, parse_date(from_), parse_date(to), tz)
+    return render.story(result, standing, legend(settings, shown))
 
 
 def _emit(
