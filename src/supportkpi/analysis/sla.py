@@ -11,7 +11,7 @@ beside the in-house team on the KPIs a buyer of outsourced support compares.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import ibis
@@ -136,6 +136,19 @@ def _shape(target: Target) -> tuple[str, ...]:
     return tuple(d for d in SHAPED if getattr(target, d))
 
 
+def _value_only(kpi: Kpi) -> Kpi:
+    """``kpi`` measuring its main value alone: a target judges that, not the median or
+    90th percentile beside it (exact quantiles are most of a duration's cost)."""
+    main = tuple(o for o in kpi.outputs if o.column == kpi.name)
+    if len(kpi.outputs) == 1 or not main:
+        return kpi
+
+    def measure(t: ibis.Table) -> dict[str, ibis.Expr]:
+        return {kpi.name: kpi.measure(t)[kpi.name]}
+
+    return replace(kpi, measure=measure, outputs=main)
+
+
 def standings_of(
     store: Store,
     config: Config,
@@ -160,7 +173,7 @@ def standings_of(
     rest = [(i, v, t) for i, (v, t) in items if _shape(t) or t.kpi not in have]
     for shape in dict.fromkeys(_shape(t) for _, _, t in rest):
         mine = [(i, v, t) for i, v, t in rest if _shape(t) == shape]
-        chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in mine)]
+        chosen = [_value_only(REGISTRY[n]) for n in dict.fromkeys(t.kpi for _, _, t in mine)]
         extra = run(
             store, chosen, ["vendor", *shape], None, start, end, {"vendor": shown}, tz, config
         )
