@@ -146,7 +146,7 @@ def _by_channel(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per channel, each KPI whose targets in ``held`` differ by channel (first response:
     a minute on chat, an hour on email): one mean over both would meet neither."""
-    split = [k for k in kpis if any(t.kpi == k and t.channel for t in held.targets)]
+    split = _split_by_channel(kpis, [held])
     if not split:
         return {}
     result = report(store, split, ["channel"], None, start, end, filters, tz, config, targets=True)
@@ -187,12 +187,7 @@ def channel_split(
     else:
         vendors = list((filters or {}).get("vendor") or [None])[:1] or [None]
     sets = [held_to(config, v) for v in dict.fromkeys(vendors)] or [held_to(config)]
-    split = [
-        k.name
-        for k in result.kpis
-        if k.name not in result.missing
-        and any(t.kpi == k.name and t.channel for held in sets for t in held.targets)
-    ]
+    split = _split_by_channel([k.name for k in result.kpis if k.name not in result.missing], sets)
     if not split:
         return None
     return report(
@@ -207,6 +202,11 @@ def channel_split(
         config,
         targets=True,
     )
+
+
+def _split_by_channel(kpis: Sequence[str], sets: Sequence[TargetSet]) -> list[str]:
+    """Those of ``kpis`` that one of ``sets`` targets on a single channel."""
+    return [k for k in kpis if any(t.kpi == k and t.channel for h in sets for t in h.targets)]
 
 
 def trend_verdict(kpi: Kpi, now: float | None, before: float | None) -> str | None:
