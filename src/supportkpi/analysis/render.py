@@ -390,10 +390,12 @@ def _wide(
     for index, chunk in enumerate(chunks, start=1):
         part = f"{title} ({index} of {len(chunks)})".strip() if len(chunks) > 1 else title
         table = Table(title=part or None, title_justify="left")
+        # exact widths: left to shrink a table wider than the terminal, rich may miss the
+        # chunk's width by a column and crop the right border
         for g, w in zip(group, group_widths, strict=True):
-            table.add_column(g, min_width=w, no_wrap=True)
+            table.add_column(g, width=w, no_wrap=True)
         for column in chunk:
-            table.add_column(heads[column], justify="right", min_width=need(column))
+            table.add_column(heads[column], justify="right", width=need(column))
         for i, r in enumerate(rows):
             table.add_row(
                 *(str(r[g]) if r[g] is not None else "(none)" for g in group),
