@@ -146,6 +146,9 @@ def _reads_at_80(args: list[str], extra: list[str]) -> None:
     wide = [line for line in lines if len(line.rstrip()) > 80]
     assert not wide, wide[:3]
     drawn = [line for line in lines if line[:1] in "┃│"]
+    box = "┏┓┗┛┡┩┃│└┘┌┐├┤┣┫╇┼"
+    cropped = [line for line in lines if line[:1] in box and line.rstrip()[-1] not in box]
+    assert not cropped, f"a table cropped at its right edge: {cropped[:2]}"
     # an ellipsis the text itself holds ("−100…100") is no cut
     cut = [w for line in drawn for w in line.split() if "…" in w and w not in whole]
     assert not cut, f"a value cut short: {cut[:8]}"

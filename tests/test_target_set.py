@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from supportkpi.analysis import render
+from supportkpi.analysis import render, views
 from supportkpi.analysis.query import HEADLINE, report
 from supportkpi.analysis.sla import legend, sla, standings, standings_of
 from supportkpi.analysis.targets import GENERAL, held_to
@@ -90,9 +90,13 @@ def test_the_story_counts_from_the_headline_what_sla_counts(loaded):  # noqa: F8
     """The headline's story judges each vendor from the headline's own numbers, computing
     only what it lacks (acme's chat target, utilization): the same standings as ``sla``."""
     headline = report(loaded, list(HEADLINE), by=["vendor"], targets=True, config=CONTRACT)
-    folded = standings_of(loaded, CONTRACT, headline)
-    assert folded == standings(CONTRACT, sla(loaded, CONTRACT))
-    acme = next(s for s in folded if s.vendor == "acme")
+    judged = standings(CONTRACT, sla(loaded, CONTRACT))
+    assert standings_of(loaded, CONTRACT, headline) == judged
+    # the chat target judged on the headline's values per channel, as the terminal shows them
+    channels = views.channel_split(loaded, headline, config=CONTRACT)
+    assert channels is not None and channels.group == ("vendor", "channel")
+    assert standings_of(loaded, CONTRACT, headline, also=[channels]) == judged
+    acme = next(s for s in judged if s.vendor == "acme")
     assert (acme.targets, acme.met, len(acme.missed)) == (4, 1, 3)
     # a headline narrowed to one vendor tells that vendor's standing alone
     only = report(
@@ -116,7 +120,8 @@ def test_the_demo_story_counts_what_sla_counts(small_demo):
         headline = report(
             store, list(HEADLINE), ["vendor"], None, start, end, config=config, targets=True
         )
-        folded = standings_of(store, config, headline, start, end)
+        channels = views.channel_split(store, headline, start, end, config=config)
+        folded = standings_of(store, config, headline, start, end, also=[channels])
         judged = standings(config, sla(store, config, None, None, start, end))
     assert folded == judged
     assert {s.vendor for s in folded} == {"atlas", "in-house", "northwind"}

@@ -156,21 +156,31 @@ def standings_of(
     start: date | None = None,
     end: date | None = None,
     tz: str | None = None,
+    also: Sequence[Report | None] = (),
 ) -> list[Standing]:
     """:func:`standings` of the vendors of a report by vendor (over ``start``–``end``, with no
-    filter but vendor), counted as :func:`sla` counts them, from the report's own numbers: a
-    target on one of its KPIs over the whole vendor is judged on the report's value; only
-    the targets it cannot judge (scoped to a channel or team, or on a KPI it lacks) are
-    computed, in one query per scope, without the attainment ``sla`` adds."""
+    filter but vendor), counted as :func:`sla` counts them, from numbers already computed: a
+    target is judged on ``result``'s value, or on that of a report in ``also`` grouped by
+    vendor and the target's scope (the headline's KPIs per vendor and channel,
+    :func:`~supportkpi.analysis.views.channel_split`). Only the targets none of them can
+    judge (a KPI outside the headline) are computed, in one query per scope, their main
+    value alone, without the attainment ``sla`` adds."""
     if result.group != ("vendor",):
         raise QueryError("standings are counted from a report by vendor")
     shown = [v for v in result.table["vendor"].to_pylist() if v is not None]
     held = [(v, t) for v in shown for t in contract(config, v)]
-    have = {k.name for k in result.kpis}
-    items = list(enumerate(held))
-    here = [(i, v, t) for i, (v, t) in items if not _shape(t) and t.kpi in have]
-    rows = _rows(result, here, (), None)
-    rest = [(i, v, t) for i, (v, t) in items if _shape(t) or t.kpi not in have]
+    known = {
+        r.group[1:]: r for r in [result, *also] if r is not None and r.group[:1] == ("vendor",)
+    }
+    rows: list[dict] = []
+    rest = []
+    for index, (vendor, target) in enumerate(held):
+        shape = _shape(target)
+        judged = known.get(shape)
+        if judged is not None and target.kpi in {k.name for k in judged.kpis}:
+            rows += _rows(judged, [(index, vendor, target)], shape, None)
+        else:
+            rest.append((index, vendor, target))
     for shape in dict.fromkeys(_shape(t) for _, _, t in rest):
         mine = [(i, v, t) for i, v, t in rest if _shape(t) == shape]
         chosen = [_value_only(REGISTRY[n]) for n in dict.fromkeys(t.kpi for _, _, t in mine)]

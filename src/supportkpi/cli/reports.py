@@ -40,18 +40,24 @@ if TYPE_CHECKING:
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 
 
-def print_report(result: Report, title: str, compact: bool = False) -> None:
-    """The humanised scorecard, then why any KPI could not be computed or is empty."""
+def print_report(
+    result: Report, title: str, compact: bool = False, channels: Report | None = None
+) -> None:
+    """The humanised scorecard (``channels``: the KPIs shown per channel), then why any KPI
+    could not be computed or is empty."""
     from supportkpi.analysis import render
 
     out.print(f"[bold]{title}[/]", highlight=False)
-    for table in render.scorecard(result, "", width=out.width, compact=compact):
+    for table in render.scorecard(result, "", width=out.width, compact=compact, channels=channels):
         out.print(table)
     for name, why in result.missing.items():
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
     for name, note in result.notes.items():
         out.print(f"[dim]{name}: {note}[/]", highlight=False)
     unsure = result.unchecked()
+    if channels is not None:  # the values shown per channel, with their channel's notes
+        shown = {k.name for k in channels.kpis}
+        unsure += [u for u in channels.unchecked() if u[2] in shown]
     for _, group, name, why in unsure[:10]:
         where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
         out.print(f"[dim]{render.UNSURE} {name} for {where}: {why}[/]", highlight=False)
@@ -119,6 +125,7 @@ def report_command(
 ) -> None:
     """KPIs per vendor, team, agent, channel, queue, topic, profile and period: the headline
     KPIs against their targets, or --kpi, --family, --all."""
+    from supportkpi.analysis import views
     from supportkpi.analysis.query import HEADLINE, QueryError, report
     from supportkpi.config import ConfigError
 
@@ -157,10 +164,25 @@ def report_command(
                 explain=explain,
             )
             title = scorecard_title(store, csv_list(by), from_, to, tz, settings, headline)
+            channels = None
+            if headline and fmt == "table":
+                channels = views.channel_split(
+                    store,
+                    result,
+                    parse_date(from_),
+                    parse_date(to),
+                    {k: csv_list(v) for k, v in filters.items()},
+                    tz,
+                    settings,
+                )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
-        story = story_of(store, settings, result, filters, from_, to, tz) if fmt == "table" else []
-    _emit(result, fmt, out_file, title, compact=headline, story=story)
+        story = (
+            story_of(store, settings, result, filters, from_, to, tz, channels)
+            if fmt == "table"
+            else []
+        )
+    _emit(result, fmt, out_file, title, compact=headline, story=story, channels=channels)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
     if fail_on_breach:
@@ -221,11 +243,12 @@ def story_of(
     from_: str | None,
     to: str | None,
     tz: str | None,
+    channels: Report | None = None,
 ) -> list[str]:
     """The scorecard in words (:func:`render.story`): each vendor against the targets it is
     held to, counted as ``supportkpi sla`` counts them over the same days, from the report's
-    own numbers where it has them. Nothing about targets when the report is narrowed by more
-    than vendor (``sla`` judges whole vendors)."""
+    own numbers (and ``channels``', its KPIs per channel) where it has them. Nothing about
+    targets when the report is narrowed by more than vendor (``sla`` judges whole vendors)."""
     from supportkpi.analysis import render
     from supportkpi.analysis.sla import legend, standings_of
 
@@ -237,7 +260,8 @@ def story_of(
         note = "✓ met, ✗ missed against the targets each vendor is held to (`supportkpi sla`)."
         return render.story(result, legend=note)
     shown = result.table["vendor"].to_pylist()
-    standing = standings_of(store, settings, result, parse_date(from_), parse_date(to), tz)
+    start, end = parse_date(from_), parse_date(to)
+    standing = standings_of(store, settings, result, start, end, tz, [channels])
     return render.story(result, standing, legend(settings, shown))
 
 
@@ -248,11 +272,12 @@ def _emit(
     title: str,
     compact: bool = False,
     story: Sequence[str] = (),
+    channels: Report | None = None,
 ) -> None:
     from supportkpi.analysis import export, render
 
     if fmt == "table":
-        print_report(result, title, compact=compact)
+        print_report(result, title, compact=compact, channels=channels)
         for line in story:
             out.print(line, highlight=False)
         return
