@@ -67,3 +67,38 @@ def test_a_store_compiles_durations_on_integers(tmp_path) -> None:
             store.con.compile(c.select(d=c.resolved_at.delta(c.created_at, unit="millisecond")))
         )
         assert "EPOCH_US" in sql.upper() and "DATE_DIFF" not in sql.upper()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    instants=st.lists(INSTANTS, min_size=1, max_size=200),
+    shift=st.integers(-(10**6), 10**6),
+    unit=st.sampled_from(["s", "m", "h", "ms"]),
+)
+def test_local_time_on_integers_is_the_calendar(
+    instants: list[datetime], shift: int, unit: str
+) -> None:
+    """A zoned instant shifted by a fixed interval, truncated to every unit a report groups
+    by, its hour, minute, weekday and date: the store's compiler and Ibis's agree (UTC)."""
+    con = duckdb_sql.use(ibis.duckdb.connect())
+    plain = ibis.duckdb.connect()
+    for c in (con, plain):
+        c.raw_sql("SET TimeZone = 'UTC'")
+        c.raw_sql("CREATE TABLE t (i INTEGER, a TIMESTAMPTZ)")
+        c.con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(instants)))
+    t = con.table("t")
+    local = t.a + ibis.interval(shift, unit=unit)
+    columns = {
+        "shifted": local,
+        "hour": local.hour(),
+        "minute": local.minute(),
+        "weekday": local.day_of_week.index(),
+        "day": local.date(),
+        **{f"trunc_{u}": local.truncate(u) for u in ("Y", "Q", "M", "W", "D", "h", "m", "s")},
+    }
+    expr = t.select("i", **columns).order_by("i")
+    ours = con.compile(expr)
+    assert "INTERVAL" not in ours.upper() and "MAKE_TIMESTAMP(EPOCH_US" in ours.upper()
+    theirs = ibis.to_sql(expr, dialect="duckdb")
+    assert "INTERVAL" in theirs.upper()
+    assert con.raw_sql(ours).fetchall() == plain.raw_sql(str(theirs)).fetchall()
