@@ -120,6 +120,9 @@ class Store:
         self.url = url
         self._temp_counter = 0
         self._tables: dict[str, ibis.Table] = {}  # each table's schema, read once
+        # what the query service worked out about the data, by store generation; shared
+        # with this store's sessions (see supportkpi.store.memo)
+        self.memo: dict[tuple[object, ...], object] = {}
 
     @classmethod
     def open(
@@ -169,6 +172,7 @@ class Store:
         cursor = self.raw.cursor()
         _session_settings(cursor)
         store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        store.memo = self.memo
         try:
             yield store
         finally:
