@@ -61,3 +61,13 @@ def test_a_load_in_the_same_process_is_seen_by_the_next_report(tmp_path) -> None
         late = report(store, ["chat_volume"], [], start=date(2026, 5, 9), end=date(2026, 5, 9))
         assert late.table.to_pylist()[0]["chat_volume"] == 3
         assert "vendor filter" in report(store, ["chat_volume"], filters={"vendor": ["zeb"]}).notes
+
+
+def test_sessions_one_after_another_read_their_own_tables(tmp_path) -> None:
+    """What is remembered outlives a request's session; nothing bound to it is kept."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_records(store, {"conversations": _conversations("2026-05-04", 2, "acme")}, "one")
+        for _ in range(2):
+            with store.session() as session:
+                rows = report(session, ["chat_volume", "first_response_time"], ["vendor"])
+                assert rows.table.to_pylist()[0]["chat_volume"] == 2

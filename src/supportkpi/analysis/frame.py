@@ -15,7 +15,7 @@ from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import kept_contacts
 from supportkpi.store.engine import EngineStore
-from supportkpi.store.kept import kept_tables
+from supportkpi.store.kept import FACTS, REPLIES, kept_tables
 from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
@@ -95,9 +95,15 @@ def build_frame(
         )
     }
     kept = kept and not isinstance(store, EngineStore)  # an engine's tables keep nothing
+    # whether the kept tables are current is remembered; the tables are this store's own
+    # (a remembered table would be bound to the connection of the request that asked first)
     days = config.follow_up_days
-    found = remembered(store, ("kept", days), lambda: kept_tables(store, days)) if kept else None
-    contacts = remembered(store, "contacts", lambda: kept_contacts.current(store)) if kept else None
+    found = None
+    if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
+        found = (store.con.table(FACTS), store.con.table(REPLIES))
+    contacts = None
+    if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
+        contacts = store.con.table(kept_contacts.TABLE)
     return Frame(
         tables,
         config,
