@@ -32,7 +32,7 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
     memo = getattr(store, "memo", None)
     if memo is None or type(store) is not Store:
         return compute()
-    at = (key, generation.current(store))
+    at = (key, _generation(store, memo))
     if at in memo:
         return cast(T, memo[at])
     value = compute()
@@ -41,3 +41,16 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
             memo.pop(next(iter(memo)), None)
     memo[at] = value
     return value
+
+
+def _generation(store: Store, memo: dict[tuple[object, ...], object]) -> int:
+    """The store's generation; once its table is seen (a load made it, and nothing drops
+    it) read without asking the catalog first."""
+    if memo.get(("generation table",)):
+        rows = store.execute(f"SELECT max(generation) FROM {generation.TABLE}")
+        return int(rows[0][0] or 0)
+    now = generation.current(store)
+    if now:
+        memo[("generation table",)] = True
+    return now
+
