@@ -89,6 +89,11 @@ def inputs_of(store: Store, kpis: Iterable[Kpi]) -> Inputs:
 def unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """A note per filter naming values no conversation has (a typo filters everything out
     silently otherwise), with the known values and the closest one."""
+    key = ("unknown filter values", tuple((d, tuple(v)) for d, v in filters.items()))
+    return dict(remembered(store, key, lambda: _unknown_filter_values(store, filters)))
+
+
+def _unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     import difflib
 
     notes = {}

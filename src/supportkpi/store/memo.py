@@ -53,4 +53,3 @@ def _generation(store: Store, memo: dict[tuple[object, ...], object]) -> int:
     if now:
         memo[("generation table",)] = True
     return now
-
