@@ -16,7 +16,7 @@ INSTANTS = st.datetimes(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     pairs=st.lists(
         st.tuples(INSTANTS, st.one_of(INSTANTS, st.integers(-(10**7), 10**7))),
@@ -69,7 +69,7 @@ def test_a_store_compiles_durations_on_integers(tmp_path) -> None:
         assert "EPOCH_US" in sql.upper() and "DATE_DIFF" not in sql.upper()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     instants=st.lists(INSTANTS, min_size=1, max_size=200),
     shift=st.integers(-(10**6), 10**6),
