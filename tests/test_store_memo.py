@@ -9,6 +9,7 @@ from datetime import date
 
 from supportkpi.analysis import views
 from supportkpi.analysis.query import report
+from supportkpi.analysis.sla import vendors
 from supportkpi.load.ingest import load_records
 from supportkpi.store import generation
 from supportkpi.store.memo import remembered
@@ -52,10 +53,12 @@ def test_a_load_in_the_same_process_is_seen_by_the_next_report(tmp_path) -> None
     with Store.open(tmp_path / "s.duckdb") as store:
         load_records(store, {"conversations": _conversations("2026-05-04", 2, "acme")}, "one")
         assert views.data_days(store) == (date(2026, 5, 4), date(2026, 5, 4))
+        assert vendors(store) == ["acme"]
         first = report(store, ["chat_volume"], ["vendor"]).table.to_pylist()
         assert [(r["vendor"], r["chat_volume"]) for r in first] == [("acme", 2)]
         load_records(store, {"conversations": _conversations("2026-05-09", 3, "zed")}, "two")
         assert views.data_days(store) == (date(2026, 5, 4), date(2026, 5, 9))
+        assert vendors(store) == ["acme", "zed"]
         rows = report(store, ["chat_volume"], ["vendor"]).table.to_pylist()
         assert [(r["vendor"], r["chat_volume"]) for r in rows] == [("acme", 2), ("zed", 3)]
         late = report(store, ["chat_volume"], [], start=date(2026, 5, 9), end=date(2026, 5, 9))
