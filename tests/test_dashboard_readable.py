@@ -261,6 +261,26 @@ def test_thin_days_are_the_apis_and_agree_with_a_plain_count(demo_api):
     assert (csat["sample"], csat["thin"], csat["sample_of"]) == (4, True, "CSAT answers")
 
 
+def test_live_day_and_table_formats_through_the_api(demo_api):
+    server, tokens, _, config = demo_api
+    with server.client(tokens["vendor"]) as client:
+        last = client.get("/v1/meta").json()["last_day"]
+        live = client.get("/v1/live", params={"day": last}).json()
+        # the day's last second in the configured zone (Berlin, summer: UTC+2)
+        assert (live["today"], live["at"]) == (last, f"{last}T21:59:59+00:00")
+        assert config.timezone == "Europe/Berlin"
+        both = client.get("/v1/live", params={"day": last, "at": f"{last}T10:00:00Z"})
+        assert both.status_code == 400 and "not both" in both.json()["error"]
+        assert client.get("/v1/live", params={"day": "someday"}).status_code == 400
+        wrong = client.get("/v1/sla", params={"format": "pdf"})
+        assert wrong.status_code == 400 and "xlsx" in wrong.json()["error"]
+        sla = client.get("/v1/sla", params={"format": "xlsx"})  # a vendor: its own rows only
+        header, *rows = list(openpyxl.load_workbook(io.BytesIO(sla.content)).active.values)
+        vendor = header.index("vendor")
+        assert rows and {r[vendor] for r in rows} == {"atlas"}
+        assert 'filename="sla.xlsx"' in sla.headers["content-disposition"]
+
+
 def test_thin_points_agents_with_vendor_and_n_and_exports_from_the_api(demo_api, page):
     server, tokens, reference, _ = demo_api
     sign_in(page, server.url, tokens["admin"])

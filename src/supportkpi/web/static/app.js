@@ -581,6 +581,7 @@ function drawTrend(rows) {
   $("chart-trend").dataset.thinDays = thinDays.join(",");
   $("trend-note").textContent = thinDays.length ? trendNote(rows, thinDays) : "";
   plot("chart-trend", traces, {
+    xaxis: { tickformat: "%b %-d" },
     yaxis: { title: { text: "conversations" } },
     yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, tickformat: ".1f", range: [0, frtTop] },
     yaxis3: { overlaying: "y", side: "right", visible: false, range: [0, 100] },
@@ -623,11 +624,11 @@ function vendorCell(vendor) {
 
 function drawVendors(rows) {
   const vendors = rows.map((r) => r.vendor ?? "(none)");
-  const bar = (k, name) => ({ type: "bar", name, meta: k.kpi, x: vendors, y: rows.map((r) => r[k.kpi] === null ? null : r[k.kpi] * 100) });
+  const bar = (k, name, colour) => ({ type: "bar", name, meta: k.kpi, x: vendors, marker: { color: cssVar(colour) }, y: rows.map((r) => r[k.kpi] === null ? null : r[k.kpi] * 100) });
   const [csat, fcr, abandon, frt] = VENDOR_KPIS;
   plot("chart-vendors", [
-    bar(csat, "CSAT %"), bar(fcr, "FCR %"), bar(abandon, "abandonment %"),
-    { type: "scatter", mode: "markers", name: "FRT median (min)", meta: frt.kpi, x: vendors, y: rows.map((r) => r.first_response_time_median === null ? null : r.first_response_time_median / 60), yaxis: "y2", marker: { size: 12, symbol: "diamond", color: cssVar("--frt") } },
+    bar(csat, "CSAT %", "--accent"), bar(fcr, "FCR %", "--teal"), bar(abandon, "abandonment %", "--bad"),
+    { type: "scatter", mode: "markers", name: "FRT median (min)", meta: frt.kpi, x: vendors, y: rows.map((r) => r.first_response_time_median === null ? null : r.first_response_time_median / 60), yaxis: "y2", marker: { size: 13, symbol: "diamond", color: cssVar("--frt"), line: { width: 1.5, color: cssVar("--panel") } } },
   ], {
     barmode: "group",
     hovermode: "closest",  // a click picks the bar under the pointer, not every bar of the vendor
@@ -664,7 +665,7 @@ function drawCsatByFrt(rows) {
     x: columns.map((c) => CARD_UNITS[c].meaning.replace("csat, first response ", "")),
     y: columns.map((c) => row[c] === null || row[c] === undefined ? null : row[c] * 100),
     marker: { color: cssVar("--accent") }, hovertemplate: "%{x}: %{y:.1f} %<extra></extra>",
-  }], { yaxis: { title: { text: "CSAT %" }, range: [0, 100] }, xaxis: { title: { text: "first response" } } });
+  }], { yaxis: { title: { text: "CSAT %" }, range: [0, 100] }, xaxis: { title: { text: "first response" }, automargin: true } });
 }
 
 function drawEscalations(rows) {
