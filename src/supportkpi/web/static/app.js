@@ -193,7 +193,7 @@ function views(f) {
   return [
     ["cards", () => api("/v1/headline", f), drawCards],
     ["chart-trend", () => api("/v1/report", { ...f, by: "day", kpi: "chat_volume,first_response_time,csat", samples: "true" }), drawTrend],
-    ["chart-vendors", () => api("/v1/report", { ...f, by: "vendor", kpi: VENDOR_KPIS.map((k) => k.kpi).join(",") }), drawVendors],
+    ["chart-vendors", () => api("/v1/report", { ...f, by: "vendor", kpi: VENDOR_KPIS.map((k) => k.kpi).join(","), samples: "true" }), drawVendors],
     ["chart-heatmap", () => api("/v1/peaks", f), drawHeatmap],
     ["chart-csat-frt", () => api("/v1/report", { ...f, by: "", kpi: "csat_by_response_bucket" }), drawCsatByFrt],
     ["chart-escalations", () => api("/v1/escalations", f), drawEscalations],
@@ -624,16 +624,33 @@ function vendorCell(vendor) {
 
 function drawVendors(rows) {
   const vendors = rows.map((r) => r.vendor ?? "(none)");
-  const bar = (k, name, colour) => ({ type: "bar", name, meta: k.kpi, x: vendors, marker: { color: cssVar(colour) }, y: rows.map((r) => r[k.kpi] === null ? null : r[k.kpi] * 100) });
+  // a thin value (the API's flag): a faded hatched bar or a hollow mark (held inside the axis,
+  // which only solid values set), its n on hover
   const [csat, fcr, abandon, frt] = VENDOR_KPIS;
+  const thin = (k) => rows.map((r) => Boolean(r[`${k.kpi}__thin`]));
+  const bar = (k, name, colour) => ({
+    type: "bar", name, meta: k.kpi, x: vendors, y: rows.map((r) => r[k.kpi] === null ? null : r[k.kpi] * 100),
+    marker: { color: cssVar(colour), opacity: thin(k).map((t) => (t ? 0.45 : 1)),
+      pattern: { shape: thin(k).map((t) => (t ? "/" : "")) } },
+    customdata: rows.map((r) => r[`${k.kpi}__sample`] ?? null),
+    hovertemplate: `%{x}: ${name.replace(" %", "")} %{y:.1f} %, n=%{customdata}<extra></extra>`,
+  });
+  const few = VENDOR_KPIS.flatMap((k) => rows.filter((r) => r[`${k.kpi}__thin`] && r[k.kpi] !== null).map((r) => `${r.vendor ?? "(none)"} ${k.label} (n=${r[`${k.kpi}__sample`]})`));
+  $("chart-vendors").dataset.thin = String(few.length);
+  const frtValues = rows.map((r) => (r.first_response_time_median === null ? null : r.first_response_time_median / 60));
+  const solid = frtValues.filter((v, i) => v !== null && !thin(frt)[i]);
+  const frtTop = Math.max(...(solid.length ? solid : frtValues.filter((v) => v !== null)), 0) * 1.1 || 1;
+  $("vendors-note").textContent = few.length ? `Faded, hatched or hollow: fewer than ${thinBelow} rows measured, too few to read as a fact: ${few.join(", ")}.` : "";
   plot("chart-vendors", [
     bar(csat, "CSAT %", "--accent"), bar(fcr, "FCR %", "--teal"), bar(abandon, "abandonment %", "--bad"),
-    { type: "scatter", mode: "markers", name: "FRT median (min)", meta: frt.kpi, x: vendors, y: rows.map((r) => r.first_response_time_median === null ? null : r.first_response_time_median / 60), yaxis: "y2", marker: { size: 13, symbol: "diamond", color: cssVar("--frt"), line: { width: 1.5, color: cssVar("--panel") } } },
+    { type: "scatter", mode: "markers", name: "FRT median (min)", meta: frt.kpi, x: vendors, y: frtValues.map((v) => (v === null ? null : Math.min(v, frtTop))), yaxis: "y2",
+      customdata: rows.map((r, i) => [frtValues[i], r.first_response_time__sample ?? null]), hovertemplate: "%{x}: FRT median %{customdata[0]:.1f} min, n=%{customdata[1]}<extra></extra>",
+      marker: { size: 13, symbol: thin(frt).map((t) => (t ? "diamond-open" : "diamond")), color: thin(frt).map((t) => cssVar(t ? "--thin" : "--frt")), line: { width: 1.5, color: cssVar("--panel") } } },
   ], {
     barmode: "group",
     hovermode: "closest",  // a click picks the bar under the pointer, not every bar of the vendor
     yaxis: { title: { text: "%" }, range: [0, 100] },
-    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, rangemode: "tozero", tickformat: ".1f" },
+    yaxis2: { overlaying: "y", side: "right", title: { text: "FRT median, min" }, showgrid: false, range: [0, frtTop], tickformat: ".1f" },
   }).then(() => onPick("chart-vendors", (p) => ({
     what: VENDOR_KPIS.find((k) => k.kpi === p.data.meta), cell: vendorCell(p.x),
   })));
