@@ -341,6 +341,12 @@ def test_thin_points_agents_with_vendor_and_n_and_exports_from_the_api(demo_api,
     card = page.locator('.card[data-kpi="csat"]')
     assert "thin" in card.get_attribute("class")
     assert "n=4" in card.inner_text() and "thin" in card.locator(".thin-mark").inner_text()
+    # vendors compared: as many values marked as the API flags thin
+    kpis = ("csat", "first_contact_resolution", "abandonment_rate", "first_response_time")
+    query = {"by": "vendor", "kpi": ",".join(kpis), "samples": "true", "from": last, "to": last}
+    flagged = page.request.get(server.url + "/v1/report", params=query).json()
+    thin = sum(bool(r[f"{k}__thin"]) and r[k] is not None for r in flagged for k in kpis)
+    assert int(page.get_attribute("#chart-vendors", "data-thin")) == thin > 0
     # the conversations behind it export as XLSX too
     card.click()
     page.wait_for_selector(TOTAL, state="attached")
