@@ -25,6 +25,7 @@ from supportkpi.store.postgres import PostgresStore
 from supportkpi.store.store import Store, StoreError
 from tests.conftest import demo_paths
 from tests.server import cli, free_port
+from tests.test_kept import load_after_load
 
 # The KPIs are doubles computed by different engines in different orders: sums of the same
 # doubles may differ in their last bits, never more than this relative difference.
@@ -292,3 +293,16 @@ def test_a_request_gets_its_own_pooled_connection_with_a_timeout(pg_demo, monkey
             assert two.execute("SELECT count(*) FROM conversations")[0][0] > 0
     finally:
         server.close()
+
+
+def test_each_load_patches_the_kept_facts_as_on_duckdb(pg_server, monkeypatch):
+    """The walk of tests/test_kept.py on PostgreSQL: each load computes again only the
+    facts of the conversations it changed (a rebuild is refused), and they equal facts
+    derived from scratch after every load."""
+    monkeypatch.setattr(kept, "REBUILD_SHARE", 1.0)
+    with Store.open(pg_server.create_database("walk")) as pg:
+        real = kept.rebuild
+        calls = []
+        monkeypatch.setattr(kept, "rebuild", lambda *a, **k: (calls.append(a), real(*a, **k)))
+        load_after_load(pg)
+    assert len(calls) == 1  # the first load's
