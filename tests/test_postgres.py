@@ -337,6 +337,18 @@ def test_loads_in_batches_keep_the_facts_of_one_whole_load(pg_server, tmp_path, 
         again = load(pg, paths[-1])
         assert all(c.new == c.updated == 0 for c in again.tables.values())
         assert _by_id(pg) == facts and pg.counts() == before
+        # a message written behind the store's back: the next load rebuilds the facts
+        pg.run(
+            "INSERT INTO messages (message_id, conversation_id, sent_at, author_role) "
+            "SELECT 'behind', conversation_id, created_at, 'agent' FROM conversations LIMIT 1"
+        )
+        with pytest.warns(kept.KeptFactsRebuilt):
+            load(pg, paths[-1])
+        assert len(rebuilds) == 2 and stored(pg) == derived(pg)
+        pg.run("DELETE FROM messages WHERE message_id = 'behind'")
+        with pytest.warns(kept.KeptFactsRebuilt):
+            load(pg, paths[-1])
+        assert _by_id(pg) == facts
         with Store.open(tmp_path / "whole.duckdb") as duck:
             load(duck, [p for batch in paths for p in batch])
             assert duck.counts() == before

@@ -732,10 +732,8 @@ class _Load:
                     f"{name}: the server wrote {new} new and {updated} changed rows where the "
                     f"checks counted {counts.new} and {counts.updated}; nothing was loaded"
                 )
-        changed = any(merged[t].new or merged[t].updated for t in kept.SOURCES if t in merged)
-        if changed or not self.target.exists(kept.FACTS):
-            with self.target.copied(self.store, touched, "conversation_id") as name:
-                kept.refresh(self.target, name)
+        with self.target.copied(self.store, touched, "conversation_id") as name:
+            kept.refresh(self.target, name)
         generation.bump(self.target)
 
     def _first(self) -> bool:
