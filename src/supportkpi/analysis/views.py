@@ -15,7 +15,7 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import grouped
-from supportkpi.analysis.query import build_frame, report, report_periods
+from supportkpi.analysis.query import Report, build_frame, report, report_periods
 from supportkpi.analysis.targets import TargetSet, held_to
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi
@@ -146,7 +146,7 @@ def _by_channel(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per channel, each KPI whose targets in ``held`` differ by channel (first response:
     a minute on chat, an hour on email): one mean over both would meet neither."""
-    split = [k for k in kpis if any(t.kpi == k and t.channel for t in held.targets)]
+    split = _split_by_channel(kpis, [held])
     if not split:
         return {}
     result = report(store, split, ["channel"], None, start, end, filters, tz, config, targets=True)
@@ -163,6 +163,50 @@ def _by_channel(
         ]
         for name in split
     }
+
+
+def channel_split(
+    store: Store,
+    result: Report,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> Report | None:
+    """``result``'s KPIs whose targets differ by channel (first response: a minute on chat,
+    an hour on e-mail), again per group and channel with each channel's target: one mean over
+    both channels would meet neither target, so a scorecard shows these per channel. None
+    when no KPI of ``result`` has a target scoped to a channel, or ``result`` is already
+    grouped or filtered by channel."""
+    config = config or Config()
+    if "channel" in result.group or (filters or {}).get("channel"):
+        return None
+    if "vendor" in result.group:
+        vendors = [v for v in result.table["vendor"].to_pylist() if v is not None]
+    else:
+        vendors = list((filters or {}).get("vendor") or [None])[:1] or [None]
+    sets = [held_to(config, v) for v in dict.fromkeys(vendors)] or [held_to(config)]
+    split = _split_by_channel([k.name for k in result.kpis if k.name not in result.missing], sets)
+    if not split:
+        return None
+    return report(
+        store,
+        split,
+        [*result.group, "channel"],
+        None,
+        start,
+        end,
+        filters,
+        tz,
+        config,
+        targets=True,
+    )
+
+
+def _split_by_channel(kpis: Sequence[str], sets: Sequence[TargetSet]) -> list[str]:
+    """Those of ``kpis`` that one of ``sets`` targets on a single channel."""
+    return [k for k in kpis if any(t.kpi == k and t.channel for h in sets for t in h.targets)]
 
 
 def trend_verdict(kpi: Kpi, now: float | None, before: float | None) -> str | None:
