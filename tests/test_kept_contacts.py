@@ -145,7 +145,10 @@ def test_a_store_without_kept_contacts_finds_them(store):
     with_kept = report(store, ["upsell_count"], by=["vendor"]).table.to_pylist()
     store.execute(f"DROP TABLE {kept_contacts.TABLE}")
     assert kept_contacts.current(store) is None
-    assert report(store, ["upsell_count"], by=["vendor"]).table.to_pylist() == with_kept
+    # the open store remembers what it found until a load; a store opened on the file again
+    # (the next command) finds the table gone and works the contacts out
+    with Store.open(store.url) as again:
+        assert report(again, ["upsell_count"], by=["vendor"]).table.to_pylist() == with_kept
     # the next load keeps them again
     send(store, "more", revenue_events=[event("e2", "c1", "2024-05-02T01:00:00Z")])
     assert check(store) == {"e1": "a1", "e2": "a1"}
