@@ -20,7 +20,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from supportkpi.store import schema
+from supportkpi.store import duckdbsql, schema
 from supportkpi.store.merge import MergeCounts, merge
 from supportkpi.store.merge import quoted as _q
 
@@ -108,6 +108,9 @@ def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+_COMPILER = duckdbsql.compiler()
+
+
 class Store:
     """A connection to the store, with the canonical tables created."""
 
@@ -156,6 +159,7 @@ class Store:
             con.disconnect()
             raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
         _session_settings(con.con)
+        con.compiler = _COMPILER
         store = cls(con, url)
         if not read_only:
             store._create_tables()
@@ -167,7 +171,9 @@ class Store:
         run side by side (each sees the data as committed when its statement began)."""
         cursor = self.raw.cursor()
         _session_settings(cursor)
-        store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        backend = ibis.duckdb.from_connection(cursor)
+        backend.compiler = _COMPILER
+        store = Store(backend, self.url)
         try:
             yield store
         finally:
