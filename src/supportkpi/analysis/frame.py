@@ -108,6 +108,7 @@ def build_frame(
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
         contacts=kept_contacts.current(store) if kept else None,
+        days=(first, last),
     )
 
 
