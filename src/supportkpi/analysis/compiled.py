@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+import sqlglot.expressions as sge
 
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.store import Store
@@ -45,12 +46,17 @@ class Compiled:
     tables: tuple[tuple[str, pa.Table], ...]
 
     @classmethod
-    def of(cls, store: Store, expr: ir.Table) -> Compiled:
-        """Compile ``expr`` for ``store``; its unbound tables are bound on each run."""
+    def of(cls, store: Store, expr: ir.Table, *, materialized: bool = False) -> Compiled:
+        """Compile ``expr`` for ``store``; its unbound tables are bound on each run.
+        ``materialized``: each common table expression is computed once and read from
+        there (DuckDB may otherwise compute one read twice, twice)."""
         tables = tuple(
             (op.name, op.data.to_pyarrow(op.schema)) for op in expr.op().find(ops.InMemoryTable)
         )
-        return cls(str(store.con.compile(expr)), expr, tables)
+        query = store.con.compiler.to_sqlglot(expr)
+        for cte in query.find_all(sge.CTE) if materialized else ():
+            cte.set("materialized", True)
+        return cls(query.sql(dialect=store.con.dialect), expr, tables)
 
     def run(self, store: Store, bound: Mapping[str, pa.Table]) -> pa.Table:
         """The rows of the query with ``bound`` (name → rows) as its unbound tables, typed

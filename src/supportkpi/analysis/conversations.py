@@ -207,9 +207,7 @@ def conversations(
     else:
         keys = _keys(light)
         narrow = light.rows.select(*dict.fromkeys([*keys, column]))
-        ordered = _page(narrow, sort, limit, offset, keys[1:])
-        total = int(light.rows.count().to_pyarrow().as_py())
-        on_page = ordered.to_pyarrow()
+        on_page, total = _counted_page(store, narrow, sort, limit, offset, keys[1:])
         listed = on_page["conversation_id"].to_pylist()
         if listed and runs_compiled(store):
             chosen, page = light, _columns(store, config, light, keys, on_page, kpi, by, at, tz)
@@ -232,9 +230,29 @@ def conversations(
     )
 
 
+def _counted_page(
+    store: Store, rows: ir.Table, sort: str | None, limit: int, offset: int, ties: Sequence[str]
+) -> tuple[pa.Table, int]:
+    """One page of ``rows`` and how many rows there are, in one query where the engine
+    runs compiled SQL: the rows are chosen once, and both counted and ordered from there."""
+    if not runs_compiled(store):
+        return _page(rows, sort, limit, offset, ties).to_pyarrow(), _count(rows)
+    total = rows.aggregate(**{TOTAL: rows.count()}).as_scalar()
+    counted = _page(rows.mutate(**{TOTAL: total}), sort, limit, offset, ties)
+    page = Compiled.of(store, counted, materialized=True).run(store, {})
+    if page.num_rows == 0:  # past the last row: nothing carries the count
+        return page.drop_columns([TOTAL]), _count(rows)
+    return page.drop_columns([TOTAL]), int(page[TOTAL][0].as_py())
+
+
+def _count(rows: ir.Table) -> int:
+    return int(rows.count().to_pyarrow().as_py())
+
+
 # the page's rows, as the compiled listing reads them
 PAGE_ROWS = "__listing_page"
 POSITION = "__position"
+TOTAL = "__total"
 _COMPILED = CompiledCache()
 
 
