@@ -52,3 +52,43 @@ def test_milliseconds_between_match_date_diff():
     assert ours.column("ms").to_pylist() == theirs.column("ms").to_pylist()
     assert ours.column("s").to_pylist() == theirs.column("s").to_pylist()
     assert ours.column("ms").null_count == 2
+
+
+def test_an_instant_moved_by_fixed_intervals_matches_interval_arithmetic():
+    """Local times are instants moved by a zone's offset (seconds); hours, minutes and
+    sub-second steps are fixed too. A day stays DuckDB's own (a calendar step)."""
+    import ibis
+
+    starts = _instants(2000)
+    zoned = pa.timestamp("us", tz="UTC")
+    data = pa.table({"i": range(len(starts)), "a": pa.array(starts, zoned)})
+    steps = {
+        "east": ibis.interval(seconds=19800),
+        "west": ibis.interval(seconds=-36000),
+        "hour": ibis.interval(hours=2),
+        "minute": ibis.interval(minutes=-45),
+        "milli": ibis.interval(milliseconds=1500),
+        "micro": ibis.interval(microseconds=-7),
+    }
+    sql_steps = {
+        "east": "INTERVAL 19800 SECOND",
+        "west": "INTERVAL (-36000) SECOND",
+        "hour": "INTERVAL 2 HOUR",
+        "minute": "INTERVAL (-45) MINUTE",
+        "milli": "INTERVAL 1500 MILLISECOND",
+        "micro": "INTERVAL (-7) MICROSECOND",
+    }
+    with Store.open(":memory:") as store:
+        store.raw.register("instants", data)
+        t = store.con.table("instants")
+        expr = t.select("i", **{k: t.a + v for k, v in steps.items()}).order_by("i")
+        compiled = str(store.con.compile(expr)).upper()
+        assert "INTERVAL" not in compiled and "MAKE_TIMESTAMPTZ" in compiled
+        ours = expr.to_pyarrow()
+        moved = ", ".join(f"a + {v} AS {k}" for k, v in sql_steps.items())
+        theirs = store.raw.execute(f"SELECT i, {moved} FROM instants ORDER BY i").to_arrow_table()
+        day = t.select(d=t.a + ibis.interval(days=1))
+        assert "INTERVAL" in str(store.con.compile(day)).upper()
+    for name in steps:
+        assert ours.column(name).to_pylist() == theirs.column(name).to_pylist(), name
+    assert ours.column("east").null_count == 1
