@@ -40,6 +40,7 @@ from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Kpi, all_kpis
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS, PERIODS, Frame
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 __all__ = [
@@ -285,7 +286,7 @@ def _columns(
         frame.days,
         tuple(frame.offsets),
         frame.kept is not None,
-        tuple(vendors(store)),
+        remembered(store, "vendors", lambda: tuple(vendors(store))),
     )
 
     def build() -> Compiled:

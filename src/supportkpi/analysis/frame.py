@@ -15,7 +15,8 @@ from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import kept_contacts
 from supportkpi.store.engine import EngineStore
-from supportkpi.store.kept import kept_tables
+from supportkpi.store.kept import FACTS, REPLIES, kept_tables
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 __all__ = ["QueryError", "build_frame", "split_by", "within"]
@@ -77,7 +78,7 @@ def build_frame(
         except ValueError as exc:
             raise QueryError(str(exc)) from None
         config = config.model_copy(update={"timezone": tz})
-    first, last = _data_range(store)
+    first, last = remembered(store, "data_range", lambda: _data_range(store))
     spans = None
     if business_hours and config.business_hours.configured:
         spans = calendar.business_spans(config.business_hours, first, last)
@@ -94,7 +95,15 @@ def build_frame(
         )
     }
     kept = kept and not isinstance(store, EngineStore)  # an engine's tables keep nothing
-    found = kept_tables(store, config.follow_up_days) if kept else None
+    # whether the kept tables are current is remembered; the tables are this store's own
+    # (a remembered table would be bound to the connection of the request that asked first)
+    days = config.follow_up_days
+    found = None
+    if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
+        found = (store.con.table(FACTS), store.con.table(REPLIES))
+    contacts = None
+    if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
+        contacts = store.con.table(kept_contacts.TABLE)
     return Frame(
         tables,
         config,
@@ -107,7 +116,7 @@ def build_frame(
         spans,
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
-        contacts=kept_contacts.current(store) if kept else None,
+        contacts=contacts,
         days=(first, last),
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from supportkpi.config import Config
 from supportkpi.kpis import Kpi
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 __all__ = ["Inputs", "inputs_of", "unknown_filter_values"]
@@ -78,14 +79,21 @@ def inputs_of(store: Store, kpis: Iterable[Kpi]) -> Inputs:
     filled = {
         f"{table}.{column}"
         for table, columns in wanted.items()
-        for column in store.filled(table, columns)
+        for column in remembered(
+            store, ("filled", table, tuple(columns)), lambda t=table, c=columns: store.filled(t, c)
+        )
     }
-    return Inputs(store.counts(), frozenset(filled))
+    return Inputs(remembered(store, "counts", store.counts), frozenset(filled))
 
 
 def unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """A note per filter naming values no conversation has (a typo filters everything out
     silently otherwise), with the known values and the closest one."""
+    key = ("unknown filter values", tuple((d, tuple(v)) for d, v in filters.items()))
+    return dict(remembered(store, key, lambda: _unknown_filter_values(store, filters)))
+
+
+def _unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     import difflib
 
     notes = {}

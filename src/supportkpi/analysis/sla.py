@@ -30,6 +30,7 @@ from supportkpi.analysis.targets import (
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 IN_HOUSE = "in-house"
@@ -45,7 +46,11 @@ SHAPED = ("channel", "team")
 
 
 def vendors(store: Store) -> list[str]:
-    """Every vendor with conversations, sorted."""
+    """Every vendor with conversations, sorted (worked out once per store generation)."""
+    return list(remembered(store, "vendors", lambda: _vendors(store)))
+
+
+def _vendors(store: Store) -> list[str]:
     c = store.table("conversations")
     rows = c.filter(c.vendor.notnull()).select("vendor").distinct().order_by("vendor")
     return rows.to_pyarrow()["vendor"].to_pylist()

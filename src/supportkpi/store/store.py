@@ -20,7 +20,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from supportkpi.store import duckdbsql, schema
+from supportkpi.store import duckdb_sql, schema
 from supportkpi.store.merge import MergeCounts, merge
 from supportkpi.store.merge import quoted as _q
 
@@ -108,9 +108,6 @@ def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-_COMPILER = duckdbsql.compiler()
-
-
 class Store:
     """A connection to the store, with the canonical tables created."""
 
@@ -118,10 +115,14 @@ class Store:
     """The SQL dialect of the engine underneath, as Ibis and sqlglot name it."""
 
     def __init__(self, con: DuckDBBackend, url: str) -> None:
-        self.con = con
+        # durations on integers, not DuckDB's calendar (see supportkpi.store.duckdb_sql)
+        self.con = duckdb_sql.use(con) if isinstance(con, DuckDBBackend) else con
         self.url = url
         self._temp_counter = 0
         self._tables: dict[str, ibis.Table] = {}  # each table's schema, read once
+        # what the query service worked out about the data, by store generation; shared
+        # with this store's sessions (see supportkpi.store.memo)
+        self.memo: dict[tuple[object, ...], object] = {}
 
     @classmethod
     def open(
@@ -159,7 +160,6 @@ class Store:
             con.disconnect()
             raise StoreError(f"memory limit {limit!r} not understood: {exc}") from None
         _session_settings(con.con)
-        con.compiler = _COMPILER
         store = cls(con, url)
         if not read_only:
             store._create_tables()
@@ -171,9 +171,8 @@ class Store:
         run side by side (each sees the data as committed when its statement began)."""
         cursor = self.raw.cursor()
         _session_settings(cursor)
-        backend = ibis.duckdb.from_connection(cursor)
-        backend.compiler = _COMPILER
-        store = Store(backend, self.url)
+        store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        store.memo = self.memo
         try:
             yield store
         finally:
