@@ -40,7 +40,6 @@ from supportkpi.analysis.sla import vendors
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Kpi, all_kpis
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS, PERIODS, Frame
-from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 __all__ = [
@@ -286,7 +285,7 @@ def _columns(
         frame.days,
         tuple(frame.offsets),
         frame.kept is not None,
-        remembered(store, "vendors", lambda: tuple(vendors(store))),
+        tuple(vendors(store)),  # remembered per store generation
     )
 
     def build() -> Compiled:
