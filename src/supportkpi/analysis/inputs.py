@@ -13,7 +13,7 @@ from supportkpi.kpis import Kpi
 from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
-__all__ = ["Inputs", "inputs_of", "unknown_filter_values"]
+__all__ = ["Inputs", "inputs_of", "spec_columns", "unknown_filter_values"]
 
 
 def _parts(spec: str) -> list[tuple[str, str]]:
@@ -26,6 +26,11 @@ def _parts(spec: str) -> list[tuple[str, str]]:
             table, part = part.split(".", 1)
         out.append((table, part))
     return out
+
+
+def spec_columns(spec: str) -> list[str]:
+    """The column names of ``spec`` (``table.a|b`` → [a, b]), whatever their tables."""
+    return [column for _, column in _parts(spec)]
 
 
 def _named(spec: str) -> str:
@@ -60,9 +65,13 @@ class Inputs:
             return "no business hours configured ([business_hours] in supportkpi.toml)"
         return None
 
+    def gaps(self, kpi: Kpi) -> tuple[str, ...]:
+        """What each of ``kpi``'s checks tells, for the checks no loaded row can make."""
+        return tuple(what for spec, what in kpi.checks if not self.has(spec))
+
     def unchecked(self, kpi: Kpi) -> str | None:
         """What a computable ``kpi`` could not check, for want of data, or None."""
-        gaps = [what for spec, what in kpi.checks if not self.has(spec)]
+        gaps = self.gaps(kpi)
         if not gaps:
             return None
         return "computed without checking " + ", ".join(gaps) + ": no such data loaded"
