@@ -29,6 +29,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from supportkpi.analysis.compiled import Compiled, CompiledCache, runs_compiled
 from supportkpi.analysis.frame import QueryError, build_frame
 from supportkpi.analysis.inputs import inputs_of
 from supportkpi.analysis.measured import PER_ROW_GRAINS, PerRow, check_per_row, per_row
@@ -124,7 +125,7 @@ def select(
     end: date | None = None,
     filters: Mapping[str, Sequence[str | None]] | None = None,
     tz: str | None = None,
-    ids: Sequence[str] | None = None,
+    ids: Sequence[str] | ir.StringColumn | None = None,
     profile: Mapping[str, int] | None = None,
     needs: Sequence[str] | None = None,
 ) -> Selection:
@@ -206,15 +207,16 @@ def conversations(
     else:
         keys = _keys(light)
         narrow = light.rows.select(*dict.fromkeys([*keys, column]))
-        ordered = _page(narrow, sort, limit, offset, keys[1:])
-        total = int(light.rows.count().to_pyarrow().as_py())
-        on_page = ordered.to_pyarrow()
+        on_page, total = _counted_page(store, narrow, sort, limit, offset, keys[1:])
         listed = on_page["conversation_id"].to_pylist()
-        chosen = select(store, config, **asked, ids=listed or None)
-        rows = chosen.rows
-        for key in keys[1:] if listed else ():  # the page's answers or reviews
-            rows = rows.filter(rows[key].isin(_id_table(on_page[key].to_pylist())))
-        page = _page(rows, sort, limit if listed else 0, 0, keys[1:]).to_pyarrow()
+        if listed and runs_compiled(store):
+            chosen, page = light, _columns(store, config, light, keys, on_page, kpi, by, at, tz)
+        else:
+            chosen = select(store, config, **asked, ids=listed or None)
+            rows = chosen.rows
+            for key in keys[1:] if listed else ():  # the page's answers or reviews
+                rows = rows.filter(rows[key].isin(_id_table(on_page[key].to_pylist())))
+            page = _page(rows, sort, limit if listed else 0, 0, keys[1:]).to_pyarrow()
     measured, k = chosen.measured, chosen.kpi
     return Conversations(
         page,
@@ -226,6 +228,78 @@ def conversations(
         k.columns[0] if k else None,
         {"kpi": kpi, "outcome": outcome, "missed": missed, "at": at, "by": list(by)},
     )
+
+
+def _counted_page(
+    store: Store, rows: ir.Table, sort: str | None, limit: int, offset: int, ties: Sequence[str]
+) -> tuple[pa.Table, int]:
+    """One page of ``rows`` and how many rows there are, in one query where the engine
+    runs compiled SQL: the rows are chosen once, and both counted and ordered from there."""
+    if not runs_compiled(store):
+        return _page(rows, sort, limit, offset, ties).to_pyarrow(), _count(rows)
+    total = rows.aggregate(**{TOTAL: rows.count()}).as_scalar()
+    counted = _page(rows.mutate(**{TOTAL: total}), sort, limit, offset, ties)
+    page = Compiled.of(store, counted, materialized=True).run(store, {})
+    if page.num_rows == 0:  # past the last row: nothing carries the count
+        return page.drop_columns([TOTAL]), _count(rows)
+    return page.drop_columns([TOTAL]), int(page[TOTAL][0].as_py())
+
+
+def _count(rows: ir.Table) -> int:
+    return int(rows.count().to_pyarrow().as_py())
+
+
+# the page's rows, as the compiled listing reads them
+PAGE_ROWS = "__listing_page"
+POSITION = "__position"
+TOTAL = "__total"
+_COMPILED = CompiledCache()
+
+
+def _columns(
+    store: Store,
+    config: Config,
+    light: Selection,
+    keys: Sequence[str],
+    on_page: pa.Table,
+    kpi: str | None,
+    by: Sequence[str],
+    at: date | datetime | None,
+    tz: str | None,
+) -> pa.Table:
+    """Every column of the page's rows (``on_page``: their keys, in the page's order).
+
+    A row's columns do not depend on the filters, dates, outcome or target that chose it,
+    only on the zone, the period column, the KPI, the settings and the store: the query is
+    compiled once for those (:mod:`supportkpi.analysis.compiled`) and run on each page."""
+    periods = [b for b in by if b in PERIODS]
+    if at is not None and not periods:
+        periods = ["day"]
+    frame = light.frame
+    key = (
+        config.model_dump_json(),
+        tz,
+        tuple(periods),
+        kpi,
+        tuple(keys),
+        frame.days,
+        tuple(frame.offsets),
+        frame.kept is not None,
+        tuple(vendors(store)),  # remembered per store generation
+    )
+
+    def build() -> Compiled:
+        schema = {k: "string" for k in keys} | {POSITION: "int64"}
+        rows = ibis.table(schema, name=PAGE_ROWS)
+        chosen = select(store, config, kpi=kpi, by=periods, tz=tz, ids=rows.conversation_id)
+        listed = chosen.rows.join(rows, list(keys))
+        return Compiled.of(store, listed.order_by(POSITION).drop(POSITION))
+
+    compiled = _COMPILED.get(key, build)
+    page = on_page.select(list(keys)).append_column(
+        POSITION, pa.array(range(on_page.num_rows), pa.int64())
+    )
+    return compiled.run(store, {PAGE_ROWS: page})
 
 
 def _whole(
@@ -327,7 +401,7 @@ def _keys(selection: Selection) -> list[str]:
     return ["conversation_id", *extra]
 
 
-def _only(frame: Frame, ids: Sequence[str]) -> Frame:
+def _only(frame: Frame, ids: Sequence[str] | ir.StringColumn) -> Frame:
     """The frame narrowed to the conversations ``ids`` before anything is computed, where
     that changes nothing: their kept facts are per conversation (follow-ups included)."""
     if frame.kept is None:
@@ -340,9 +414,11 @@ def _only(frame: Frame, ids: Sequence[str]) -> Frame:
     return replace(frame, tables=tables, kept=kept)
 
 
-def _id_table(ids: Sequence[str]) -> ir.StringColumn:
+def _id_table(ids: Sequence[str] | ir.StringColumn) -> ir.StringColumn:
     """``ids`` as a column of a table of their own (an engine reads a long list of values
-    faster as a table than spelled out in the query)."""
+    faster as a table than spelled out in the query); a column is one already."""
+    if isinstance(ids, ir.Column):
+        return ids
     return ibis.memtable(pa.table({"id": pa.array(list(ids), pa.string())})).id
 
 
@@ -350,7 +426,7 @@ def _rows(
     store: Store,
     frame: Frame,
     kpi: Kpi | None,
-    ids: Sequence[str] | None,
+    ids: Sequence[str] | ir.StringColumn | None,
     wants: _Wants,
 ) -> tuple[ir.Table, PerRow | None]:
     """The listing, and with a KPI, its rows (the grain's) with ``value``."""

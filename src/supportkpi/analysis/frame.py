@@ -117,6 +117,7 @@ def build_frame(
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
         contacts=contacts,
+        days=(first, last),
     )
 
 

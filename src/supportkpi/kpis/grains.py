@@ -72,6 +72,7 @@ class Frame:
     kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
     contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
+    days: tuple[date, date] | None = None  # the local days the data can touch, when known
 
     @property
     def group(self) -> tuple[str, ...]:
