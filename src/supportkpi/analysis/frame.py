@@ -13,7 +13,7 @@ import ibis
 from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
-from supportkpi.store import kept_contacts
+from supportkpi.store import engine_facts, kept_contacts
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.kept import kept_tables
 from supportkpi.store.store import Store
@@ -93,8 +93,13 @@ def build_frame(
             "revenue_events",
         )
     }
-    kept = kept and not isinstance(store, EngineStore)  # an engine's tables keep nothing
-    found = kept_tables(store, config.follow_up_days) if kept else None
+    contacts = None
+    if isinstance(store, EngineStore):  # facts an engine keeps: `supportkpi facts build`
+        built = engine_facts.current(store, config.follow_up_days) if kept else None
+        found, contacts = (built[:2], built[2]) if built else (None, None)
+    else:
+        found = kept_tables(store, config.follow_up_days) if kept else None
+        contacts = kept_contacts.current(store) if kept else None
     return Frame(
         tables,
         config,
@@ -107,7 +112,7 @@ def build_frame(
         spans,
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
-        contacts=kept_contacts.current(store) if kept else None,
+        contacts=contacts,
     )
 
 

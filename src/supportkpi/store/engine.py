@@ -14,8 +14,9 @@ differ::
 
 Tables left out are empty; columns left out are NULL. Nothing is written to the company's
 tables. The conversation facts are computed in the engine with every report, or read from the
-tables ``supportkpi facts build`` materialised there (``[facts] database = "…"``), while their
-row counts still match the data's.
+tables ``supportkpi facts build`` materialised there (``[facts] database = "…"``,
+:mod:`supportkpi.store.engine_facts`), while the row counts recorded beside them still match
+the data's.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class EngineStore:
         self.url = url
         self.settings = settings
         self._sources: dict[str, ir.Table] = {}
+        # what :mod:`supportkpi.store.engine_facts` found of the materialised facts, for a while
+        self.facts_cache: dict[str, Any] = {}
         for name, source in settings.tables.items():
             if isinstance(source, str):
                 source = TableSource(table=source)
@@ -189,7 +192,11 @@ class EngineStore:
         database = self.settings.facts.database
         if database is None:
             return None
-        if name not in self.con.list_tables(database=database):
+        try:
+            names = self.con.list_tables(database=database)
+        except Exception:  # no such database (yet): the engine's own error, whatever its driver
+            return None
+        if name not in names:
             return None
         return self.con.table(name, database=database)
 
