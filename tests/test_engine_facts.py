@@ -163,7 +163,7 @@ def test_facts_out_of_step_with_the_data_are_said_and_not_read(built, tmp_path):
         assert engine_facts.current(stale, config.follow_up_days) is None
     with pytest.warns(EngineFactsWarning, match="from other data"):
         got = report(stale, ["chat_volume"], by=(), config=config)
-    assert got.table.to_pylist() == [{"chat_volume": 100}]
+    assert got.table.to_pylist()[0]["chat_volume"] == 100
     other = engine_facts.status(engine, config.follow_up_days + 1)
     assert other.reason is not None and "follow-up window" in other.reason
 
