@@ -80,17 +80,39 @@ def test_a_filter_changes_the_numbers_and_stays_in_the_url(demo_api, page):
     assert {k: card(page, k) for k in ("csat", "first_response_time")} == after
 
 
-def test_the_agent_table_sorts(demo_api, page):
+def csat_column(page) -> list[float]:
+    values = page.locator("#agents tbody tr td:nth-child(6)").all_inner_texts()
+    return [float(v.split()[0]) for v in values if v != "–"]
+
+
+def test_the_agent_table_sorts_by_mouse_and_keyboard(demo_api, page):
     server, tokens, _, _ = demo_api
     sign_in(page, server.url, tokens["viewer"])
-    page.click('#agents th[data-key="csat"]')
-    values = page.locator("#agents tbody tr td:nth-child(5)").all_inner_texts()
-    numbers = [float(v.split()[0]) for v in values if v != "–"]
+    csat = '#agents th[data-key="csat"]'
+    page.click(csat)
+    numbers = csat_column(page)
     assert numbers == sorted(numbers, reverse=True) and len(numbers) > 10
-    page.click('#agents th[data-key="csat"]')
-    values = page.locator("#agents tbody tr td:nth-child(5)").all_inner_texts()
-    numbers = [float(v.split()[0]) for v in values if v != "–"]
-    assert numbers == sorted(numbers)
+    assert page.get_attribute(csat, "aria-sort") == "descending"
+    # the header is a button: focused after sorting, Space sorts the other way
+    assert page.evaluate("document.activeElement.closest('th').dataset.key") == "csat"
+    page.keyboard.press("Space")
+    assert csat_column(page) == sorted(numbers)
+    assert page.get_attribute(csat, "aria-sort") == "ascending"
+    # Tab reaches the next header; Enter sorts by it (CSAT answers, most first)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('th').dataset.key") == "csat__sample"
+    page.keyboard.press("Enter")
+    answers = page.locator("#agents tbody tr td:nth-child(7)").all_inner_texts()
+    counts = [int(v.replace(",", "")) for v in answers]
+    assert counts == sorted(counts, reverse=True)
+    assert page.get_attribute(csat, "aria-sort") == "none"
+    # the SLA table sorts too, its status colours following their rows
+    page.click('#sla th[data-key="status_text"]')
+    statuses = page.locator("#sla tbody tr").evaluate_all(
+        "trs => trs.map(tr => [tr.dataset.status, tr.cells[5].innerText])"
+    )
+    assert all(text.endswith(status) for status, text in statuses)
+    assert [s for s, _ in statuses] == sorted((s for s, _ in statuses), reverse=True)
 
 
 def test_a_vendor_sees_only_itself(demo_api, page):

@@ -1,17 +1,25 @@
 """The dashboard as people read it, in a real headless Chromium against a real server over the
-demo: views say they are loading and drop their numbers when a request fails, the headline
+demo: views say they are loading and drop their numbers when a request fails, thin samples
+are marked (the API says which), each table exports CSV and XLSX from the API, the live strip
+replays the last day with data, the colour scheme goes dark, the headline
 splits first response by channel against each channel's target, phone tables fit the screen,
 the API documentation renders with no request leaving the machine, and vendor bars, heatmap
 cells, SLA rows and agents open the conversations behind them (the query service's own)."""
 
 from __future__ import annotations
 
-from datetime import date
+import csv
+import io
+from collections import Counter
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from supportkpi.analysis.conversations import conversations
+from supportkpi.analysis.samples import THIN_BELOW
 from supportkpi.analysis.views import weekday_hour_volume
 from tests.browser import LOADED, chromium, sign_in
 
@@ -209,7 +217,7 @@ def test_vendor_bars_heatmap_cells_sla_rows_and_agents_open_their_conversations(
     )
     # an agent: as many conversations as the agent table counts
     first = page.locator("#agents tbody tr").first
-    count = int(first.locator("td").nth(1).inner_text().replace(",", ""))
+    count = int(first.locator("td").nth(2).inner_text().replace(",", ""))
     agent = first.locator("td").first.inner_text()
     first.click()
     page.wait_for_function(
@@ -217,3 +225,184 @@ def test_vendor_bars_heatmap_cells_sla_rows_and_agents_open_their_conversations(
     )
     page.wait_for_selector(f'#drill-table[data-total="{count}"]', state="attached")
     assert listed(reference, config, asked(page)) == count
+
+
+def csat_answers_per_day(reference, zone: str) -> dict[str, int]:
+    """CSAT answers per local day of their conversation's creation, in plain Python."""
+    rows = reference.execute(
+        "SELECT c.created_at FROM surveys s JOIN conversations c USING (conversation_id) "
+        "WHERE s.kind = 'csat' AND s.score IS NOT NULL"
+    )
+    return dict(Counter(local_day(created, zone) for (created,) in rows))
+
+
+def local_day(moment: datetime, zone: str) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def test_thin_days_are_the_apis_and_agree_with_a_plain_count(demo_api):
+    server, tokens, reference, config = demo_api
+    answers = csat_answers_per_day(reference, config.timezone)
+    with server.client(tokens["viewer"]) as client:
+        params = {"by": "day", "kpi": "chat_volume,csat", "samples": "true"}
+        rows = client.get("/v1/report", params=params).json()
+        last = rows[-1]["day"]
+        card = client.get("/v1/headline", params={"from": last, "to": last, "kpi": "csat"})
+    for row in rows:
+        n = answers.get(row["day"], 0)
+        assert row["csat__sample"] == n, row["day"]
+        assert row["csat__thin"] is (n < THIN_BELOW), row["day"]
+        assert "chat_volume__thin" not in row  # a count is its own sample, never thin
+    thin = [r["day"] for r in rows if r["csat__thin"]]
+    assert thin == [last] and answers[last] == 4  # the demo's last local day: 4 answers
+    (csat,) = card.json()["cards"]
+    assert (csat["sample"], csat["thin"], csat["sample_of"]) == (4, True, "CSAT answers")
+
+
+def test_live_day_and_table_formats_through_the_api(demo_api):
+    server, tokens, _, config = demo_api
+    with server.client(tokens["vendor"]) as client:
+        last = client.get("/v1/meta").json()["last_day"]
+        live = client.get("/v1/live", params={"day": last}).json()
+        # the day's last second in the configured zone (Berlin, summer: UTC+2)
+        assert (live["today"], live["at"]) == (last, f"{last}T21:59:59+00:00")
+        assert config.timezone == "Europe/Berlin"
+        both = client.get("/v1/live", params={"day": last, "at": f"{last}T10:00:00Z"})
+        assert both.status_code == 400 and "not both" in both.json()["error"]
+        assert client.get("/v1/live", params={"day": "someday"}).status_code == 400
+        wrong = client.get("/v1/sla", params={"format": "pdf"})
+        assert wrong.status_code == 400 and "xlsx" in wrong.json()["error"]
+        sla = client.get("/v1/sla", params={"format": "xlsx"})  # a vendor: its own rows only
+        header, *rows = list(openpyxl.load_workbook(io.BytesIO(sla.content)).active.values)
+        vendor = header.index("vendor")
+        assert rows and {r[vendor] for r in rows} == {"atlas"}
+        assert 'filename="sla.xlsx"' in sla.headers["content-disposition"]
+
+
+def test_thin_points_agents_with_vendor_and_n_and_exports_from_the_api(demo_api, page):
+    server, tokens, reference, _ = demo_api
+    sign_in(page, server.url, tokens["admin"])
+    # the trend: the thin day is a hollow point of its own trace, out of the line
+    last = page.input_value("#f-to")
+    assert page.get_attribute("#chart-trend", "data-thin-days") == last
+    traces = page.evaluate(
+        "() => document.getElementById('chart-trend').data"
+        ".map(t => ({name: t.name, x: t.x, y: t.y, symbol: t.marker && t.marker.symbol}))"
+    )
+    line = next(t for t in traces if t["name"] == "CSAT (%)")
+    assert line["y"][line["x"].index(last)] is None
+    held = next(t for t in traces if t["name"] == "CSAT, thin sample")
+    assert held["x"] == [last] and held["symbol"] == "circle-open"
+    assert "fewer than 20" in page.inner_text("#trend-note") and last in page.inner_text(
+        "#trend-note"
+    )
+    # agents: vendor and sample sizes, as the store has them
+    owner = dict(
+        reference.execute(
+            "SELECT agent_id, any_value(vendor) FROM conversations "
+            "WHERE agent_id IS NOT NULL GROUP BY agent_id"
+        )
+    )
+    rows = page.locator("#agents tbody tr").evaluate_all(
+        "trs => trs.map(tr => [...tr.cells].map(td => td.innerText))"
+    )
+    assert page.locator("#agents th").all_inner_texts()[:3] == [
+        "agent",
+        "vendor",
+        "conversations (n)",
+    ]
+    assert rows and all(owner[r[0]] == r[1] for r in rows)
+    # each table's export is the API's file for the same filters (thin flags and n included)
+    for table, route in (("agents", "/v1/report"), ("sla", "/v1/sla")):
+        href = page.get_attribute(f"#{table}-csv", "href")
+        assert href.startswith(route + "?") and "format=csv" in href
+        got = page.request.get(server.url + href)
+        assert got.ok and got.headers["content-type"].startswith("text/csv")
+        records = list(csv.DictReader(io.StringIO(got.text())))
+        shown = int(page.get_attribute(f"#{table}", "data-rows"))
+        if table == "agents":
+            assert {"vendor", "csat__sample", "csat__thin"} <= set(records[0])
+        named = [r for r in records if table != "agents" or r["agent"]]
+        assert len(named) == shown
+        book = page.request.get(server.url + page.get_attribute(f"#{table}-xlsx", "href"))
+        sheet = openpyxl.load_workbook(io.BytesIO(book.body())).active
+        header, *cells = list(sheet.values)
+        assert list(header) == list(records[0]) and len(cells) == len(records)
+    # a one-day period: the CSAT card is thin and says its n
+    page.fill("#f-from", last)
+    before = page.get_attribute("body", "data-generation")
+    page.dispatch_event("#f-from", "change")
+    page.wait_for_selector(
+        f'body[data-generation]:not([data-generation="{before}"]):not([data-loading])',
+        state="attached",
+    )
+    card = page.locator('.card[data-kpi="csat"]')
+    assert "thin" in card.get_attribute("class")
+    assert "n=4" in card.inner_text() and "thin" in card.locator(".thin-mark").inner_text()
+    # vendors compared: as many values marked as the API flags thin
+    kpis = ("csat", "first_contact_resolution", "abandonment_rate", "first_response_time")
+    query = {"by": "vendor", "kpi": ",".join(kpis), "samples": "true", "from": last, "to": last}
+    flagged = page.request.get(server.url + "/v1/report", params=query).json()
+    thin = sum(bool(r[f"{k}__thin"]) and r[k] is not None for r in flagged for k in kpis)
+    assert int(page.get_attribute("#chart-vendors", "data-thin")) == thin > 0
+    # the conversations behind it export as XLSX too
+    card.click()
+    page.wait_for_selector(TOTAL, state="attached")
+    book = page.request.get(server.url + page.get_attribute("#drill-xlsx", "href"))
+    sheet = openpyxl.load_workbook(io.BytesIO(book.body())).active
+    assert sheet.max_row - 1 == int(page.get_attribute("#drill-table", "data-total"))
+
+
+def test_live_strip_offers_the_last_day_and_teams_follow_the_vendor(demo_api, page):
+    server, tokens, reference, config = demo_api
+    sign_in(page, server.url, tokens["admin"])
+    page.wait_for_selector("#live[data-at]", state="attached")
+    last = page.input_value("#f-to")  # the last day with data (the demo ends in August)
+    assert f"the data ends on {last}" in page.inner_text("#live-quiet")
+    button = page.locator("#live-last")
+    assert button.inner_text() == f"Show the last day with data ({last})"
+    button.click()
+    page.wait_for_selector(f'#live[data-day="{last}"]', state="attached")
+    created = reference.execute("SELECT created_at FROM conversations")
+    that_day = sum(local_day(c, config.timezone) == last for (c,) in created)
+    assert page.inner_text("#live-volume") == f"{that_day:,}"
+    assert last in page.inner_text("#live h2") and "that day" in page.inner_text("#live")
+    page.click("#live-now")
+    page.wait_for_selector("#live:not([data-day])", state="attached")
+    assert page.is_visible("#live-last")
+    # the team list: only the teams of the vendor chosen
+    everyone = page.locator("#f-team option").all_inner_texts()[1:]
+    page.select_option("#f-vendor", "northwind")
+    page.wait_for_selector(LOADED + '[data-generation="2"]', state="attached")
+    teams = sorted(
+        t
+        for (t,) in reference.execute(
+            "SELECT DISTINCT team FROM conversations "
+            "WHERE vendor = 'northwind' AND team IS NOT NULL"
+        )
+    )
+    assert page.locator("#f-team option").all_inner_texts()[1:] == teams
+    assert 0 < len(teams) < len(everyone)
+
+
+def test_dark_scheme_follows_the_system_and_the_toggle_is_remembered(demo_api, browser):
+    server, tokens, _, _ = demo_api
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, color_scheme="dark")
+    page = context.new_page()
+    sign_in(page, server.url, tokens["viewer"])
+    background = "getComputedStyle(document.body).backgroundColor"
+    paper = "document.getElementById('chart-trend').layout.paper_bgcolor"
+    assert page.evaluate(background) == "rgb(17, 22, 28)"
+    assert page.evaluate(paper) == "#1a2129"
+    assert page.inner_text("#theme") == "Light"
+    page.click("#theme")  # light, though the system is dark
+    assert page.evaluate(background) == "rgb(245, 247, 250)"
+    assert page.evaluate(paper) == "#fff"
+    page.reload()
+    page.wait_for_selector(LOADED, state="attached", timeout=60_000)
+    assert page.evaluate(background) == "rgb(245, 247, 250)"
+    assert page.evaluate("localStorage.getItem('supportkpi-theme')") == "light"
+    assert page.get_attribute("#theme", "aria-pressed") == "false"
+    context.close()

@@ -15,12 +15,14 @@ b2 V2 break 22:25–22:35; a3 V1 available 18:00–22:00 (over).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import pyarrow as pa
 import pytest
 
 from supportkpi.analysis import live, views
 from supportkpi.analysis.query import report
+from supportkpi.analysis.samples import THIN_BELOW, mark_thin
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY
 from supportkpi.load.ingest import load
@@ -163,3 +165,29 @@ def test_filter_values_and_data_days(live_store):
     }
     first, last = views.data_days(live_store, config=BERLIN)
     assert (str(first), str(last)) == ("2024-05-06", "2024-05-07")
+
+
+def test_a_past_day_replayed_as_it_closed():
+    assert live.day_end(date(2024, 5, 6), None, BERLIN) == datetime(
+        2024, 5, 6, 21, 59, 59, tzinfo=UTC
+    )
+    assert live.day_end(date(2024, 1, 15), None, BERLIN) == datetime(
+        2024, 1, 15, 22, 59, 59, tzinfo=UTC
+    )
+    assert live.day_end(date(2024, 1, 15), "UTC", BERLIN).hour == 23
+
+
+def test_sample_sizes_and_thin_values(live_store):
+    # first responses: V1 has w1 (22:05) and o1 (21:31); p1's note is private, r1 and w2
+    # have none; V2 has none at all
+    result = report(
+        live_store, ["chat_volume", "first_response_time"], ["vendor"], config=BERLIN, samples=True
+    )
+    rows = {r["vendor"]: r for r in result.table.to_pylist()}
+    assert rows["V1"]["first_response_time__sample"] == 2
+    assert rows["V2"]["first_response_time__sample"] == 0
+    assert rows["V1"]["first_response_time__thin"] and rows["V2"]["first_response_time__thin"]
+    assert "chat_volume__thin" not in result.table.column_names  # a count is its own sample
+    counts = pa.table({"csat__sample": pa.array([19, 20, None], pa.int64())})
+    marked = mark_thin(counts, [REGISTRY["csat"]])["csat__thin"].to_pylist()
+    assert marked == [True, False, True] and THIN_BELOW == 20

@@ -68,6 +68,9 @@ def test_every_table_reads_at_80_columns(small_demo, args):
     wide = [line for line in lines if len(line.rstrip()) > 80]
     assert not wide, wide[:3]
     drawn = [line for line in lines if line[:1] in "┃│"]
+    box = "┏┓┗┛┡┩┃│└┘┌┐├┤┣┫╇┼"
+    cropped = [line for line in lines if line[:1] in box and line.rstrip()[-1] not in box]
+    assert not cropped, f"a table cropped at its right edge: {cropped[:2]}"
     assert not [line for line in drawn if "…" in line], "a value cut short"
     broken = [w for w in header_words(lines) if w not in whole]
     assert not broken, f"header words broken at 80 columns: {broken[:8]}"

@@ -8,7 +8,7 @@ records, with the same filters as a report; "today" is the local day in the repo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,15 @@ from supportkpi.store.store import Store
 
 TODAY_KPIS = ("first_response_time", "abandonment_rate", "chat_volume")
 ONLINE_STATES = ("available", "busy", "away", "break")
+
+
+def day_end(day: date, tz: str | None = None, config: Config | None = None) -> datetime:
+    """The last second of the local ``day`` (in ``tz``, else the configured zone), in UTC:
+    the moment to replay a past day as it closed (``snapshot(at=…)``), when the data ends
+    before today."""
+    zone = ZoneInfo(tz or (config or Config()).timezone)
+    midnight = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return (midnight - timedelta(seconds=1)).astimezone(UTC)
 
 
 def snapshot(

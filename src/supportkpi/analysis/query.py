@@ -25,6 +25,7 @@ from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
+from supportkpi.analysis.samples import mark_thin, with_samples
 from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
 from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
@@ -141,13 +142,35 @@ def report(
     targets: bool = False,
     trend: bool = False,
     explain: bool = False,
+    samples: bool = False,
 ) -> Report:
     """KPIs per group over the store's data; see the module doc. ``targets`` adds each KPI's
     target, status and compliance; ``trend`` (with a period) adds the previous period's value,
     the change and whether it is an improvement. ``explain`` also fills :attr:`Report.sql` with
-    the SQL the report ran (compiling it is work, done only when asked)."""
+    the SQL the report ran (compiling it is work, done only when asked). ``samples`` adds, per
+    KPI that is not a count, how many rows it was measured over (``<kpi>__sample``) and whether
+    that is too few to read as a fact (``<kpi>__thin``, below
+    :data:`~supportkpi.analysis.samples.THIN_BELOW`)."""
     config = config or Config()
     chosen = select_kpis(kpis, family, config.business_hours.configured)
+    if samples:
+        return _sampled(
+            run(
+                store,
+                with_samples(chosen),
+                by,
+                period,
+                start,
+                end,
+                filters,
+                tz,
+                config,
+                targets=targets,
+                trend=trend,
+                explain=explain,
+            ),
+            chosen,
+        )
     return run(
         store,
         chosen,
@@ -162,6 +185,14 @@ def report(
         trend=trend,
         explain=explain,
     )
+
+
+def _sampled(result: Report, chosen: list[Kpi]) -> Report:
+    """``result`` of :func:`with_samples` KPIs with the thin flags, the sample KPIs' own
+    missing reasons left out (their KPI's reason says it)."""
+    names = {k.name for k in chosen}
+    missing = {k: v for k, v in result.missing.items() if k in names}
+    return replace(result, table=mark_thin(result.table, chosen), missing=missing)
 
 
 def run(
@@ -274,12 +305,28 @@ def report_periods(
     config: Config | None = None,
     *,
     targets: bool = False,
+    samples: bool = False,
 ) -> list[Report]:
     """The same KPIs, overall (no grouping), over each of several date ranges, computed in
     one query: one :class:`Report` per range, each exactly what :func:`report` gives for it
-    (the headline's period and the period before it, say)."""
+    (the headline's period and the period before it, say; ``samples`` as there)."""
     config = config or Config()
-    chosen = select_kpis(kpis, None, config.business_hours.configured)
+    asked = select_kpis(kpis, None, config.business_hours.configured)
+    chosen = with_samples(asked) if samples else asked
+    found = _periods(store, chosen, periods, filters, tz, config, targets)
+    return [_sampled(r, asked) for r in found] if samples else found
+
+
+def _periods(
+    store: Store,
+    chosen: list[Kpi],
+    periods: Sequence[tuple[date, date]],
+    filters: Mapping[str, Sequence[str]] | None,
+    tz: str | None,
+    config: Config,
+    targets: bool,
+) -> list[Report]:
+    """:func:`report_periods` of KPI records."""
     if not periods:
         return []
     bh = any(k.business_hours for k in chosen)

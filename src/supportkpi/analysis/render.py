@@ -107,12 +107,18 @@ def cell(value: Any, column: str) -> str:
 
 
 def scorecard(
-    report: Report, title: str = "Scorecard", width: int = 80, compact: bool = False
+    report: Report,
+    title: str = "Scorecard",
+    width: int = 80,
+    compact: bool = False,
+    channels: Report | None = None,
 ) -> list[Table]:
     """Rich tables with humanised values that fit ``width`` columns: KPIs down the side when
     the groups fit across, else groups as rows (a leaderboard), the KPIs split over as many
-    tables as it takes. ``compact`` keeps each KPI's main value only (no median, p90…).
-    A value with a target carries ✓ (met) or ✗ (missed)."""
+    tables as it takes. ``compact`` keeps each KPI's main value only (no median, p90…) and
+    names its statistic (mean, median). A value with a target carries ✓ (met) or ✗ (missed).
+    ``channels`` (:func:`~supportkpi.analysis.views.channel_split`): KPIs whose targets differ
+    by channel, shown per channel with each channel's target instead of one value over all."""
     rows = [_profile_labels(r, report.group) for r in records(report)]
     units = report.units()
     main = {k.name for k in report.kpis}
@@ -123,6 +129,19 @@ def scorecard(
         for k in report.kpis
         for o in k.outputs
     }
+    if compact:
+        for k in report.kpis:
+            if k.outputs[0].meaning in ("mean", "median"):
+                labels[k.name] = f"{k.label} ({k.outputs[0].meaning})"
+    split = _by_channel(report, channels) if compact and channels is not None else {}
+    for column, per_channel in split.items():
+        for channel, channel_rows in per_channel.items():
+            units[f"{column}@{channel}"] = units[column]
+            labels[f"{column}@{channel}"] = f"  {channel}"
+            for row, channel_row in zip(rows, channel_rows, strict=True):
+                for suffix in ("", "_status", "_target"):
+                    row[f"{column}@{channel}{suffix}"] = channel_row.get(f"{column}{suffix}")
+    units = _channels_after(units, split)
     group = list(report.group)
     names = [
         " · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
@@ -135,19 +154,59 @@ def scorecard(
         for i, n in enumerate(names)
     ]
     tall = 0 < len(rows) <= 12 and label_width + 3 + sum(w + 3 for w in widths) + 1 <= width
-    if not tall:
+    if not tall:  # a leaderboard keeps one value over every channel
+        units = {c: u for c, u in units.items() if "@" not in c}
         return _wide(rows, group, units, cells, report, title, width)
     table = Table(title=title or None, title_justify="left")
     table.add_column("KPI", min_width=min(label_width, 24))
     for name, w in zip(names, widths, strict=True):
         table.add_column(name, justify="right", min_width=w, no_wrap=True)
     for column, unit in units.items():
+        if column in split:
+            table.add_row(labels[column], *("" for _ in rows))
+            continue
         table.add_row(labels[column], *cells[column])
         if f"{column}_trend" in rows[0]:
             table.add_row("  vs previous", *(_change(r, column, unit) for r in rows))
         if f"{column}_status" in rows[0] and any(r[f"{column}_target"] for r in rows):
-            table.add_row("  target", *(r[f"{column}_target"] or "–" for r in rows))
+            indent = "    " if "@" in column else "  "
+            table.add_row(f"{indent}target", *(r[f"{column}_target"] or "–" for r in rows))
     return [table]
+
+
+def _by_channel(report: Report, channels: Report) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """For each KPI column of ``channels``: per channel, the row of each of ``report``'s
+    groups (empty when the group has no conversation on that channel)."""
+    group = list(report.group)
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    names: list[str] = []
+    for row in records(channels):
+        if row["channel"] is None:
+            continue
+        names.append(row["channel"])
+        found[(*(row[g] for g in group), row["channel"])] = row
+    keys = [tuple(r[g] for g in group) for r in records(report)]
+    return {
+        k.name: {
+            name: [found.get((*key, name), {}) for key in keys] for name in dict.fromkeys(names)
+        }
+        for k in channels.kpis
+        if k.name in report.table.column_names
+    }
+
+
+def _channels_after(
+    units: dict[str, Unit], split: dict[str, dict[str, list[dict[str, Any]]]]
+) -> dict[str, Unit]:
+    """``units`` in order, each split KPI followed by its channels' columns."""
+    out: dict[str, Unit] = {}
+    for column, unit in units.items():
+        if "@" in column:
+            continue
+        out[column] = unit
+        for channel in split.get(column, {}):
+            out[f"{column}@{channel}"] = unit
+    return out
 
 
 def _marked(row: dict[str, Any], column: str, unit: Unit) -> str:
@@ -331,10 +390,12 @@ def _wide(
     for index, chunk in enumerate(chunks, start=1):
         part = f"{title} ({index} of {len(chunks)})".strip() if len(chunks) > 1 else title
         table = Table(title=part or None, title_justify="left")
+        # exact widths: left to shrink a table wider than the terminal, rich may miss the
+        # chunk's width by a column and crop the right border
         for g, w in zip(group, group_widths, strict=True):
-            table.add_column(g, min_width=w, no_wrap=True)
+            table.add_column(g, width=w, no_wrap=True)
         for column in chunk:
-            table.add_column(heads[column], justify="right", min_width=need(column))
+            table.add_column(heads[column], justify="right", width=need(column))
         for i, r in enumerate(rows):
             table.add_row(
                 *(str(r[g]) if r[g] is not None else "(none)" for g in group),

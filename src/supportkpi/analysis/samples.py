@@ -9,7 +9,11 @@ conversations its definition is over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from supportkpi.kpis import Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import flag
@@ -72,3 +76,36 @@ def sample_kpi(kpi: Kpi) -> Kpi | None:
         (Output(column, Unit.COUNT, f"{over} measured"),),
         over=over,
     )
+
+
+THIN_BELOW = 20
+"""A value measured over fewer rows than this is *thin*: a day of 4 conversations whose one
+survey answer makes CSAT 0 %. Interfaces show a thin value marked (hollow, grey, ``n=…``) and
+keep it out of chart axes; they never plot it as a fact. Counts themselves (volume) are exact
+and never thin."""
+
+
+def thin_column(name: str) -> str:
+    """The report column saying whether KPI ``name``'s value is thin (true, false)."""
+    return f"{name}__thin"
+
+
+def with_samples(chosen: Sequence[Kpi]) -> list[Kpi]:
+    """``chosen`` followed by the sample-size KPI of each that has one (counts have none:
+    they are their own sample)."""
+    extra = [s for k in chosen if k.unit is not Unit.COUNT and (s := sample_kpi(k)) is not None]
+    names = {k.name for k in chosen}
+    return [*chosen, *(s for s in extra if s.name not in names)]
+
+
+def mark_thin(table: pa.Table, chosen: Sequence[Kpi], below: int = THIN_BELOW) -> pa.Table:
+    """``table`` with a :func:`thin_column` per KPI of ``chosen`` whose sample-size column
+    it holds (see :func:`with_samples`): true where fewer than ``below`` rows were measured
+    (none at all included), false elsewhere."""
+    for kpi in chosen:
+        column = sample_column(kpi.name)
+        if column not in table.column_names or kpi.unit is Unit.COUNT:
+            continue
+        counts = pc.fill_null(table[column], 0)
+        table = table.append_column(thin_column(kpi.name), pc.less(counts, below))
+    return table

@@ -15,10 +15,11 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import grouped
-from supportkpi.analysis.query import build_frame, report, report_periods
+from supportkpi.analysis.query import Report, build_frame, report, report_periods
+from supportkpi.analysis.samples import THIN_BELOW, sample_column, thin_column
 from supportkpi.analysis.targets import TargetSet, held_to
 from supportkpi.config import Config
-from supportkpi.kpis import REGISTRY, Direction, Kpi
+from supportkpi.kpis import REGISTRY, Direction, Kpi, Unit
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
 from supportkpi.kpis.registry import flag
 from supportkpi.store.store import Store
@@ -97,7 +98,14 @@ def headline(
     before_end = start - timedelta(days=1)
     before_start = before_end - timedelta(days=days - 1)
     now, before = report_periods(
-        store, kpis, [(start, end), (before_start, before_end)], filters, tz, config, targets=True
+        store,
+        kpis,
+        [(start, end), (before_start, before_end)],
+        filters,
+        tz,
+        config,
+        targets=True,
+        samples=True,
     )
     current = now.table.to_pylist()[0] if now.table.num_rows else {}
     previous = before.table.to_pylist()[0] if before.table.num_rows else {}
@@ -123,6 +131,7 @@ def headline(
                 "change": None if value is None or prior is None else value - prior,
                 "trend": trend_verdict(kpi, value, prior),
                 "missing": now.missing.get(name),
+                **_sample(kpi, current),
             }
         )
     return {
@@ -131,6 +140,7 @@ def headline(
         "previous_from": before_start.isoformat(),
         "previous_to": before_end.isoformat(),
         "held_to": held.name,
+        "thin_below": THIN_BELOW,
         "cards": cards,
     }
 
@@ -147,10 +157,12 @@ def _by_channel(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per channel, each KPI whose targets in ``held`` differ by channel (first response:
     a minute on chat, an hour on email): one mean over both would meet neither."""
-    split = [k for k in kpis if any(t.kpi == k and t.channel for t in held.targets)]
+    split = _split_by_channel(kpis, [held])
     if not split:
         return {}
-    result = report(store, split, ["channel"], None, start, end, filters, tz, config, targets=True)
+    result = report(
+        store, split, ["channel"], None, start, end, filters, tz, config, targets=True, samples=True
+    )
     rows = [r for r in result.table.to_pylist() if r["channel"] is not None]
     return {
         name: [
@@ -159,11 +171,71 @@ def _by_channel(
                 "value": r.get(name),
                 "target": r.get(f"{name}_target"),
                 "status": r.get(f"{name}_status"),
+                **_sample(REGISTRY[name], r),
             }
             for r in rows
         ]
         for name in split
     }
+
+
+def _sample(kpi: Kpi, row: dict[str, Any]) -> dict[str, Any]:
+    """How many rows a value of ``row`` was measured over (``sample``, what they are:
+    ``sample_of``) and whether that is too few to read it as a fact (``thin``); a count is
+    its own sample and never thin."""
+    if kpi.unit is Unit.COUNT:
+        return {"sample": row.get(kpi.columns[0]), "sample_of": kpi.over, "thin": False}
+    if sample_column(kpi.name) not in row:  # not measured over rows of one kind (cost)
+        return {"sample": None, "sample_of": None, "thin": False}
+    return {
+        "sample": row[sample_column(kpi.name)],
+        "sample_of": kpi.over,
+        "thin": bool(row.get(thin_column(kpi.name))),
+    }
+
+
+def channel_split(
+    store: Store,
+    result: Report,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    tz: str | None = None,
+    config: Config | None = None,
+) -> Report | None:
+    """``result``'s KPIs whose targets differ by channel (first response: a minute on chat,
+    an hour on e-mail), again per group and channel with each channel's target: one mean over
+    both channels would meet neither target, so a scorecard shows these per channel. None
+    when no KPI of ``result`` has a target scoped to a channel, or ``result`` is already
+    grouped or filtered by channel."""
+    config = config or Config()
+    if "channel" in result.group or (filters or {}).get("channel"):
+        return None
+    if "vendor" in result.group:
+        vendors = [v for v in result.table["vendor"].to_pylist() if v is not None]
+    else:
+        vendors = list((filters or {}).get("vendor") or [None])[:1] or [None]
+    sets = [held_to(config, v) for v in dict.fromkeys(vendors)] or [held_to(config)]
+    split = _split_by_channel([k.name for k in result.kpis if k.name not in result.missing], sets)
+    if not split:
+        return None
+    return report(
+        store,
+        split,
+        [*result.group, "channel"],
+        None,
+        start,
+        end,
+        filters,
+        tz,
+        config,
+        targets=True,
+    )
+
+
+def _split_by_channel(kpis: Sequence[str], sets: Sequence[TargetSet]) -> list[str]:
+    """Those of ``kpis`` that one of ``sets`` targets on a single channel."""
+    return [k for k in kpis if any(t.kpi == k and t.channel for h in sets for t in h.targets)]
 
 
 def trend_verdict(kpi: Kpi, now: float | None, before: float | None) -> str | None:

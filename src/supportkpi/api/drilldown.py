@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from supportkpi.analysis import export
 from supportkpi.analysis.breaches import breaches
@@ -17,13 +17,14 @@ from supportkpi.analysis.conversations import Conversations, conversations
 from supportkpi.analysis.timeline import NotFound, timeline
 from supportkpi.api.auth import Svc, scoped_vendor
 from supportkpi.api.cache import cached
+from supportkpi.api.files import file_response
 from supportkpi.api.params import Scope, csv_list, day
 from supportkpi.api.reads import json_response
 
 router = APIRouter(prefix="/v1", tags=["drill-down"])
 
 NONE = "(none)"  # a group without a value, as the report shows it
-MAX_LIMIT = {"json": 1_000, "csv": 100_000}
+MAX_LIMIT = {"json": 1_000, "csv": 100_000, "xlsx": 20_000}
 
 
 def _cell(filters: dict[str, list[str]]) -> dict[str, list[str | None]]:
@@ -48,7 +49,7 @@ def _moment(value: str | None) -> date | None:
 
 def _format(value: str) -> str:
     if value not in MAX_LIMIT:
-        raise HTTPException(400, f"unknown format {value!r}; json or csv")
+        raise HTTPException(400, f"unknown format {value!r}; one of {', '.join(MAX_LIMIT)}")
     return value
 
 
@@ -73,7 +74,7 @@ def conversation_list(
     sort: Annotated[str | None, Query(description="A column; -column descending.")] = None,
     limit: Annotated[int | None, Query(ge=0, description="Rows per page.")] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip (next_offset pages on).")] = 0,
-    format: Annotated[str, Query(description="json or csv.")] = "json",
+    format: Annotated[str, Query(description="json, csv or xlsx.")] = "json",
     weekday: Annotated[
         int | None, Query(ge=0, le=6, description="Created on this local weekday (0 = Monday).")
     ] = None,
@@ -120,13 +121,11 @@ def _listed(result: Conversations, fmt: str, size: int, offset: int) -> Response
     """One page of a drill-down as JSON or CSV."""
     following = offset + result.table.num_rows
     more = following < result.total
-    if fmt == "csv":
+    if fmt in ("csv", "xlsx"):
         headers = {"X-Total-Count": str(result.total)}
         if more:
             headers["X-Next-Offset"] = str(following)
-        return PlainTextResponse(
-            export.to_csv(result.table), media_type="text/csv", headers=headers
-        )
+        return file_response(result.table, fmt, "conversations", headers)
     return Response(
         export.to_json(
             result.table,
@@ -177,7 +176,7 @@ def comments(
     by: Annotated[str, Query(description="Group by (vendor, agent, a period…).")] = "vendor",
     kind: Annotated[str, Query(description="csat, nps or both.")] = "csat,nps",
     per_group: Annotated[int, Query(ge=1, le=1000)] = 10,
-    format: Annotated[str, Query(description="json or csv.")] = "json",
+    format: Annotated[str, Query(description="json, csv or xlsx.")] = "json",
 ) -> Response:
     """The lowest CSAT and NPS answers that carry a comment, per group, lowest first."""
     fmt = _format(format)
@@ -195,8 +194,8 @@ def comments(
                 csv_list(kind),
                 per_group,
             )
-        if fmt == "csv":
-            return PlainTextResponse(export.to_csv(table), media_type="text/csv")
+        if fmt != "json":
+            return file_response(table, fmt, "comments")
         return Response(export.to_json(table), media_type="application/json")
 
     return cached(request, svc, scope.who, compute)

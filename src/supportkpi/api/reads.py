@@ -13,10 +13,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from supportkpi.analysis import live, render, views
 from supportkpi.analysis.conversations import drillable
 from supportkpi.analysis.query import PERIODS, PROFILES, report
+from supportkpi.analysis.samples import THIN_BELOW
 from supportkpi.analysis.sla import sla, standings, vendors
 from supportkpi.api.auth import Caller, Svc, scoped_vendor
 from supportkpi.api.cache import cached
+from supportkpi.api.files import file_response, table_format
 from supportkpi.api.params import Scope, csv_list
+from supportkpi.api.params import day as parse_day
 from supportkpi.kpis import all_kpis
 from supportkpi.store.access import Role
 
@@ -106,11 +109,17 @@ def report_route(
     by: Annotated[str, Query(description="Group by, comma-separated; empty: overall.")] = "vendor",
     trend: bool = False,
     targets: bool = False,
-    format: Annotated[str, Query(description="json or csv.")] = "json",
+    samples: Annotated[
+        bool,
+        Query(
+            description="Also each KPI's sample size (<kpi>__sample) and whether it is too "
+            f"small to read as a fact (<kpi>__thin: fewer than {THIN_BELOW} rows)."
+        ),
+    ] = False,
+    format: Annotated[str, Query(description="json, csv or xlsx.")] = "json",
 ) -> Response:
-    """The same rows and columns as ``supportkpi report --format json`` (or csv)."""
-    if format not in ("json", "csv"):
-        raise HTTPException(400, f"unknown format {format!r}; json or csv")
+    """The same rows and columns as ``supportkpi report --format json`` (or csv, xlsx)."""
+    table_format(format)
 
     def compute() -> Response:
         with svc.using_store() as store:
@@ -128,11 +137,14 @@ def report_route(
                 targets=targets,
                 trend=trend,
                 explain=False,
+                samples=samples,
             )
         headers = {f"X-Missing-{k}": _header(v) for k, v in result.missing.items()}
         headers |= {f"X-Note-{k}": _header(v) for k, v in result.notes.items()}
         if format == "csv":
             return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
+        if format == "xlsx":
+            return file_response(result.table, format, "report", headers)
         return Response(render.to_json(result), media_type="application/json", headers=headers)
 
     return cached(request, svc, scope.who, compute)
@@ -173,10 +185,12 @@ def sla_route(
     standing: Annotated[
         bool, Query(description="Also each vendor's targets met and missed, in words.")
     ] = False,
+    format: Annotated[str, Query(description="json, csv or xlsx (the rows).")] = "json",
 ) -> Response:
     """As ``supportkpi sla --format json``; a vendor token sees only its own contract. With
     ``standing``: ``{"rows": […], "standing": […]}``, how each vendor stands against the one
     set of targets it is held to, counted as the CLI and the review count."""
+    table_format(format)
     vendor = scope.filters.get("vendor")
     one = scoped_vendor(scope.who, vendor[0] if vendor and len(vendor) == 1 else None)
 
@@ -185,6 +199,8 @@ def sla_route(
             table = sla(
                 store, svc.config, one, period, scope.start, scope.end, scope.tz, scope.filters
             )
+        if format != "json":
+            return file_response(table, format, "sla")
         rows = render.plain_records(table)
         if not standing:
             return json_response(rows)
@@ -245,6 +261,13 @@ def live_route(
     at: Annotated[
         str | None, Query(description="As of this ISO time instead of now (a replay).")
     ] = None,
+    day: Annotated[
+        str | None,
+        Query(
+            description="As of the end of this local day (YYYY-MM-DD), e.g. the last day "
+            "with data: a replay of that day as it closed."
+        ),
+    ] = None,
 ) -> Response:
     """Waiting conversations and the longest wait, open conversations per agent, agents online,
     and today's first response time, abandonment and volume so far against target."""
@@ -256,6 +279,10 @@ def live_route(
             raise HTTPException(400, f"at={at!r} is not an ISO date-time") from None
         if moment.tzinfo is None:
             raise HTTPException(400, f"at={at!r} needs its offset (Z or +01:00)")
+    if day:
+        if at:
+            raise HTTPException(400, "give at or day, not both")
+        moment = live.day_end(parse_day(day, "day"), scope.tz, svc.config)
 
     def compute() -> Response:
         with svc.using_store() as store:

@@ -40,12 +40,15 @@ if TYPE_CHECKING:
 BREACH = 3  # exit code when --fail-on-breach finds a missed target
 
 
-def print_report(result: Report, title: str, compact: bool = False) -> None:
-    """The humanised scorecard, then why any KPI could not be computed or is empty."""
+def print_report(
+    result: Report, title: str, compact: bool = False, channels: Report | None = None
+) -> None:
+    """The humanised scorecard (``channels``: the KPIs shown per channel), then why any KPI
+    could not be computed or is empty."""
     from supportkpi.analysis import render
 
     out.print(f"[bold]{title}[/]", highlight=False)
-    for table in render.scorecard(result, "", width=out.width, compact=compact):
+    for table in render.scorecard(result, "", width=out.width, compact=compact, channels=channels):
         out.print(table)
     for name, why in result.missing.items():
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
@@ -113,6 +116,7 @@ def report_command(
 ) -> None:
     """KPIs per vendor, team, agent, channel, queue, topic, profile and period: the headline
     KPIs against their targets, or --kpi, --family, --all."""
+    from supportkpi.analysis import views
     from supportkpi.analysis.query import HEADLINE, QueryError, report
     from supportkpi.config import ConfigError
 
@@ -151,10 +155,21 @@ def report_command(
                 explain=explain,
             )
             title = scorecard_title(store, csv_list(by), from_, to, tz, settings, headline)
+            channels = None
+            if headline and fmt == "table":
+                channels = views.channel_split(
+                    store,
+                    result,
+                    parse_date(from_),
+                    parse_date(to),
+                    {k: csv_list(v) for k, v in filters.items()},
+                    tz,
+                    settings,
+                )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
         story = story_of(store, settings, result, filters, from_, to, tz) if fmt == "table" else []
-    _emit(result, fmt, out_file, title, compact=headline, story=story)
+    _emit(result, fmt, out_file, title, compact=headline, story=story, channels=channels)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
     if fail_on_breach:
@@ -241,11 +256,12 @@ def _emit(
     title: str,
     compact: bool = False,
     story: Sequence[str] = (),
+    channels: Report | None = None,
 ) -> None:
     from supportkpi.analysis import export, render
 
     if fmt == "table":
-        print_report(result, title, compact=compact)
+        print_report(result, title, compact=compact, channels=channels)
         for line in story:
             out.print(line, highlight=False)
         return

@@ -40,7 +40,10 @@
     });
     const el = $("chart-roster");
     const points = traces.reduce((n, t) => n + t.y.length, 0);
-    Plotly.newPlot(el, traces, { margin: { t: 10, r: 10, b: 40, l: 40 }, yaxis: { title: "agents" } },
+    const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    const colours = { paper_bgcolor: css("--panel"), plot_bgcolor: css("--panel"), font: { color: css("--ink") } };
+    const grid = { gridcolor: css("--line"), zerolinecolor: css("--line") };
+    Plotly.newPlot(el, traces, { margin: { t: 10, r: 10, b: 40, l: 40 }, yaxis: { title: "agents", ...grid }, xaxis: grid, ...colours },
       { displaylogo: false, responsive: true }).then(() => { el.dataset.points = String(points); });
   }
 
