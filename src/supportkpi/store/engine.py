@@ -21,6 +21,7 @@ the data's.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,10 @@ class EngineStore:
 
     def _read(self, name: str, source: TableSource) -> ir.Table:
         if source.parquet:
-            raw = self.con.read_parquet(source.parquet, table_name=f"__supportkpi_{name}")
+            # a view of its own: another settings file read in the same session (a server, a
+            # second store) may map the same table onto other files
+            view = f"__supportkpi_{name}_{uuid.uuid4().hex[:12]}"
+            raw = self.con.read_parquet(source.parquet, table_name=view)
         elif source.table:
             database = tuple(source.table.split(".")[:-1]) or None
             raw = self.con.table(source.table.split(".")[-1], database=database)
