@@ -45,10 +45,12 @@ def _prefixed(table: pa.Table, chunk: int) -> pa.Table:
     return table
 
 
-def generate(conversations: int, out: Path) -> dict[str, dict[str, list[Path]]]:
-    """Write the files; return {"parquet"|"csv": {table: [paths]}}."""
+def generate(
+    conversations: int, out: Path, formats: tuple[str, ...] = ("parquet", "csv")
+) -> dict[str, dict[str, list[Path]]]:
+    """Write the files in ``formats``; return {"parquet"|"csv": {table: [paths]}}."""
     out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, dict[str, list[Path]]] = {"parquet": {}, "csv": {}}
+    files: dict[str, dict[str, list[Path]]] = {f: {} for f in formats}
     chunks = max(1, -(-conversations // CHUNK))
     for chunk in range(chunks):
         n = min(CHUNK, conversations - chunk * CHUNK)
@@ -59,14 +61,14 @@ def generate(conversations: int, out: Path) -> dict[str, dict[str, list[Path]]]:
             if chunk and name in ONCE:
                 continue
             table = _prefixed(table, chunk) if chunks > 1 else table
-            parquet = out / "parquet" / f"{name}.{chunk:03d}.parquet"
-            csv = out / "csv" / f"{name}.{chunk:03d}.csv"
-            parquet.parent.mkdir(exist_ok=True)
-            csv.parent.mkdir(exist_ok=True)
-            pq.write_table(table, parquet, row_group_size=256_000)
-            pacsv.write_csv(demo.with_iso_times(table), csv)
-            files["parquet"].setdefault(name, []).append(parquet)
-            files["csv"].setdefault(name, []).append(csv)
+            for kind in formats:
+                path = out / kind / f"{name}.{chunk:03d}.{kind}"
+                path.parent.mkdir(exist_ok=True)
+                if kind == "parquet":
+                    pq.write_table(table, path, row_group_size=256_000)
+                else:
+                    pacsv.write_csv(demo.with_iso_times(table), path)
+                files[kind].setdefault(name, []).append(path)
         print(f"chunk {chunk + 1}/{chunks}: {n:,} conversations", flush=True)
     return files
 

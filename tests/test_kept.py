@@ -64,6 +64,14 @@ def incremental(monkeypatch):
 
 
 def test_each_load_keeps_the_facts_equal_to_derived_ones(store, incremental):
+    load_after_load(store)
+
+
+def load_after_load(store: Store) -> None:
+    """Loads that each move the facts of a few conversations (a reply, a later resolution,
+    a customer changed, a follow-up named, a message moved, a survey), each followed by the
+    kept facts compared with facts derived from scratch; then a load changing nothing. Also
+    run on PostgreSQL (tests/test_postgres.py)."""
     send(
         store,
         "base",

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bench.pg_reload import split, write
 from supportkpi import demo
 from supportkpi.analysis import views
 from supportkpi.analysis.query import report
@@ -25,6 +27,7 @@ from supportkpi.store.postgres import PostgresStore
 from supportkpi.store.store import Store, StoreError
 from tests.conftest import demo_paths
 from tests.server import cli, free_port
+from tests.test_kept import derived, load_after_load, stored
 
 # The KPIs are doubles computed by different engines in different orders: sums of the same
 # doubles may differ in their last bits, never more than this relative difference.
@@ -292,3 +295,77 @@ def test_a_request_gets_its_own_pooled_connection_with_a_timeout(pg_demo, monkey
             assert two.execute("SELECT count(*) FROM conversations")[0][0] > 0
     finally:
         server.close()
+
+
+def test_each_load_patches_the_kept_facts_as_on_duckdb(pg_server, monkeypatch):
+    """The walk of tests/test_kept.py on PostgreSQL: each load computes again only the
+    facts of the conversations it changed (a rebuild is refused), and they equal facts
+    derived from scratch after every load."""
+    monkeypatch.setattr(kept, "REBUILD_SHARE", 1.0)
+    with Store.open(pg_server.create_database("walk")) as pg:
+        real = kept.rebuild
+        calls = []
+        monkeypatch.setattr(kept, "rebuild", lambda *a, **k: (calls.append(a), real(*a, **k)))
+        load_after_load(pg)
+    assert len(calls) == 1  # the first load's
+
+
+def test_loads_in_batches_keep_the_facts_of_one_whole_load(pg_server, tmp_path, monkeypatch):
+    """The demo loaded in three batches by time (later batches bring new messages and
+    surveys of conversations loaded before): after each, the kept facts equal facts derived
+    from scratch, without a rebuild after the first; at the end they equal the facts of a
+    DuckDB store that loaded everything at once. Loading the last batch again changes
+    nothing."""
+    data = demo.generate(days=14, daily_volume=20, broken_rows=False)
+    start = min(data.tables["conversations"]["created_at"].to_pylist())
+    cuts = [_last_reply_after(data.tables["messages"], start + timedelta(days=d)) for d in (4, 9)]
+    batches = split(data.tables, cuts)
+    paths = [write(batch, tmp_path / f"batch{i}") for i, batch in enumerate(batches)]
+    earlier = set(batches[0]["conversations"]["conversation_id"].to_pylist())
+    for table in ("messages", "surveys"):
+        assert earlier & set(batches[1][table]["conversation_id"].to_pylist())
+
+    monkeypatch.setattr(kept, "REBUILD_SHARE", 1.0)
+    real, rebuilds = kept.rebuild, []
+    monkeypatch.setattr(kept, "rebuild", lambda *a, **k: (rebuilds.append(a), real(*a, **k)))
+    with Store.open(pg_server.create_database("batches")) as pg:
+        for batch in paths:
+            load(pg, batch)
+            assert stored(pg) == derived(pg)
+        assert len(rebuilds) == 1
+        facts, before = _by_id(pg), pg.counts()
+        again = load(pg, paths[-1])
+        assert all(c.new == c.updated == 0 for c in again.tables.values())
+        assert _by_id(pg) == facts and pg.counts() == before
+        # a message written behind the store's back: the next load rebuilds the facts
+        pg.run(
+            "INSERT INTO messages (message_id, conversation_id, sent_at, author_role) "
+            "SELECT 'behind', conversation_id, created_at, 'agent' FROM conversations LIMIT 1"
+        )
+        with pytest.warns(kept.KeptFactsRebuilt):
+            load(pg, paths[-1])
+        assert len(rebuilds) == 2 and stored(pg) == derived(pg)
+        pg.run("DELETE FROM messages WHERE message_id = 'behind'")
+        with pytest.warns(kept.KeptFactsRebuilt):
+            load(pg, paths[-1])
+        assert _by_id(pg) == facts
+        with Store.open(tmp_path / "whole.duckdb") as duck:
+            load(duck, [p for batch in paths for p in batch])
+            assert duck.counts() == before
+            whole = _by_id(duck)
+    assert len(facts) == data.tables["conversations"].num_rows
+    assert _differences(facts, whole) == []
+
+
+def _last_reply_after(messages, moment):
+    """The time of the last message of the first conversation with a message after
+    ``moment`` and messages at more than one time: a cut there splits that conversation."""
+    times: dict[str, list] = {}
+    for row in messages.select(["conversation_id", "sent_at"]).to_pylist():
+        times.setdefault(row["conversation_id"], []).append(row["sent_at"])
+    return min(max(t) for t in times.values() if min(t) > moment and len(set(t)) > 1)
+
+
+def _by_id(store: Store) -> list[dict]:
+    rows = store.con.table(kept.FACTS).to_pyarrow().to_pylist()
+    return sorted(rows, key=lambda r: r["conversation_id"])

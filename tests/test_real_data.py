@@ -244,6 +244,8 @@ def _calls(path: Path, delimiter: str) -> list[dict]:
     return out
 
 
+FOLLOW_UPS = "follow-ups (no customer_id or follow_up_of)"
+
 QUEUES = {
     "PS": "regular",
     "PE": "regular (English)",
@@ -295,6 +297,7 @@ def test_bank_calls_by_queue_reconcile_every_kpi_the_log_holds(tmp_path, name, d
     for c in calls:
         grouped.setdefault(QUEUES[c["queue"]], []).append(c)
     assert sorted(rows) == sorted(grouped)
+    blind: set[str] = set()
     for queue, own in grouped.items():
         row = rows[queue]
         served = [c for c in own if c["answered"]]
@@ -317,6 +320,7 @@ def test_bank_calls_by_queue_reconcile_every_kpi_the_log_holds(tmp_path, name, d
             assert row["time_to_abandon_median"] == pytest.approx(statistics.median(gave_up))
         if not served:
             assert row["first_response_time"] is None and row["service_level"] is None
+            assert row["first_contact_resolution_unchecked"] is None, queue
             continue
         assert row["first_response_time"] == pytest.approx(statistics.fmean(waits)), queue
         assert row["first_response_time_median"] == pytest.approx(statistics.median(waits))
@@ -332,3 +336,13 @@ def test_bank_calls_by_queue_reconcile_every_kpi_the_log_holds(tmp_path, name, d
         # counted on what is known (KPIS.md): a caller nobody identified is resolved first time
         first_time = sum(not c["followed_up"] for c in served)
         assert row["first_contact_resolution"] == pytest.approx(first_time / len(served)), queue
+        # … and says, row by row, what it could not check: a call log has no escalations nor
+        # reopens anywhere; a queue where no answered caller is identified cannot see whether
+        # anyone called again, so its FCR is no confident 100 %
+        identified = any(c["customer"] is not None for c in served)
+        gaps = ["escalations", "reopens"] + ([] if identified else [FOLLOW_UPS])
+        assert row["first_contact_resolution_unchecked"] == ", ".join(gaps), queue
+        blind.update([] if identified else [queue])
+    assert {group["queue"] for _, group, _, _ in result.unchecked()} == blind
+    assert all(name == "first_contact_resolution" for _, _, name, _ in result.unchecked())
+    assert result.checked_nowhere == {"first_contact_resolution": ("escalations", "reopens")}

@@ -4,11 +4,14 @@ vendor by that set, and say which set it is. Hand-worked on the KPI fixture (tes
 
 from __future__ import annotations
 
-from supportkpi.analysis import render
-from supportkpi.analysis.query import report
-from supportkpi.analysis.sla import legend, sla, standings
+from datetime import date
+
+from supportkpi.analysis import render, views
+from supportkpi.analysis.query import HEADLINE, report
+from supportkpi.analysis.sla import legend, sla, standings, standings_of
 from supportkpi.analysis.targets import GENERAL, held_to
-from supportkpi.config import Config, TargetSpec
+from supportkpi.config import Config, TargetSpec, load_config
+from supportkpi.store.store import Store
 from tests.test_kpis import loaded  # noqa: F401 - the KPI fixture, reused
 
 CONTRACT = Config(
@@ -81,3 +84,45 @@ def test_story_sla_and_legend_count_the_same_set(loaded):  # noqa: F811
     )
     assert acme.sentence() in lines
     assert by_vendor["in-house"].sentence() in lines
+
+
+def test_the_story_counts_from_the_headline_what_sla_counts(loaded):  # noqa: F811
+    """The headline's story judges each vendor from the headline's own numbers, computing
+    only what it lacks (acme's chat target, utilization): the same standings as ``sla``."""
+    headline = report(loaded, list(HEADLINE), by=["vendor"], targets=True, config=CONTRACT)
+    judged = standings(CONTRACT, sla(loaded, CONTRACT))
+    assert standings_of(loaded, CONTRACT, headline) == judged
+    # the chat target judged on the headline's values per channel, as the terminal shows them
+    channels = views.channel_split(loaded, headline, config=CONTRACT)
+    assert channels is not None and channels.group == ("vendor", "channel")
+    assert standings_of(loaded, CONTRACT, headline, also=[channels]) == judged
+    acme = next(s for s in judged if s.vendor == "acme")
+    assert (acme.targets, acme.met, len(acme.missed)) == (4, 1, 3)
+    # a headline narrowed to one vendor tells that vendor's standing alone
+    only = report(
+        loaded,
+        list(HEADLINE),
+        by=["vendor"],
+        filters={"vendor": ["acme"]},
+        targets=True,
+        config=CONTRACT,
+    )
+    assert standings_of(loaded, CONTRACT, only) == [acme]
+
+
+def test_the_demo_story_counts_what_sla_counts(small_demo):
+    """On the demo, over a part of its range: the story's counts (and their order, worst
+    first) are ``sla``'s."""
+    db, config_path = small_demo
+    config = load_config(config_path)
+    start, end = date(2026, 7, 1), date(2026, 7, 31)
+    with Store.open(db, read_only=True) as store:
+        headline = report(
+            store, list(HEADLINE), ["vendor"], None, start, end, config=config, targets=True
+        )
+        channels = views.channel_split(store, headline, start, end, config=config)
+        folded = standings_of(store, config, headline, start, end, also=[channels])
+        judged = standings(config, sla(store, config, None, None, start, end))
+    assert folded == judged
+    assert {s.vendor for s in folded} == {"atlas", "in-house", "northwind"}
+    assert any(s.missed for s in folded)

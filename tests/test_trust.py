@@ -7,6 +7,7 @@ header lacks the table's columns.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -209,6 +210,59 @@ def test_a_group_whose_column_says_nothing_is_missing_there(store, write):
     result = report(store, ["escalation_rate"], by=["vendor"])
     rows = {r["vendor"]: r["escalation_rate"] for r in result.table.to_pylist()}
     assert rows == {"acme": 0.5, "beacon": None}
+
+
+# A queue where nobody who was answered is identified: its follow-ups cannot be seen there,
+# though the store holds customer ids elsewhere. billing: a1 (u1) is followed up by a2 the
+# next day, a3 is escalated, a2 alone is resolved first time: 1 of 3. sales: b1 and b2 are
+# resolved with no customer named (b3, unresolved, names u9): 2 of 2, follow-ups unchecked.
+TWO_QUEUES = """
+conversation_id,channel,created_at,resolved_at,customer_id,queue,escalated,reopens
+a1,chat,2024-05-01T09:00:00Z,2024-05-01T09:10:00Z,u1,billing,false,0
+a2,chat,2024-05-02T09:00:00Z,2024-05-02T09:10:00Z,u1,billing,false,0
+a3,chat,2024-05-03T09:00:00Z,2024-05-03T09:10:00Z,u2,billing,true,0
+a4,chat,2024-05-20T09:00:00Z,,u3,billing,false,0
+b1,chat,2024-05-01T10:00:00Z,2024-05-01T10:10:00Z,,sales,false,0
+b2,chat,2024-05-01T11:00:00Z,2024-05-01T11:10:00Z,,sales,false,
+b3,chat,2024-05-02T11:00:00Z,,u9,sales,false,0
+"""
+FOLLOW_UPS = "follow-ups (no customer_id or follow_up_of)"
+
+
+def test_a_group_that_cannot_check_follow_ups_says_so_row_by_row(store, write, tmp_path):
+    from typer.testing import CliRunner
+
+    from supportkpi.cli import app
+
+    load(store, [write("conversations.csv", TWO_QUEUES)])
+    result = report(store, ["first_contact_resolution"], by=["queue"], targets=True)
+    rows = {r["queue"]: r for r in result.table.to_pylist()}
+    assert rows["billing"]["first_contact_resolution"] == pytest.approx(1 / 3)
+    assert rows["billing"]["first_contact_resolution_unchecked"] is None
+    assert rows["sales"]["first_contact_resolution"] == 1.0
+    assert rows["sales"]["first_contact_resolution_unchecked"] == FOLLOW_UPS
+    assert result.notes == {}  # the store as a whole can tell follow-ups
+    assert [(g, k) for _, g, k, _ in result.unchecked()] == [
+        ({"queue": "sales"}, "first_contact_resolution")
+    ]
+    # overall, the rows that can be checked are: no note
+    row, overall = _row(store, ["first_contact_resolution"])
+    assert row["first_contact_resolution"] == pytest.approx(3 / 5)
+    assert row["first_contact_resolution_unchecked"] is None and overall.unchecked() == []
+    # the terminal marks the value and says why under the table; JSON carries the column
+    path = str(tmp_path / "test.duckdb")
+    store.close()
+    runner = CliRunner()
+    args = ["report", "--db", path, "--kpi", "first_contact_resolution", "--by", "queue"]
+    shown = runner.invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "100.0 % *" in shown.output and "33.3 % *" not in shown.output
+    assert "* first_contact_resolution for queue sales: computed without checking" in " ".join(
+        shown.output.split()
+    )
+    data = runner.invoke(app, [*args, "--format", "json"])
+    by_queue = {r["queue"]: r for r in json.loads(data.stdout)}
+    assert by_queue["sales"]["first_contact_resolution_unchecked"] == FOLLOW_UPS
 
 
 # ---------------------------------------------------------------- the source's SLA verdict

@@ -11,6 +11,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from supportkpi.analysis.coverage import annotate, checked_counts, hidden_columns
 from supportkpi.kpis import Kpi, Unit
 from supportkpi.kpis.grains import GRAINS, PERIODS, PROFILES, Frame, Unavailable
 
@@ -41,6 +42,8 @@ def aggregate(
             for kpi in kpis
             for col, expr in kpi.measure(rows).items()
         }
+        for kpi in kpis:
+            measures |= checked_counts(kpi, rows)
         parts.append(_pad(grouped(rows, frame.group, **measures), frame.group, chosen))
     return parts, missing
 
@@ -64,13 +67,15 @@ def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table
                 if out.column in table.columns
                 else ibis.null().cast(_dtype(kpi, out.column))
             )
+    for name in hidden_columns(chosen):
+        cols[name] = table[name] if name in table.columns else ibis.null().cast("int64")
     return table.select(**cols)
 
 
 def combine(
     parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi], frame: Frame
 ) -> ir.Table:
-    columns = [o.column for k in chosen for o in k.outputs]
+    columns = [o.column for k in chosen for o in k.outputs] + hidden_columns(chosen)
     if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
         typed = [ibis.null().cast(_group_type(g)).name(g) for g in group]
@@ -94,7 +99,10 @@ def finish(
     notes: dict[str, str] | None = None,
 ) -> pa.Table:
     """Counts of computed KPIs are 0 where a group had none; a KPI null in every group is
-    missing for want of the rows it is measured over; units and reasons go in metadata."""
+    missing for want of the rows it is measured over; what a KPI could not check in a
+    group becomes its ``<kpi>_unchecked`` column (:mod:`~supportkpi.analysis.coverage`);
+    units and reasons go in metadata."""
+    table = annotate(table, chosen)
     for kpi in chosen:
         if kpi.name in missing:
             continue

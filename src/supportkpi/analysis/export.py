@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
 
 from supportkpi.analysis.render import inert, plain_records
 from supportkpi.kpis.registry import humanise_seconds
 
-__all__ = ["FORMATS", "rich_table", "to_csv", "to_json", "write"]
+__all__ = ["FORMATS", "fitted", "rich_table", "to_csv", "to_json", "write"]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 
@@ -90,48 +93,90 @@ def _iso(value: datetime | date | None) -> str | None:
 def rich_table(
     table: pa.Table, title: str, columns: list[str] | None = None, width: int | None = None
 ) -> Table:
-    """A terminal table of ``columns`` (default all): seconds humanised, flags as yes/no.
-    When its columns cannot fit ``width`` without breaking a header word or a value, each
-    row becomes a block of "column  value" lines instead."""
+    """A terminal table of ``columns`` (default all): seconds humanised, flags as yes/no,
+    laid out by :func:`fitted`."""
     shown = columns or table.column_names
-    if width is not None and _least_width(table, shown) > width:
-        return _stacked(table, title, shown)
+    numeric = {
+        name
+        for name in shown
+        if pa.types.is_integer(table.schema.field(name).type)
+        or pa.types.is_floating(table.schema.field(name).type)
+    }
+    rows = [[_shown(n, r[n]) for n in shown] for r in table.select(shown).to_pylist()]
+    return fitted(title, shown, rows, numeric, width)
+
+
+def fitted(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Collection[str] = (),
+    width: int | None = None,
+) -> Table:
+    """A terminal table of text cells (``right``: the columns to align right) no wider than
+    ``width``: every column at least as wide as its longest header word and value word, so
+    nothing is cut or broken mid-word; the room left goes to the widest columns first. When
+    even that cannot fit, each row becomes a block of "column  value" lines instead."""
+    least = [
+        max([_longest_word(name), *(_longest_word(r[i]) for r in rows)])
+        for i, name in enumerate(columns)
+    ]
+    if width is not None and sum(n + 3 for n in least) + 1 > width:
+        return _stacked(title, columns, rows)
     view = Table(title=title, title_justify="left")
-    for name in shown:
-        numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(
-            table.schema.field(name).type
+    widths = _widths(columns, rows, least, width)
+    for i, name in enumerate(columns):
+        view.add_column(
+            name,
+            justify="right" if name in right else "left",
+            overflow="fold",
+            width=widths[i] if widths else None,
         )
-        view.add_column(name, justify="right" if numeric else "left", overflow="fold")
-    for row in table.select(shown).to_pylist():
-        view.add_row(*(_shown(name, row[name]) for name in shown))
+    for row in rows:
+        view.add_row(*row)
     return view
 
 
-def _least_width(table: pa.Table, shown: list[str]) -> int:
-    """The narrowest the table can be drawn with no header word or value broken."""
-    rows = table.select(shown).to_pylist()
-    need = [
-        max(
-            [
-                max((len(w) for w in name.split()), default=1),
-                *(max((len(w) for w in _shown(name, r[name]).split()), default=1) for r in rows),
-            ]
-        )
-        for name in shown
-    ]
-    return sum(n + 3 for n in need) + 1
+def _widths(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], least: list[int], width: int | None
+) -> list[int] | None:
+    """Column widths within ``width``: each column's natural width, the widest narrowed
+    first, headers wrapped before values, none below ``least`` (None: no width to fit)."""
+    if width is None:
+        return None
+    values = [max([0, *(_cells(r[i]) for r in rows)]) for i in range(len(columns))]
+    widths = [max(_cells(name), values[i]) for i, name in enumerate(columns)]
+    for floor in ([max(v, n) for v, n in zip(values, least, strict=True)], least):
+        while sum(w + 3 for w in widths) + 1 > width:
+            slack = [(w, i) for i, w in enumerate(widths) if w > floor[i]]
+            if not slack:
+                break
+            widths[max(slack)[1]] -= 1
+    return widths
 
 
-def _stacked(table: pa.Table, title: str, shown: list[str]) -> Table:
+def _plain(text: str) -> str:
+    return Text.from_markup(text).plain
+
+
+def _cells(text: str) -> int:
+    return max((cell_len(line) for line in _plain(text).splitlines()), default=0)
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(w) for w in _plain(text).split()), default=1)
+
+
+def _stacked(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     """One block per row: each column's name beside its value, rows apart by a rule."""
     view = Table(title=title, title_justify="left", show_header=False, show_lines=True)
     view.add_column("row")
-    for row in table.select(shown).to_pylist():
+    for row in rows:
         block = Table.grid(padding=(0, 2))
         block.add_column(style="bold", no_wrap=True)
         block.add_column(overflow="fold")
-        for name in shown:
-            block.add_row(name, _shown(name, row[name]))
+        for name, value in zip(columns, row, strict=True):
+            block.add_row(name, value)
         view.add_row(block)
     return view
 

@@ -15,7 +15,8 @@ from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import engine_facts, kept_contacts
 from supportkpi.store.engine import EngineStore
-from supportkpi.store.kept import kept_tables
+from supportkpi.store.kept import FACTS, REPLIES, kept_tables
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 __all__ = ["QueryError", "build_frame", "split_by", "within"]
@@ -77,7 +78,7 @@ def build_frame(
         except ValueError as exc:
             raise QueryError(str(exc)) from None
         config = config.model_copy(update={"timezone": tz})
-    first, last = _data_range(store)
+    first, last = remembered(store, "data_range", lambda: _data_range(store))
     spans = None
     if business_hours and config.business_hours.configured:
         spans = calendar.business_spans(config.business_hours, first, last)
@@ -93,13 +94,20 @@ def build_frame(
             "revenue_events",
         )
     }
+    days = config.follow_up_days
+    found = None
     contacts = None
     if isinstance(store, EngineStore):  # facts an engine keeps: `supportkpi facts build`
-        built = engine_facts.current(store, config.follow_up_days) if kept else None
-        found, contacts = (built[:2], built[2]) if built else (None, None)
-    else:
-        found = kept_tables(store, config.follow_up_days) if kept else None
-        contacts = kept_contacts.current(store) if kept else None
+        built = engine_facts.current(store, days) if kept else None
+        if built is not None:
+            found, contacts = built[:2], built[2]
+        kept = False
+    # whether the kept tables are current is remembered; the tables are this store's own
+    # (a remembered table would be bound to the connection of the request that asked first)
+    if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
+        found = (store.con.table(FACTS), store.con.table(REPLIES))
+    if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
+        contacts = store.con.table(kept_contacts.TABLE)
     return Frame(
         tables,
         config,

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from supportkpi.config import Config
 from supportkpi.kpis import Kpi
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
-__all__ = ["Inputs", "inputs_of", "unknown_filter_values"]
+__all__ = ["Inputs", "inputs_of", "spec_columns", "unknown_filter_values"]
 
 
 def _parts(spec: str) -> list[tuple[str, str]]:
@@ -25,6 +26,11 @@ def _parts(spec: str) -> list[tuple[str, str]]:
             table, part = part.split(".", 1)
         out.append((table, part))
     return out
+
+
+def spec_columns(spec: str) -> list[str]:
+    """The column names of ``spec`` (``table.a|b`` → [a, b]), whatever their tables."""
+    return [column for _, column in _parts(spec)]
 
 
 def _named(spec: str) -> str:
@@ -59,9 +65,13 @@ class Inputs:
             return "no business hours configured ([business_hours] in supportkpi.toml)"
         return None
 
+    def gaps(self, kpi: Kpi) -> tuple[str, ...]:
+        """What each of ``kpi``'s checks tells, for the checks no loaded row can make."""
+        return tuple(what for spec, what in kpi.checks if not self.has(spec))
+
     def unchecked(self, kpi: Kpi) -> str | None:
         """What a computable ``kpi`` could not check, for want of data, or None."""
-        gaps = [what for spec, what in kpi.checks if not self.has(spec)]
+        gaps = self.gaps(kpi)
         if not gaps:
             return None
         return "computed without checking " + ", ".join(gaps) + ": no such data loaded"
@@ -78,14 +88,21 @@ def inputs_of(store: Store, kpis: Iterable[Kpi]) -> Inputs:
     filled = {
         f"{table}.{column}"
         for table, columns in wanted.items()
-        for column in store.filled(table, columns)
+        for column in remembered(
+            store, ("filled", table, tuple(columns)), lambda t=table, c=columns: store.filled(t, c)
+        )
     }
-    return Inputs(store.counts(), frozenset(filled))
+    return Inputs(remembered(store, "counts", store.counts), frozenset(filled))
 
 
 def unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """A note per filter naming values no conversation has (a typo filters everything out
     silently otherwise), with the known values and the closest one."""
+    key = ("unknown filter values", tuple((d, tuple(v)) for d, v in filters.items()))
+    return dict(remembered(store, key, lambda: _unknown_filter_values(store, filters)))
+
+
+def _unknown_filter_values(store: Store, filters: Mapping[str, Sequence[str]]) -> dict[str, str]:
     import difflib
 
     notes = {}

@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish
+from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
@@ -66,6 +67,27 @@ class Report(Frames):
     missing: dict[str, str] = field(default_factory=dict)
     sql: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    checked_nowhere: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per KPI, the checks the whole store has no data for (the :attr:`notes` say so once)."""
+
+    def unchecked(self) -> list[tuple[int, dict[str, Any], str, str]]:
+        """(row index, group, KPI, note) for each value computed without a check its group
+        could not make though the store holds data for it elsewhere (a queue where no caller
+        is identified): the per-group counterpart of :attr:`notes`, read from each KPI's
+        ``<kpi>_unchecked`` column (:mod:`~supportkpi.analysis.coverage`)."""
+        out = []
+        for kpi in self.kpis:
+            column = unchecked_column(kpi.name)
+            if column not in self.table.column_names:
+                continue
+            everywhere = self.checked_nowhere.get(kpi.name, ())
+            for index, text in enumerate(self.table[column].to_pylist()):
+                gaps = [w for _, w in kpi.checks if text and w in text and w not in everywhere]
+                if gaps:
+                    row = {g: self.table[g][index].as_py() for g in self.group}
+                    why = f"computed without checking {', '.join(gaps)} in this group"
+                    out.append((index, row, kpi.name, why))
+        return out
 
     def empty(self) -> list[tuple[dict[str, Any], str, str]]:
         """(group, KPI, why) for each computed KPI left empty in a group."""
@@ -293,7 +315,8 @@ def run(
     finally:
         for name in [*temps, *([shared] if shared else [])]:
             store.drop_temp(name)
-    return Report(table, tuple(chosen), frame.group, missing, sql, notes)
+    nowhere = {k.name: held.gaps(k) for k in computable if held.gaps(k)}
+    return Report(table, tuple(chosen), frame.group, missing, sql, notes, nowhere)
 
 
 def report_periods(
@@ -363,5 +386,6 @@ def _periods(
         rows = table.take([n for n, p in enumerate(index) if p == i]).drop(["__period"])
         found = dict(missing)  # finish() adds the KPIs this range has no rows for
         done = finish(rows, chosen, found, dict(notes))
-        out.append(Report(done, tuple(chosen), (), found, "", dict(notes)))
+        nowhere = {k.name: held.gaps(k) for k in computable if held.gaps(k)}
+        out.append(Report(done, tuple(chosen), (), found, "", dict(notes), nowhere))
     return out

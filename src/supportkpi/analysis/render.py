@@ -147,7 +147,17 @@ def scorecard(
         " · ".join(str(r[g]) if r[g] is not None else "(none)" for g in group) or "all"
         for r in rows
     ]
-    cells = {c: [_marked(r, c, u) for r in rows] for c, u in units.items()}
+    unsure = {(index, name) for index, _, name, _ in report.unchecked()}
+    if split and channels is not None:  # a value per channel: its channel's own note
+        keys = [tuple(r[g] for g in group) for r in report.table.to_pylist()]
+        for _, where, name, _ in channels.unchecked():
+            key = tuple(where[g] for g in group)
+            if name in split and key in keys:
+                unsure.add((keys.index(key), f"{name}@{where['channel']}"))
+    cells = {
+        c: [_marked(r, c, u, (i, c) in unsure) for i, r in enumerate(rows)]
+        for c, u in units.items()
+    }
     label_width = min(max((len(labels[c]) for c in units), default=3), 40)
     widths = [
         max([len(n), *(len(_plain(cells[c][i])) for c in units)], default=len(n))
@@ -209,9 +219,14 @@ def _channels_after(
     return out
 
 
-def _marked(row: dict[str, Any], column: str, unit: Unit) -> str:
-    """A humanised value, with ✓ or ✗ when it has a target."""
-    shown = humanise(row[column], unit)
+UNSURE = "*"
+"""Marks a value its group could not fully check (:meth:`Report.unchecked` says what)."""
+
+
+def _marked(row: dict[str, Any], column: str, unit: Unit, unsure: bool = False) -> str:
+    """A humanised value, with ✓ or ✗ when it has a target, after ``*`` when its group
+    could not make every check the KPI makes."""
+    shown = humanise(row[column], unit) + (f" {UNSURE}" if unsure else "")
     status = row.get(f"{column}_status")
     if status == "met":
         return f"{shown} [green]✓[/]"

@@ -11,7 +11,7 @@ beside the in-house team on the KPIs a buyer of outsourced support compares.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import ibis
@@ -30,6 +30,7 @@ from supportkpi.analysis.targets import (
 from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Output, Unit
 from supportkpi.kpis.registry import share
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 IN_HOUSE = "in-house"
@@ -45,7 +46,11 @@ SHAPED = ("channel", "team")
 
 
 def vendors(store: Store) -> list[str]:
-    """Every vendor with conversations, sorted."""
+    """Every vendor with conversations, sorted (worked out once per store generation)."""
+    return list(remembered(store, "vendors", lambda: _vendors(store)))
+
+
+def _vendors(store: Store) -> list[str]:
     c = store.table("conversations")
     rows = c.filter(c.vendor.notnull()).select("vendor").distinct().order_by("vendor")
     return rows.to_pyarrow()["vendor"].to_pylist()
@@ -104,12 +109,8 @@ def sla(
         )
     ]
     rows: list[dict] = []
-    for shape in {tuple(d for d in SHAPED if getattr(t, d)) for _, t in held}:
-        items = [
-            (i, v, t)
-            for i, (v, t) in enumerate(held)
-            if tuple(d for d in SHAPED if getattr(t, d)) == shape
-        ]
+    for shape in dict.fromkeys(_shape(t) for _, t in held):
+        items = [(i, v, t) for i, (v, t) in enumerate(held) if _shape(t) == shape]
         extra = [k for i, _, t in items if (k := _attainment(t, i))]
         chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
         result = run(
@@ -125,15 +126,75 @@ def sla(
         )
         rows += _rows(result, items, shape, period)
     rows += _source_verdicts(store, config, names, period, start, end, tz, narrowed)
-    rows.sort(
-        key=lambda r: (
-            r["status"] != "missed",
-            r["compliance"] if r["compliance"] is not None else 2.0,
-            r["vendor"],
-            r["kpi"],
-        )
-    )
+    rows.sort(key=_worst_first)
     return pa.Table.from_pylist(rows, schema=_schema(period))
+
+
+def _worst_first(row: dict) -> tuple:
+    """Missed before the rest, the lowest compliance first, then by name."""
+    compliance = row["compliance"] if row["compliance"] is not None else 2.0
+    return (row["status"] != "missed", compliance, row["vendor"], row["kpi"], row["scope"])
+
+
+def _shape(target: Target) -> tuple[str, ...]:
+    """The dimensions besides vendor a target is scoped to (a chat target: channel)."""
+    return tuple(d for d in SHAPED if getattr(target, d))
+
+
+def _value_only(kpi: Kpi) -> Kpi:
+    """``kpi`` measuring its main value alone: a target judges that, not the median or
+    90th percentile beside it (exact quantiles are most of a duration's cost)."""
+    main = tuple(o for o in kpi.outputs if o.column == kpi.name)
+    if len(kpi.outputs) == 1 or not main:
+        return kpi
+
+    def measure(t: ibis.Table) -> dict[str, ibis.Expr]:
+        return {kpi.name: kpi.measure(t)[kpi.name]}
+
+    return replace(kpi, measure=measure, outputs=main)
+
+
+def standings_of(
+    store: Store,
+    config: Config,
+    result: Report,
+    start: date | None = None,
+    end: date | None = None,
+    tz: str | None = None,
+    also: Sequence[Report | None] = (),
+) -> list[Standing]:
+    """:func:`standings` of the vendors of a report by vendor (over ``start``–``end``, with no
+    filter but vendor), counted as :func:`sla` counts them, from numbers already computed: a
+    target is judged on ``result``'s value, or on that of a report in ``also`` grouped by
+    vendor and the target's scope (the headline's KPIs per vendor and channel,
+    :func:`~supportkpi.analysis.views.channel_split`). Only the targets none of them can
+    judge (a KPI outside the headline) are computed, in one query per scope, their main
+    value alone, without the attainment ``sla`` adds."""
+    if result.group != ("vendor",):
+        raise QueryError("standings are counted from a report by vendor")
+    shown = [v for v in result.table["vendor"].to_pylist() if v is not None]
+    held = [(v, t) for v in shown for t in contract(config, v)]
+    known = {
+        r.group[1:]: r for r in [result, *also] if r is not None and r.group[:1] == ("vendor",)
+    }
+    rows: list[dict] = []
+    rest = []
+    for index, (vendor, target) in enumerate(held):
+        shape = _shape(target)
+        judged = known.get(shape)
+        if judged is not None and target.kpi in {k.name for k in judged.kpis}:
+            rows += _rows(judged, [(index, vendor, target)], shape, None)
+        else:
+            rest.append((index, vendor, target))
+    for shape in dict.fromkeys(_shape(t) for _, _, t in rest):
+        mine = [(i, v, t) for i, v, t in rest if _shape(t) == shape]
+        chosen = [_value_only(REGISTRY[n]) for n in dict.fromkeys(t.kpi for _, _, t in mine)]
+        extra = run(
+            store, chosen, ["vendor", *shape], None, start, end, {"vendor": shown}, tz, config
+        )
+        rows += _rows(extra, mine, shape, None)
+    rows.sort(key=_worst_first)
+    return standings(config, rows)
 
 
 def _rows(

@@ -22,6 +22,7 @@ from supportkpi.config import Config
 from supportkpi.kpis import REGISTRY, Direction, Kpi, Unit
 from supportkpi.kpis.grains import DIMENSIONS, GRAINS
 from supportkpi.kpis.registry import flag
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -277,6 +278,13 @@ def data_days(
     store: Store, tz: str | None = None, config: Config | None = None
 ) -> tuple[date | None, date | None]:
     """The first and last local day with a conversation, or (None, None) when there is none."""
+    zone = tz or (config or Config()).timezone
+    return remembered(store, ("data_days", zone), lambda: _data_days(store, tz, config))
+
+
+def _data_days(
+    store: Store, tz: str | None, config: Config | None
+) -> tuple[date | None, date | None]:
     frame = build_frame(store, config or Config(), (), None, None, None, None, tz, False)
     c = frame.tables["conversations"]
     local = frame.local(c.created_at)

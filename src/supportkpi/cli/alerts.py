@@ -82,9 +82,9 @@ def history_command(
     if not events:
         out.print("No alert has fired.")
         return
-    view = Table(title="Alert history", title_justify="left")
-    for name in ("at", "rule", "status", "value", "threshold", "sample", "deliveries"):
-        view.add_column(name)
+    from supportkpi.analysis import export
+
+    rows = []
     for e in events:
         sent = ", ".join(
             f"{d['channel']} {d['status']} ({d['attempts']})"
@@ -92,11 +92,12 @@ def history_command(
             for d in e["deliveries"]
         )
         value = "–" if e["value"] is None else f"{e['value']:,.4g}"
-        view.add_row(
+        rows.append([
             f"{e['at']:%Y-%m-%d %H:%M}", e["rule"], e["status"], value, e["threshold"] or "–",
             str(e["sample"]), sent or "–",
-        )  # fmt: skip
-    out.print(view)
+        ])  # fmt: skip
+    columns = ["at", "rule", "status", "value", "threshold", "sample", "deliveries"]
+    out.print(export.fitted("Alert history", columns, rows, ["value", "sample"], out.width))
 
 
 def _moment(at: str | None) -> datetime | None:

@@ -54,6 +54,15 @@ def print_report(
         out.print(f"[dim]{name}: not computed: {why}[/]", highlight=False)
     for name, note in result.notes.items():
         out.print(f"[dim]{name}: {note}[/]", highlight=False)
+    unsure = result.unchecked()
+    if channels is not None:  # the values shown per channel, with their channel's notes
+        shown = {k.name for k in channels.kpis}
+        unsure += [u for u in channels.unchecked() if u[2] in shown]
+    for _, group, name, why in unsure[:10]:
+        where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
+        out.print(f"[dim]{render.UNSURE} {name} for {where}: {why}[/]", highlight=False)
+    if len(unsure) > 10:
+        out.print(f"[dim]… and {len(unsure) - 10} more values marked {render.UNSURE}[/]")
     empty = result.empty()
     for group, name, why in empty[:10]:
         where = ", ".join(f"{k} {v}" for k, v in group.items()) or "all"
@@ -168,7 +177,11 @@ def report_command(
                 )
         except (QueryError, ConfigError) as exc:
             raise fail(str(exc)) from None
-        story = story_of(store, settings, result, filters, from_, to, tz) if fmt == "table" else []
+        story = (
+            story_of(store, settings, result, filters, from_, to, tz, channels)
+            if fmt == "table"
+            else []
+        )
     _emit(result, fmt, out_file, title, compact=headline, story=story, channels=channels)
     if explain:
         err.print(result.sql, highlight=False, markup=False)
@@ -230,12 +243,14 @@ def story_of(
     from_: str | None,
     to: str | None,
     tz: str | None,
+    channels: Report | None = None,
 ) -> list[str]:
     """The scorecard in words (:func:`render.story`): each vendor against the targets it is
-    held to, counted as ``supportkpi sla`` counts them over the same days. Nothing about
+    held to, counted as ``supportkpi sla`` counts them over the same days, from the report's
+    own numbers (and ``channels``', its KPIs per channel) where it has them. Nothing about
     targets when the report is narrowed by more than vendor (``sla`` judges whole vendors)."""
     from supportkpi.analysis import render
-    from supportkpi.analysis.sla import legend, sla, standings
+    from supportkpi.analysis.sla import legend, standings_of
 
     if result.group != ("vendor",):
         return []
@@ -245,8 +260,9 @@ def story_of(
         note = "✓ met, ✗ missed against the targets each vendor is held to (`supportkpi sla`)."
         return render.story(result, legend=note)
     shown = result.table["vendor"].to_pylist()
-    judged = sla(store, settings, None, None, parse_date(from_), parse_date(to), tz)
-    return render.story(result, standings(settings, judged), legend(settings, shown))
+    start, end = parse_date(from_), parse_date(to)
+    standing = standings_of(store, settings, result, start, end, tz, [channels])
+    return render.story(result, standing, legend(settings, shown))
 
 
 def _emit(

@@ -81,9 +81,7 @@ def history_command(
     fmt: Format = "table",
 ) -> None:
     """The latest scheduled deliveries: schedule, due time, item, channel, status, attempts."""
-    from rich.table import Table
-
-    from supportkpi.analysis import render
+    from supportkpi.analysis import export, render
     from supportkpi.store.schedule_log import history
 
     with open_store(db, read_only=True) as store:
@@ -94,12 +92,13 @@ def history_command(
     if not rows:
         out.print("Nothing scheduled has been made yet.")
         return
-    view = Table(title="Scheduled deliveries", title_justify="left")
-    for name in ("due at (UTC)", "schedule", "item", "channel", "status", "attempts", "error"):
-        view.add_column(name)
-    for r in rows:
-        view.add_row(
+    cells = [
+        [
             f"{r['due_at']:%Y-%m-%d %H:%M}", r["schedule"], r["item"], r["channel"],
             r["status"], str(r["attempts"]), r["error"] or "–",
-        )  # fmt: skip
-    out.print(view)
+        ]
+        for r in rows
+    ]  # fmt: skip
+    columns = ["due at (UTC)", "schedule", "item", "channel", "status", "attempts", "error"]
+    title = "Scheduled deliveries"
+    out.print(export.fitted(title, columns, cells, ["attempts"], out.width))

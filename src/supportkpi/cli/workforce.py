@@ -45,18 +45,27 @@ def _emit(table: pa.Table, fmt: str) -> bool:
 
 
 def _view(table: pa.Table, title: str) -> Table:
+    """Values humanised, text to the left and numbers to the right, headers in words, the
+    group in one column ("chat/northwind") when it is several, fitted to the terminal
+    (:func:`~supportkpi.analysis.export.fitted`)."""
     import pyarrow as pa
 
-    from supportkpi.analysis import render
+    from supportkpi.analysis import export, render
 
-    view = Table(title=title, title_justify="left")
-    for name in table.column_names:
-        view.add_column(
-            name, justify="left" if pa.types.is_string(table.schema.field(name).type) else "right"
-        )
-    for row in table.to_pylist():
-        view.add_row(*(render.cell(row[c], c) for c in table.column_names))
-    return view
+    keys = [k for k in ("channel", "vendor", "queue") if k in table.column_names]
+    names = [n for n in table.column_names if len(keys) < 2 or n not in keys]
+    heads = [n.replace("_", " ") for n in names]  # "peak agents" wraps where peak_agents cannot
+    right = [
+        h
+        for n, h in zip(names, heads, strict=True)
+        if not pa.types.is_string(table.schema.field(n).type)
+    ]
+    rows = [[render.cell(row[c], c) for c in names] for row in table.to_pylist()]
+    if len(keys) > 1:
+        groups = zip(*(table[k].to_pylist() for k in keys), strict=True)
+        merged = ["/".join("(none)" if v is None else str(v) for v in g) for g in groups]
+        heads, rows = ["/".join(keys), *heads], [[m, *r] for m, r in zip(merged, rows, strict=True)]
+    return export.fitted(title, heads, rows, right, out.width)
 
 
 @app.command("forecast")
@@ -100,13 +109,16 @@ def forecast_command(
     table = forecast_table(predicted, keys)
     if _emit(table, fmt):
         return
-    out.print(
-        _view(
-            daily_table(predicted, keys),
-            f"Forecast: conversations per day ({interval}-minute intervals; low–high: 80 % "
-            "interval of the day's total)",
-        )
+    daily = daily_table(predicted, keys)
+    title = (
+        f"Forecast: conversations per day ({interval}-minute intervals; low–high: 80 % "
+        "interval of the day's total)"
     )
+    # the model is one per group: named once under the table, which then fits 80 columns
+    chosen = dict.fromkeys(zip(*(daily[k].to_pylist() for k in [*keys, "model"]), strict=True))
+    out.print(_view(daily.drop_columns(["model"]), title))
+    named = "; ".join(f"{'/'.join(map(str, g[:-1])) or 'all'} {g[-1]}" for g in chosen)
+    out.print(f"Model chosen by backtest: {named}.", highlight=False)
 
 
 def _show_backtest(table: pa.Table, keys: list[str], fmt: str) -> None:
@@ -117,28 +129,38 @@ def _show_backtest(table: pa.Table, keys: list[str], fmt: str) -> None:
     rows = table.to_pylist()
     models = list(dict.fromkeys(r["model"] for r in rows))
     groups = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
+    from supportkpi.analysis import export
+
     for group in groups:
         mine = [r for r in rows if tuple(r[k] for k in keys) == group]
         chosen = next(r["model"] for r in mine if r["chosen"])
-        view = Table(
-            title=f"Backtest {'/'.join(map(str, group))} per horizon day: MASE and MAPE of each "
-            f"model (lower is better), bias of the chosen one, {chosen} (> 0: over-forecast)",
-            title_justify="left",
-        )
-        for head in ("day", "scored", *(f"MASE {m}" for m in models)):
-            view.add_column(head, justify="right")
-        for head in (*(f"MAPE {m}" for m in models), "bias"):
-            view.add_column(head, justify="right")
+        heads = ["day", "scored", *(f"MASE {m}" for m in models)]
+        heads += [*(f"MAPE {m}" for m in models), "bias"]
+        cells = []
         for h in sorted({r["horizon"] for r in mine}):
             at = {r["model"]: r for r in mine if r["horizon"] == h}
-            view.add_row(
-                str(h),
-                str(at[chosen]["days"]),
-                *(_number(at[m]["mase"], "{:.2f}") for m in models),
-                *(_number(at[m]["mape"], "{:.1%}") for m in models),
-                _number(at[chosen]["bias"], "{:+.1%}"),
+            cells.append(
+                [
+                    str(h),
+                    str(at[chosen]["days"]),
+                    *(_number(at[m]["mase"], "{:.2f}") for m in models),
+                    *(_number(at[m]["mape"], "{:.1%}") for m in models),
+                    _number(at[chosen]["bias"], "{:+.1%}"),
+                ]
             )
-        out.print(view)
+        title = (
+            f"Backtest {'/'.join(map(str, group))} per horizon day: MASE and MAPE of each "
+            f"model (lower is better), bias of the chosen one, {chosen} (> 0: over-forecast)"
+        )
+        # one table when it fits the terminal; else MASE, then MAPE and bias, each with days
+        fits = sum(max(len(w) for w in h.split()) + 3 for h in heads) + 1 <= out.width
+        split = len(models) + 2
+        parts = [heads] if fits else [heads[:split], heads[:2] + heads[split:]]
+        for part in parts:
+            index = [heads.index(h) for h in part]
+            shown = [[row[i] for i in index] for row in cells]
+            out.print(export.fitted(title, part, shown, part, out.width))
+            title = ""
 
 
 def _number(value: float | None, pattern: str) -> str:

@@ -37,7 +37,9 @@ def markdown() -> str:
         "- A KPI whose input column holds no value in the loaded data is missing with the "
         "reason, never 0; a rate whose input says nothing in one group is empty there. A "
         "KPI computed from part of its inputs (FCR without follow-up data) carries a note "
-        "naming what it could not check.",
+        "naming what it could not check; where only some groups lack the data (a queue "
+        "where no caller is identified), its `<kpi>_unchecked` column names it row by row "
+        "and the terminal marks the value with `*`.",
         "",
     ]
     kpis = all_kpis()

@@ -687,10 +687,10 @@ class _Load:
         try:
             with self.store.transaction():
                 self._check_owner()
-                kept.before_load(self.store)
+                kept.before_load(self.target)
                 # a first load, whose kept tables are all built whole, need not record
                 # which conversations it changed
-                record = not (self.fast and kept.rebuilds(self.store) and self._first())
+                record = not (self.fast and kept.rebuilds(self.target) and self._first())
                 for name in schema.LOAD_ORDER:
                     if name in self.clean:
                         merged[name] = self.store.merge(
@@ -701,7 +701,7 @@ class _Load:
                             **({} if self.fast else {"insert_new": False}),
                         )
                 if isinstance(self.target, PostgresStore):
-                    self._land(merged, names)
+                    self._land(merged, names, touched)
                     return merged
                 kept.refresh(self.store, touched)
                 generation.bump(self.store)
@@ -719,9 +719,10 @@ class _Load:
             self.store.drop_temp(touched)
         return merged
 
-    def _land(self, merged: dict[str, MergeCounts], names: list[str]) -> None:
+    def _land(self, merged: dict[str, MergeCounts], names: list[str], touched: str) -> None:
         """Write the merged rows, the quarantine and the kept facts to the PostgreSQL store,
-        in its transaction; the server's counts must be the workspace's."""
+        in its transaction; the server's counts must be the workspace's. The kept facts of
+        the conversations the merges ``touched`` are computed again on the server."""
         assert isinstance(self.target, PostgresStore)
         written = self.target.land(self.store, self.clean, _REJECTS, names)
         for name, (new, updated) in written.items():
@@ -731,9 +732,8 @@ class _Load:
                     f"{name}: the server wrote {new} new and {updated} changed rows where the "
                     f"checks counted {counts.new} and {counts.updated}; nothing was loaded"
                 )
-        changed = any(merged[t].new or merged[t].updated for t in kept.SOURCES if t in merged)
-        if changed or not self.target.exists(kept.FACTS):
-            kept.refresh(self.target, "")
+        with self.target.copied(self.store, touched, "conversation_id") as name:
+            kept.refresh(self.target, name)
         generation.bump(self.target)
 
     def _first(self) -> bool:

@@ -137,23 +137,26 @@ def refresh(store: Store, touched: str) -> None:
     if state is None or state[0] != VERSION or state[3]:
         rebuild(store)
         return
-    if store.dialect != "duckdb":  # patching in place is written in DuckDB's SQL
+    changed, stored = store.execute(
+        f"SELECT (SELECT count(DISTINCT conversation_id) FROM {touched}), "
+        "(SELECT count(*) FROM conversations)"
+    )[0]
+    if not changed:
+        return
+    if changed > REBUILD_SHARE * stored:
         rebuild(store, state[1])
         return
-    changed = store.raw.execute(f"SELECT count(DISTINCT conversation_id) FROM {touched}").fetchone()
-    stored = store.raw.execute("SELECT count(*) FROM conversations").fetchone()
-    assert changed is not None and stored is not None
-    if not changed[0]:
-        return
-    if changed[0] > REBUILD_SHARE * stored[0]:
-        rebuild(store, state[1])
-        return
-    try:
+    if store.dialect == "duckdb":
+        try:
+            _refresh_scope(store, touched, state[1])
+        finally:
+            for name in _TEMP.values():
+                store.drop_temp(name)
+    else:  # a failed statement aborts the server's transaction, its temporary tables with it
         _refresh_scope(store, touched, state[1])
-    finally:
         for name in _TEMP.values():
             store.drop_temp(name)
-    store.raw.execute(
+    store.execute(
         f"UPDATE {STATE} SET conversations = ?, messages = ?, surveys = ?", list(_counts(store))
     )
 
@@ -179,29 +182,38 @@ def before_load(store: Store) -> None:
 
 
 # The refresh's temporary tables. Their names are fixed so that the SQL compiled from the
-# facts' expressions is the same on every refresh, and compiled once per process.
+# facts' expressions is the same on every refresh, and compiled once per process and dialect.
 _TEMP = {
     name: f"__kept_{name}" for name in ("changed", "scope", "others", "messages", "own", "links")
 }
-_COMPILED: dict[tuple[str, float], str] = {}
+_COMPILED: dict[tuple[str, str, float], tuple[str, list[str]]] = {}
 
 
 def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
     """The steps of :func:`refresh`. Only the changed conversations need their messages and
     their whole rows rewritten; for their customers' other conversations only the follow-up
     links can move, and only those are updated (a kept row is wide: reading whole rows of
-    scattered conversations costs a full scan)."""
+    scattered conversations costs a full scan). The same statements run on DuckDB and on
+    PostgreSQL, the facts' expressions compiled for each."""
     t = _TEMP
-    run = store.raw.execute
-    run(f"CREATE TEMP TABLE {t['changed']} AS SELECT DISTINCT conversation_id FROM {touched}")
-    run(_SCOPE_SQL.format(scope=t["scope"], touched=t["changed"], facts=FACTS))
-    run(
-        f"CREATE TEMP TABLE {t['others']} AS SELECT conversation_id FROM {t['scope']} "
-        f"EXCEPT SELECT conversation_id FROM {t['changed']}"
+    run = _runner(store)
+
+    def temp(name: str, select: str) -> None:
+        run(f"CREATE TEMP TABLE {t[name]} AS {select}")
+        if store.dialect == "postgres":  # the server keeps no statistics of temporary tables
+            run(f"ANALYZE {t[name]}")
+
+    temp("changed", f"SELECT DISTINCT conversation_id FROM {touched}")
+    temp("scope", _SCOPE_SQL.format(touched=t["changed"], facts=FACTS))
+    temp(
+        "others",
+        f"SELECT conversation_id FROM {t['scope']} "
+        f"EXCEPT SELECT conversation_id FROM {t['changed']}",
     )
-    run(
-        f"CREATE TEMP TABLE {t['messages']} AS SELECT {_MESSAGE_COLUMNS} FROM messages "
-        f"WHERE conversation_id IN (SELECT conversation_id FROM {t['changed']})"
+    temp(
+        "messages",
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages "
+        f"WHERE conversation_id IN (SELECT conversation_id FROM {t['changed']})",
     )
 
     def own() -> ir.Table:
@@ -218,12 +230,11 @@ def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
         links = store.con.table(t["links"])
         return store.con.table(t["own"]).drop("follow_up_of").join(links, "conversation_id")
 
-    run(f"CREATE TEMP TABLE {t['own']} AS {_compiled('own', window_days, own)}")
-    links = _compiled("links", window_days, lambda: _links(store, window_days))
-    run(f"CREATE TEMP TABLE {t['links']} AS {links}")
+    temp("own", _compiled(store, "own", window_days, own)[0])
+    temp("links", _compiled(store, "links", window_days, lambda: _links(store, window_days))[0])
     changed = f"(SELECT conversation_id FROM {t['changed']})"
     run(f"DELETE FROM {FACTS} WHERE conversation_id IN {changed}")
-    run(f"INSERT INTO {FACTS} BY NAME {_compiled('rows', window_days, rows)}")
+    run(_insert(store, FACTS, _compiled(store, "rows", window_days, rows)))
     run(
         f"UPDATE {FACTS} SET follow_up_of = l.follow_up_of, followed_up = l.followed_up "
         f"FROM {t['links']} l JOIN {t['others']} o USING (conversation_id) "
@@ -231,15 +242,38 @@ def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
         f"({FACTS}.follow_up_of IS DISTINCT FROM l.follow_up_of "
         f"OR {FACTS}.followed_up IS DISTINCT FROM l.followed_up)"
     )
-    pairs = _compiled("pairs", window_days, lambda: reply_pairs(store.con.table(t["messages"])))
+    pairs = _compiled(
+        store, "pairs", window_days, lambda: reply_pairs(store.con.table(t["messages"]))
+    )
     run(f"DELETE FROM {REPLIES} WHERE conversation_id IN {changed}")
-    run(f"INSERT INTO {REPLIES} BY NAME {pairs}")
+    run(_insert(store, REPLIES, pairs))
 
 
-def _compiled(step: str, window_days: float, build: Callable[[], ir.Table]) -> str:
-    key = (step, window_days)
+def _runner(store: Store) -> Callable[[str], object]:
+    """Run one statement written for the store's own engine."""
+    if store.dialect == "duckdb":
+        return store.raw.execute
+    return store.run  # type: ignore[attr-defined]
+
+
+def _insert(store: Store, table: str, compiled: tuple[str, list[str]]) -> str:
+    """``INSERT`` of the rows of a compiled query into ``table``, column by name."""
+    sql, columns = compiled
+    if store.dialect == "duckdb":
+        return f"INSERT INTO {table} BY NAME {sql}"
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f"INSERT INTO {table} ({names}) SELECT {names} FROM ({sql}) AS r"
+
+
+def _compiled(
+    store: Store, step: str, window_days: float, build: Callable[[], ir.Table]
+) -> tuple[str, list[str]]:
+    """The SQL of a step's expression for the store's engine, and its columns."""
+    key = (store.dialect, step, window_days)
     if key not in _COMPILED:
-        _COMPILED[key] = _sql(build())
+        expr = build()
+        sql = _sql(expr) if store.dialect == "duckdb" else _compile(store, expr)
+        _COMPILED[key] = (sql, list(expr.columns))
     return _COMPILED[key]
 
 
@@ -276,7 +310,6 @@ _MESSAGE_COLUMNS = "message_id, conversation_id, sent_at, author_role, private"
 # named) as follow_up_of, and every conversation of those conversations' customers, before
 # and after the change.
 _SCOPE_SQL = """
-CREATE TEMP TABLE {scope} AS
 WITH changed AS (SELECT DISTINCT conversation_id FROM {touched}),
 named AS (
     SELECT conversation_id FROM changed

@@ -7,9 +7,11 @@ workspace: the stored rows the load can meet (those with its keys, the conversat
 a vendor's agents) are copied into the workspace first, inside the load's transaction on the
 server, so the checks, the ownership rules and the merge counts see what the server holds.
 The accepted rows are then bulk-copied to the server and upserted (``INSERT … ON CONFLICT``),
-the quarantine rows of the loaded files replaced and the kept facts rebuilt, all in that one
-server transaction: the load lands whole or not at all. Loads take a transaction-scoped
-advisory lock, so two loads never interleave; reads go on meanwhile.
+the quarantine rows of the loaded files replaced and the kept facts of the conversations the
+load changed computed again (:func:`supportkpi.store.kept.refresh`, as on DuckDB: the
+workspace's merges list them), all in that one server transaction: the load lands whole or
+not at all. Loads take a transaction-scoped advisory lock, so two loads never interleave;
+reads go on meanwhile.
 
 No statement in DuckDB's dialect is sent unchecked: :meth:`PostgresStore.execute` rewrites it
 for PostgreSQL or refuses it (:func:`supportkpi.store.pgsql.to_postgres`).
@@ -311,6 +313,26 @@ class PostgresStore(Store):
                 [*columns, "quarantined_at"],
             )
         return written
+
+    @contextmanager
+    def copied(self, work: Store, table: str, column: str) -> Iterator[str]:
+        """The distinct non-null values of ``column`` (text) of the ``work`` store's
+        ``table`` as a temporary table on the server, with that one column; its name. Call
+        in the transaction (the table goes with it if the block fails)."""
+        name = f"__copied_{column}"
+        with self.pg.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS pg_temp.{q(name)}")
+            cur.execute(f"CREATE TEMP TABLE {q(name)} ({q(column)} TEXT) ON COMMIT DROP")
+            pgsql.copy_to_postgres(
+                work.raw,
+                f"SELECT DISTINCT {q(column)} FROM {q(table)} WHERE {q(column)} IS NOT NULL",
+                cur,
+                name,
+                [column],
+            )
+            cur.execute(f"ANALYZE {q(name)}")
+        yield name
+        self.drop_temp(name)
 
     @contextmanager
     def _keys_on_server(self, spec: schema.Table, keys: pa.Table) -> Iterator[str]:

@@ -20,7 +20,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from supportkpi.store import schema
+from supportkpi.store import duckdb_sql, schema
 from supportkpi.store.merge import MergeCounts, merge
 from supportkpi.store.merge import quoted as _q
 
@@ -115,10 +115,14 @@ class Store:
     """The SQL dialect of the engine underneath, as Ibis and sqlglot name it."""
 
     def __init__(self, con: DuckDBBackend, url: str) -> None:
-        self.con = con
+        # durations on integers, not DuckDB's calendar (see supportkpi.store.duckdb_sql)
+        self.con = duckdb_sql.use(con) if isinstance(con, DuckDBBackend) else con
         self.url = url
         self._temp_counter = 0
         self._tables: dict[str, ibis.Table] = {}  # each table's schema, read once
+        # what the query service worked out about the data, by store generation; shared
+        # with this store's sessions (see supportkpi.store.memo)
+        self.memo: dict[tuple[object, ...], object] = {}
 
     @classmethod
     def open(
@@ -168,6 +172,7 @@ class Store:
         cursor = self.raw.cursor()
         _session_settings(cursor)
         store = Store(ibis.duckdb.from_connection(cursor), self.url)
+        store.memo = self.memo
         try:
             yield store
         finally:

@@ -1,0 +1,55 @@
+"""Facts about a DuckDB store's data worked out once per store generation.
+
+Every report begins by asking the store the same things: the days its data spans, whether
+the kept conversation facts and last contacts are current. Each is a query (a scan of the
+messages for the last one sent, row counts…), and a dashboard page asks them fifteen times.
+Their answers change only when the data does, which on a DuckDB store means a committed load
+(:mod:`supportkpi.store.generation`: every load raises the generation inside its transaction,
+and no other process can write while this one holds the file). So they are kept on the open
+store, shared with its per-request sessions, under the generation they were worked out at.
+A store opened again starts with nothing kept; engine stores (Spark) and PostgreSQL, which
+other processes write to, ask every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
+
+from supportkpi.store import generation
+from supportkpi.store.store import Store
+
+T = TypeVar("T")
+_LIMIT = 256  # answers kept per store; the oldest go first
+
+__all__ = ["remembered"]
+
+
+def remembered(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or its answer at the store's current generation when already worked
+    out for ``key`` on this open store (DuckDB stores only)."""
+    memo = getattr(store, "memo", None)
+    if memo is None or type(store) is not Store:
+        return compute()
+    at = (key, _generation(store, memo))
+    if at in memo:
+        return cast(T, memo[at])
+    value = compute()
+    if len(memo) >= _LIMIT:
+        with contextlib.suppress(StopIteration, RuntimeError):  # changed meanwhile
+            memo.pop(next(iter(memo)), None)
+    memo[at] = value
+    return value
+
+
+def _generation(store: Store, memo: dict[tuple[object, ...], object]) -> int:
+    """The store's generation; once its table is seen (a load made it, and nothing drops
+    it) read without asking the catalog first."""
+    if memo.get(("generation table",)):
+        rows = store.execute(f"SELECT max(generation) FROM {generation.TABLE}")
+        return int(rows[0][0] or 0)
+    now = generation.current(store)
+    if now:
+        memo[("generation table",)] = True
+    return now

@@ -1,0 +1,104 @@
+"""The store's DuckDB compiler: a millisecond duration on integers equals DuckDB's DATE_DIFF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import ibis
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from supportkpi.store import duckdb_sql
+from supportkpi.store.store import Store
+
+INSTANTS = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(INSTANTS, st.one_of(INSTANTS, st.integers(-(10**7), 10**7))),
+        min_size=1,
+        max_size=200,
+    ),
+    zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]),
+)
+def test_a_duration_on_integers_is_date_diff(
+    pairs: list[tuple[datetime, datetime | int]], zone: str
+) -> None:
+    """Instants before and after 1970, micro-seconds apart or centuries, in any session zone:
+    the compiled duration equals DATE_DIFF('millisecond') on the same instants."""
+    rows = [(a, b if isinstance(b, datetime) else a + timedelta(microseconds=b)) for a, b in pairs]
+    con = duckdb_sql.use(ibis.duckdb.connect())
+    con.raw_sql(f"SET TimeZone = '{zone}'")
+    con.raw_sql("CREATE TABLE t (i INTEGER, a TIMESTAMPTZ, b TIMESTAMPTZ)")
+    con.con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(rows)]
+    )
+    t = con.table("t")
+    ours = t.select("i", d=t.b.delta(t.a, unit="millisecond")).order_by("i")
+    sql = str(con.compile(ours))
+    assert "DATE_DIFF" not in sql.upper()
+    engine = con.raw_sql("SELECT date_diff('millisecond', a, b) FROM t ORDER BY i").fetchall()
+    assert con.execute(ours)["d"].tolist() == [r[0] for r in engine]
+    assert con.execute(ours)["d"].tolist() == _exact(rows)
+
+
+def _exact(rows: list[tuple[datetime, datetime]]) -> list[int]:
+    """floor(µs ÷ 1000) differences, in integers (no float rounding)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def ms(t: datetime) -> int:
+        return ((t - epoch) // timedelta(microseconds=1)) // 1000
+
+    return [ms(b) - ms(a) for a, b in rows]
+
+
+def test_a_store_compiles_durations_on_integers(tmp_path) -> None:
+    """Every store opened on DuckDB, and every request's session, uses the compiler."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        assert store.con.compiler is duckdb_sql.COMPILER
+        with store.session() as session:
+            assert session.con.compiler is duckdb_sql.COMPILER
+        c = store.table("conversations")
+        sql = str(
+            store.con.compile(c.select(d=c.resolved_at.delta(c.created_at, unit="millisecond")))
+        )
+        assert "EPOCH_US" in sql.upper() and "DATE_DIFF" not in sql.upper()
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    instants=st.lists(INSTANTS, min_size=1, max_size=200),
+    shift=st.integers(-(10**6), 10**6),
+    unit=st.sampled_from(["s", "m", "h", "ms"]),
+)
+def test_local_time_on_integers_is_the_calendar(
+    instants: list[datetime], shift: int, unit: str
+) -> None:
+    """A zoned instant shifted by a fixed interval, truncated to every unit a report groups
+    by, its hour, minute, weekday and date: the store's compiler and Ibis's agree (UTC)."""
+    con = duckdb_sql.use(ibis.duckdb.connect())
+    plain = ibis.duckdb.connect()
+    for c in (con, plain):
+        c.raw_sql("SET TimeZone = 'UTC'")
+        c.raw_sql("CREATE TABLE t (i INTEGER, a TIMESTAMPTZ)")
+        c.con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(instants)))
+    t = con.table("t")
+    local = t.a + ibis.interval(shift, unit=unit)
+    columns = {
+        "shifted": local,
+        "hour": local.hour(),
+        "minute": local.minute(),
+        "weekday": local.day_of_week.index(),
+        "day": local.date(),
+        **{f"trunc_{u}": local.truncate(u) for u in ("Y", "Q", "M", "W", "D", "h", "m", "s")},
+    }
+    expr = t.select("i", **columns).order_by("i")
+    ours = con.compile(expr)
+    assert "INTERVAL" not in ours.upper() and "MAKE_TIMESTAMP(EPOCH_US" in ours.upper()
+    theirs = ibis.to_sql(expr, dialect="duckdb")
+    assert "INTERVAL" in theirs.upper()
+    assert con.raw_sql(ours).fetchall() == plain.raw_sql(str(theirs)).fetchall()

@@ -1,0 +1,76 @@
+"""What the query service works out about a store's data (its days, whether the kept facts
+are current, which columns hold values) is kept on the open store per generation: a load
+in the same process moves the generation and every answer is worked out again."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from supportkpi.analysis import views
+from supportkpi.analysis.query import report
+from supportkpi.analysis.sla import vendors
+from supportkpi.load.ingest import load_records
+from supportkpi.store import generation
+from supportkpi.store.memo import remembered
+from supportkpi.store.store import Store
+
+
+def _conversations(day: str, n: int, vendor: str) -> bytes:
+    rows = [
+        {
+            "conversation_id": f"{vendor}-{day}-{i}",
+            "channel": "chat",
+            "created_at": f"{day}T{9 + i:02d}:00:00Z",
+            "vendor": vendor,
+        }
+        for i in range(n)
+    ]
+    return json.dumps(rows).encode()
+
+
+def test_an_answer_is_kept_until_the_generation_moves(tmp_path) -> None:
+    with Store.open(tmp_path / "m.duckdb") as store:
+        calls = []
+
+        def compute() -> int:
+            calls.append(1)
+            return len(calls)
+
+        assert remembered(store, "k", compute) == 1
+        assert remembered(store, "k", compute) == 1
+        with store.session() as session:  # a request's session shares the open store's
+            assert remembered(session, "k", compute) == 1
+        with store.transaction():
+            generation.bump(store)
+        assert remembered(store, "k", compute) == 2
+    with Store.open(tmp_path / "m.duckdb") as again:  # opened again: nothing kept
+        assert remembered(again, "k", compute) == 3
+
+
+def test_a_load_in_the_same_process_is_seen_by_the_next_report(tmp_path) -> None:
+    """Days, counts and filled columns follow each load, in the same open store."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_records(store, {"conversations": _conversations("2026-05-04", 2, "acme")}, "one")
+        assert views.data_days(store) == (date(2026, 5, 4), date(2026, 5, 4))
+        assert vendors(store) == ["acme"]
+        first = report(store, ["chat_volume"], ["vendor"]).table.to_pylist()
+        assert [(r["vendor"], r["chat_volume"]) for r in first] == [("acme", 2)]
+        load_records(store, {"conversations": _conversations("2026-05-09", 3, "zed")}, "two")
+        assert views.data_days(store) == (date(2026, 5, 4), date(2026, 5, 9))
+        assert vendors(store) == ["acme", "zed"]
+        rows = report(store, ["chat_volume"], ["vendor"]).table.to_pylist()
+        assert [(r["vendor"], r["chat_volume"]) for r in rows] == [("acme", 2), ("zed", 3)]
+        late = report(store, ["chat_volume"], [], start=date(2026, 5, 9), end=date(2026, 5, 9))
+        assert late.table.to_pylist()[0]["chat_volume"] == 3
+        assert "vendor filter" in report(store, ["chat_volume"], filters={"vendor": ["zeb"]}).notes
+
+
+def test_sessions_one_after_another_read_their_own_tables(tmp_path) -> None:
+    """What is remembered outlives a request's session; nothing bound to it is kept."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_records(store, {"conversations": _conversations("2026-05-04", 2, "acme")}, "one")
+        for _ in range(2):
+            with store.session() as session:
+                rows = report(session, ["chat_volume", "first_response_time"], ["vendor"])
+                assert rows.table.to_pylist()[0]["chat_volume"] == 2
