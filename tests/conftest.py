@@ -147,3 +147,84 @@ def pg_server():
         pytest.skip(reason)
     with pgserver.running() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def spark_con(tmp_path_factory):
+    """One local Spark session for the whole run, as an Ibis connection (Spark starts in
+    seconds, each session again): two cores, UTC, tables it is asked to keep written under the
+    run's temporary folder. Without PySpark the tests using it fail in CI, skip elsewhere."""
+    try:
+        import ibis
+        from pyspark.sql import SparkSession
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PySpark is not installed (pip install 'supportkpi[spark]')")
+        pytest.skip("PySpark is not installed")
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .getOrCreate()
+    )
+    yield ibis.pyspark.connect(session)
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def parquet_demo(tmp_path_factory):
+    """A two-week demo at 20 conversations a day in a DuckDB store, its tables written as
+    Parquet and mapped by a settings file for Spark: (the DuckDB store, the settings file, the
+    config). Never written to."""
+    from supportkpi import demo
+    from supportkpi.config import load_config
+    from supportkpi.load.ingest import load
+    from supportkpi.store import schema
+
+    directory = tmp_path_factory.mktemp("spark")
+    data = demo.generate(days=14, daily_volume=20)
+    data.write(directory / "files")
+    config_path = data.write_config(directory / "files")
+    store = Store.open(directory / "demo.duckdb")
+    load(store, demo_paths(directory / "files"))
+    for name in schema.TABLES:
+        store.execute(f"COPY {name} TO '{directory / name}.parquet' (FORMAT parquet)")
+    settings = directory / "engine.toml"
+    settings.write_text(
+        '[engine]\nurl = "local[2]"\n[tables]\n'
+        + "".join(f'{n} = {{ parquet = "{directory / n}.parquet" }}\n' for n in schema.TABLES)
+    )
+    yield store, settings, load_config(config_path)
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def spark_demo(spark_con, parquet_demo):
+    """``parquet_demo`` with the run's Spark connection in front: (connection, DuckDB store,
+    settings file, config)."""
+    return (spark_con, *parquet_demo)
+
+
+@pytest.fixture(scope="session", params=["postgresql", "spark"])
+def engine_demo(request, parquet_demo):
+    """The ``parquet_demo`` operation on another engine, for tests run over every engine and
+    checked against DuckDB: (engine name, its store, the DuckDB store, the config). The
+    PostgreSQL one is loaded from the same files into the run's server; the Spark one reads
+    the Parquet copies (facts derived in the engine, none built)."""
+    duck, settings, config = parquet_demo
+    if request.param == "spark":
+        from supportkpi.store.engine import EngineStore
+
+        con = request.getfixturevalue("spark_con")
+        yield "spark", EngineStore.open(settings, con=con), duck, config
+        return
+    from supportkpi.load.ingest import load
+
+    server = request.getfixturevalue("pg_server")
+    pg = Store.open(server.create_database("engine_demo"))
+    load(pg, demo_paths(settings.parent / "files"))
+    yield "postgresql", pg, duck, config
+    pg.close()

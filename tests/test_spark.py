@@ -1,6 +1,6 @@
 """Read-only mode on Spark: the demo's tables written as Parquet, read through PySpark in local
 mode by a settings file, give the same report, SLA view and drill-down as the DuckDB store
-they came from. One Spark session for the module, a small demo: Spark starts slowly."""
+they came from. One Spark session for the run, a small demo: Spark starts slowly."""
 
 from __future__ import annotations
 
@@ -14,11 +14,7 @@ import pytest
 from supportkpi.analysis.conversations import conversations
 from supportkpi.analysis.query import report
 from supportkpi.analysis.sla import sla, vendors
-from supportkpi.config import load_config
-from supportkpi.load.ingest import load
-from supportkpi.store import schema
 from supportkpi.store.engine import EngineSettings, EngineStore, StoreError, is_engine_config
-from supportkpi.store.store import Store
 from supportkpi.tomlfile import read_model
 
 pytestmark = pytest.mark.spark
@@ -27,41 +23,10 @@ if os.environ.get("CI") != "true":
     pytest.importorskip("pyspark")
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    """(a local Spark connection, the DuckDB store, the settings file, the config)."""
-    import ibis
-    from pyspark.sql import SparkSession
-
-    from supportkpi import demo
-
-    directory = tmp_path_factory.mktemp("spark")
-    data = demo.generate(days=14, daily_volume=20)
-    data.write(directory / "files")
-    config_path = data.write_config(directory / "files")
-    store = Store.open(directory / "demo.duckdb")
-    load(
-        store,
-        sorted(p for p in (directory / "files").iterdir() if p.suffix in (".csv", ".parquet")),
-    )
-    for name in schema.TABLES:
-        store.execute(f"COPY {name} TO '{directory / name}.parquet' (FORMAT parquet)")
-    settings = directory / "engine.toml"
-    settings.write_text(
-        '[engine]\nurl = "local[2]"\n[tables]\n'
-        + "".join(f'{n} = {{ parquet = "{directory / n}.parquet" }}\n' for n in schema.TABLES)
-    )
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    con = ibis.pyspark.connect(session)
-    yield con, store, settings, load_config(config_path)
-    store.close()
-    session.stop()
+@pytest.fixture
+def spark(spark_demo):
+    """(the session's Spark connection, the DuckDB store, the settings file, the config)."""
+    return spark_demo
 
 
 def same(a: list[dict], b: list[dict]) -> None:

@@ -13,7 +13,7 @@ import ibis
 from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
-from supportkpi.store import kept_contacts
+from supportkpi.store import engine_facts, kept_contacts
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.kept import FACTS, REPLIES, kept_tables
 from supportkpi.store.memo import remembered
@@ -94,14 +94,18 @@ def build_frame(
             "revenue_events",
         )
     }
-    kept = kept and not isinstance(store, EngineStore)  # an engine's tables keep nothing
-    # whether the kept tables are current is remembered; the tables are this store's own
-    # (a remembered table would be bound to the connection of the request that asked first)
     days = config.follow_up_days
     found = None
+    contacts = None
+    if isinstance(store, EngineStore):  # facts an engine keeps: `supportkpi facts build`
+        built = engine_facts.current(store, days) if kept else None
+        if built is not None:
+            found, contacts = built[:2], built[2]
+        kept = False
+    # whether the kept tables are current is remembered; the tables are this store's own
+    # (a remembered table would be bound to the connection of the request that asked first)
     if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
         found = (store.con.table(FACTS), store.con.table(REPLIES))
-    contacts = None
     if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
         contacts = store.con.table(kept_contacts.TABLE)
     return Frame(

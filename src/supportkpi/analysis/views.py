@@ -60,7 +60,8 @@ def escalation_reasons(
         share_of_escalations=joined.escalations / joined.__total,
         rate=joined.escalations / joined.__handled.nullif(0),
     )
-    return out.order_by([*group, ibis.desc("escalations")]).to_pyarrow()
+    # ties by name: every engine lists them in the same order
+    return out.order_by([*group, ibis.desc("escalations"), "escalation_reason"]).to_pyarrow()
 
 
 def weekday_hour_volume(

@@ -1,6 +1,6 @@
 """The ``supportkpi`` command line: demo, load, quarantine, tables, report, escalations,
-sla, compare, review, alerts, schedule, kpis, conversations, conversation, comments, forecast,
-staff, erlang, roster, plan, serve, token, import.
+sla, compare, review, facts, alerts, schedule, kpis, conversations, conversation, comments,
+forecast, staff, erlang, roster, plan, serve, token, import.
 
 The top interface: imports every service below it (analysis, load, workforce, the API
 server); never grains, Ibis, the engine or the facts directly."""
@@ -13,6 +13,7 @@ from supportkpi.cli import (  # noqa: F401
     alerts,
     data,
     drilldown,
+    facts,
     imports,
     plans,
     reports,

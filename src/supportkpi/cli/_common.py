@@ -122,7 +122,8 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
             engine = EngineStore.open(url)
         except StoreError as exc:
             raise fail(str(exc)) from None
-        yield engine  # type: ignore[misc]
+        with engine_warnings():
+            yield engine  # type: ignore[misc]
         return
     try:
         store = Store.open(url, read_only=read_only)
@@ -134,6 +135,30 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@contextmanager
+def engine_warnings() -> Iterator[None]:
+    """Say once, as one line, each reason a report on an engine derives the facts instead of
+    reading those ``supportkpi facts build`` materialised (other warnings shown as usual)."""
+    import warnings
+
+    from supportkpi.store.engine_facts import EngineFactsWarning
+
+    said: set[str] = set()
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, EngineFactsWarning):
+                shown(message, category, filename, lineno, file, line)
+            elif str(message) not in said:
+                said.add(str(message))
+                err.print(f"warning: {message}", highlight=False, markup=False)
+
+        warnings.showwarning = show
+        warnings.simplefilter("always", EngineFactsWarning)
+        yield
 
 
 @contextmanager

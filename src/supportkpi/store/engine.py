@@ -14,12 +14,14 @@ differ::
 
 Tables left out are empty; columns left out are NULL. Nothing is written to the company's
 tables. The conversation facts are computed in the engine with every report, or read from the
-tables ``supportkpi facts build`` materialised there (``[facts] database = "…"``), while their
-row counts still match the data's.
+tables ``supportkpi facts build`` materialised there (``[facts] database = "…"``,
+:mod:`supportkpi.store.engine_facts`), while the row counts recorded beside them still match
+the data's.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,8 @@ class EngineStore:
         self.url = url
         self.settings = settings
         self._sources: dict[str, ir.Table] = {}
+        # what :mod:`supportkpi.store.engine_facts` found of the materialised facts, for a while
+        self.facts_cache: dict[str, Any] = {}
         for name, source in settings.tables.items():
             if isinstance(source, str):
                 source = TableSource(table=source)
@@ -108,7 +112,10 @@ class EngineStore:
 
     def _read(self, name: str, source: TableSource) -> ir.Table:
         if source.parquet:
-            raw = self.con.read_parquet(source.parquet, table_name=f"__supportkpi_{name}")
+            # a view of its own: another settings file read in the same session (a server, a
+            # second store) may map the same table onto other files
+            view = f"__supportkpi_{name}_{uuid.uuid4().hex[:12]}"
+            raw = self.con.read_parquet(source.parquet, table_name=view)
         elif source.table:
             database = tuple(source.table.split(".")[:-1]) or None
             raw = self.con.table(source.table.split(".")[-1], database=database)
@@ -189,7 +196,11 @@ class EngineStore:
         database = self.settings.facts.database
         if database is None:
             return None
-        if name not in self.con.list_tables(database=database):
+        try:
+            names = self.con.list_tables(database=database)
+        except Exception:  # no such database (yet): the engine's own error, whatever its driver
+            return None
+        if name not in names:
             return None
         return self.con.table(name, database=database)
 
