@@ -53,7 +53,6 @@ def test_the_report_over_parquet_through_spark_equals_duckdb(spark):
     same(got.table.to_pylist(), expected.table.to_pylist())
 
 
-@pytest.mark.engines
 def test_sla_and_drill_down_run_on_spark(spark):
     con, store, settings, config = spark
     engine = EngineStore.open(settings, con=con)

@@ -33,7 +33,7 @@ __all__ = ["Compiled", "CompiledCache", "runs_compiled"]
 
 def runs_compiled(store: Store) -> bool:
     """Whether ``store`` runs compiled SQL on its own connection (a DuckDB store)."""
-    return store.dialect == "duckdb" and not isinstance(store, EngineStore)
+    return not isinstance(store, EngineStore) and store.dialect == "duckdb"
 
 
 @dataclass(frozen=True)
