@@ -22,7 +22,7 @@ function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
   const s = Math.abs(seconds);
   const sign = seconds < 0 ? "−" : "";
-  if (s < 120) return `${seconds.toFixed(s < 60 && Number.isInteger(seconds) ? 0 : 1)} s`;
+  if (s < 120) return `${seconds.toFixed(Number.isInteger(seconds) ? 0 : 1)} s`;
   if (s < 600) {  // minutes and seconds, so that 1m 04s never reads as a met "≤ 1m 00s"
     const whole = Math.round(s);
     return `${sign}${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, "0")}s`;
