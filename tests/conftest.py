@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import textwrap
@@ -208,6 +209,9 @@ def spark_demo(spark_con, parquet_demo):
     return (spark_con, *parquet_demo)
 
 
+_ENGINE_DEMO_SETUPS = itertools.count(1)
+
+
 @pytest.fixture(scope="session", params=["postgresql", "spark"])
 def engine_demo(request, parquet_demo):
     """The ``parquet_demo`` operation on another engine, for tests run over every engine and
@@ -224,7 +228,9 @@ def engine_demo(request, parquet_demo):
     from supportkpi.load.ingest import load
 
     server = request.getfixturevalue("pg_server")
-    pg = Store.open(server.create_database("engine_demo"))
+    # pytest may set a parametrised session fixture up again when the modules using it
+    # interleave with those of its other value: each set-up gets its own database
+    pg = Store.open(server.create_database(f"engine_demo_{next(_ENGINE_DEMO_SETUPS)}"))
     load(pg, demo_paths(settings.parent / "files"))
     yield "postgresql", pg, duck, config
     pg.close()
