@@ -175,27 +175,9 @@ def report(
     :data:`~supportkpi.analysis.samples.THIN_BELOW`)."""
     config = config or Config()
     chosen = select_kpis(kpis, family, config.business_hours.configured)
-    if samples:
-        return _sampled(
-            run(
-                store,
-                with_samples(chosen),
-                by,
-                period,
-                start,
-                end,
-                filters,
-                tz,
-                config,
-                targets=targets,
-                trend=trend,
-                explain=explain,
-            ),
-            chosen,
-        )
-    return run(
+    result = run(
         store,
-        chosen,
+        with_samples(chosen) if samples else chosen,
         by,
         period,
         start,
@@ -207,6 +189,7 @@ def report(
         trend=trend,
         explain=explain,
     )
+    return _sampled(result, chosen) if samples else result
 
 
 def _sampled(result: Report, chosen: list[Kpi]) -> Report:
