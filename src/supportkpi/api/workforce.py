@@ -41,7 +41,7 @@ def roster_route(
     cost, shortfall, the solver's word and (with days off) each agent's shifts. Rules not
     given come from the config's ``[workforce.roster]``."""
     from supportkpi.workforce.roster import rules_from
-    from supportkpi.workforce.staffing import plan, rosters
+    from supportkpi.workforce.staffing import plan, roster_records, rosters
 
     keys = csv_list(by) or ["channel"]
     if who.role is Role.VENDOR and "vendor" not in keys:
@@ -60,19 +60,7 @@ def roster_route(
         result = rosters(made, keys, rules)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    payload = [
-        {
-            **dict(zip(keys, key, strict=True)),
-            "cost": r.cost,
-            "shortfall_agent_intervals": r.shortfall,
-            "status": r.status,
-            "shifts": render.plain_records(r.shifts),
-            "coverage": render.plain_records(r.coverage),
-            "agents": None if r.agents is None else render.plain_records(r.agents),
-        }
-        for key, r in result
-    ]
-    return _own(who, payload)
+    return _own(who, roster_records(result, keys))
 
 
 @router.get("/plans", summary="The published staffing plans, newest first")

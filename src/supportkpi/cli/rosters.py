@@ -148,20 +148,10 @@ def _show_rosters(made: list[tuple[tuple, Roster]], keys: list[str], fmt: str, v
     import pyarrow.csv as pacsv
 
     from supportkpi.analysis import render
+    from supportkpi.workforce.staffing import roster_records
 
     if fmt == "json":
-        payload = [
-            {
-                **dict(zip(keys, key, strict=True)),
-                "cost": r.cost,
-                "shortfall_agent_intervals": r.shortfall,
-                "status": r.status,
-                "shifts": render.plain_records(r.shifts),
-                "coverage": render.plain_records(r.coverage),
-                "agents": None if r.agents is None else render.plain_records(r.agents),
-            }
-            for key, r in made
-        ]
+        payload = roster_records(made, keys)
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
         return
     if fmt == "csv":

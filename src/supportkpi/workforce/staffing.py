@@ -252,6 +252,26 @@ def rosters(
     return out
 
 
+def roster_records(made: Sequence[tuple[tuple, Roster]], keys: Sequence[str]) -> list[dict]:
+    """Each group's roster (:func:`rosters`) as JSON-ready records: the group's values, cost,
+    agent-intervals short, the solver's word, shifts, coverage and agents. The one shape of
+    ``supportkpi roster --format json`` and ``/v1/roster``."""
+    from supportkpi.analysis.render import plain_records
+
+    return [
+        {
+            **dict(zip(keys, key, strict=True)),
+            "cost": r.cost,
+            "shortfall_agent_intervals": r.shortfall,
+            "status": r.status,
+            "shifts": plain_records(r.shifts),
+            "coverage": plain_records(r.coverage),
+            "agents": None if r.agents is None else plain_records(r.agents),
+        }
+        for key, r in made
+    ]
+
+
 def daily_summary(p: Plan, by: Sequence[str]) -> pa.Table:
     """Per group and day: conversations expected, peak scheduled agents, agent-hours, cost."""
     t = ibis.memtable(p.intervals)
