@@ -9,6 +9,7 @@ from datetime import datetime, time
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv
 import pytest
 from typer.testing import CliRunner
 
