@@ -14,9 +14,12 @@ from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from supportkpi.analysis.query import build_frame, report
-from supportkpi.config import Config
+from supportkpi.analysis.compiled import Compiled, CompiledCache, runs_compiled
+from supportkpi.analysis.query import QueryError, build_frame, report
+from supportkpi.config import Config, check_zone
+from supportkpi.store.memo import remembered
 from supportkpi.store.store import Store
 
 TODAY_KPIS = ("first_response_time", "abandonment_rate", "chat_volume")
@@ -42,28 +45,157 @@ def snapshot(
     """The live figures as JSON-ready values; see the module doc."""
     config = config or Config()
     at = (at or datetime.now(UTC)).astimezone(UTC)
-    frame = build_frame(store, config, (), None, None, None, filters, tz, False)
-    zone = frame.config.timezone
-    moment = ibis.timestamp(at)
-    open_now = _open_conversations(frame.tables, frame.filters, moment)
-    waiting = _waiting(open_now, frame.tables["messages"], moment)
-    wait = (
-        waiting.aggregate(n=ibis._.count(), since=ibis._.waiting_since.min())
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
+    zone = _zone(tz, config)
+    chosen = {k: tuple(v) for k, v in (filters or {}).items() if v}
+    if runs_compiled(store):
+        wait, per_agent, online = _compiled_figures(store, chosen, config, tz, at)
+    else:
+        wait, per_agent, online = _figures(store, chosen, config, tz, ibis.timestamp(at))
     today = at.astimezone(ZoneInfo(zone)).date()
-    so_far = report(store, TODAY_KPIS, (), None, today, today, filters, tz, config, targets=True)
     return {
         "at": at.isoformat(timespec="seconds"),
         "timezone": zone,
         "today": today.isoformat(),
         "waiting": wait["n"],
         "longest_wait_seconds": (at - wait["since"]).total_seconds() if wait["since"] else None,
-        "open_per_agent": _per_agent(open_now),
-        "agents_online": _online(frame.tables["agent_activity"], frame.filters, moment),
-        "today_kpis": (so_far.table.to_pylist() or [{}])[0],
+        "open_per_agent": per_agent,
+        "agents_online": online,
+        "today_kpis": _today_kpis(store, chosen, config, tz, today),
     }
+
+
+def _zone(tz: str | None, config: Config) -> str:
+    """The report's zone: ``tz`` when given (checked), else the configured one."""
+    if not tz:
+        return config.timezone
+    try:
+        return check_zone(tz)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+
+
+def _today_kpis(
+    store: Store,
+    filters: Mapping[str, tuple[str, ...]],
+    config: Config,
+    tz: str | None,
+    today: date,
+) -> dict[str, Any]:
+    """Today's KPIs so far against target: a report of the one local day. It reads only the
+    stored records and the day, never the instant, so on a DuckDB store it is worked out once
+    per store generation (every load raises it) and day."""
+    key = ("live today", today, tuple(sorted(filters.items())), tz, config.model_dump_json())
+
+    def compute() -> dict[str, Any]:
+        so_far = report(
+            store, TODAY_KPIS, (), None, today, today, filters, tz, config, targets=True
+        )
+        return (so_far.table.to_pylist() or [{}])[0]
+
+    return dict(remembered(store, key, compute))
+
+
+Figures = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]
+
+
+def _figures(
+    store: Store,
+    filters: Mapping[str, tuple[str, ...]],
+    config: Config,
+    tz: str | None,
+    moment: ir.TimestampScalar,
+) -> Figures:
+    """The waiting count and longest wait's start, open conversations per agent and agents
+    online at ``moment``, through Ibis (stores that do not run compiled SQL)."""
+    frame = build_frame(store, config, (), None, None, None, filters, tz, False)
+    queries = _queries(frame.tables, frame.filters, moment)
+    wait, per_agent, online = (q.to_pyarrow() for q in queries)
+    return _read(wait, per_agent, online)
+
+
+def _read(wait: pa.Table, per_agent: pa.Table, online: pa.Table) -> Figures:
+    """The figures from the rows of :func:`_queries`."""
+    states = online.to_pylist()
+    agents = {
+        "total": states[0]["total"] if states else 0,
+        "by_state": {r["state"]: r["agents"] for r in states},
+    }
+    return wait.to_pylist()[0], per_agent.to_pylist(), agents
+
+
+def _queries(
+    tables: Mapping[str, ir.Table],
+    filters: Mapping[str, Sequence[str]],
+    moment: ir.TimestampScalar,
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """The three queries of the figures: waiting (count and earliest start), open per agent,
+    agents online per state and in all."""
+    open_now = _open_conversations(tables, filters, moment)
+    waiting = _waiting(open_now, tables["messages"], moment)
+    wait = waiting.aggregate(n=ibis._.count(), since=ibis._.waiting_since.min())
+    return wait, _per_agent(open_now), _online(tables["agent_activity"], filters, moment)
+
+
+# The figures on a DuckDB store: the queries are compiled once and the instant is bound on
+# each run as a one-row table. Conversations still open at an instant after ``since`` are
+# among the ones not yet resolved or closed at ``since`` (a conversation closed then is
+# closed ever after): those few are kept per store generation and read instead of the whole
+# table when the instant is at or after ``since``, two days before the last conversation
+# began, which "now" and a replay of the last day's close always are.
+AT = "__live_at"
+RECENT = "__live_conversations"
+RECENT_DAYS = 2
+_COMPILED = CompiledCache(16)
+
+
+def _compiled_figures(
+    store: Store,
+    filters: Mapping[str, tuple[str, ...]],
+    config: Config,
+    tz: str | None,
+    at: datetime,
+) -> Figures:
+    """:func:`_figures` on a DuckDB store, its queries compiled once."""
+    since, recent = remembered(store, "live recent", lambda: _recent(store))
+    narrowed = since is not None and at >= since
+    schemas = remembered(store, "live schemas", lambda: _schemas(store))
+    key = (tuple(sorted(filters.items())), narrowed, schemas)
+
+    def build() -> tuple[Compiled, ...]:
+        frame = build_frame(store, config, (), None, None, None, filters, tz, False)
+        tables = dict(frame.tables)
+        if narrowed:
+            tables["conversations"] = ibis.table(tables["conversations"].schema(), name=RECENT)
+        moment = ibis.table({"at": "timestamp('UTC', 6)"}, name=AT).at.as_scalar()
+        return tuple(Compiled.of(store, q) for q in _queries(tables, frame.filters, moment))
+
+    queries = _COMPILED.get(key, build)
+    bound = {AT: pa.table({"at": pa.array([at], pa.timestamp("us", "UTC"))})}
+    if narrowed:
+        bound[RECENT] = recent
+    wait, per_agent, online = (q.run(store, bound) for q in queries)
+    return _read(wait, per_agent, online)
+
+
+def _recent(store: Store) -> tuple[datetime | None, pa.Table]:
+    """The instant ``since`` (two days before the last conversation began; None without
+    conversations) and the conversations neither resolved nor closed by then."""
+    c = store.table("conversations")
+    last = c.created_at.max().to_pyarrow().as_py()
+    if last is None:
+        return None, c.limit(0).to_pyarrow()
+    since = last - timedelta(days=RECENT_DAYS)
+    moment = ibis.timestamp(since)
+    ended = (c.resolved_at <= moment).fill_null(False) | (c.closed_at <= moment).fill_null(False)
+    return since, c.filter(~ended).to_pyarrow()
+
+
+def _schemas(store: Store) -> tuple[tuple[str, ...], ...]:
+    """The columns and types of the tables the figures read (their compiled SQL stands on)."""
+    return tuple(
+        tuple(f"{name} {dtype}" for name, dtype in store.table(t).schema().items())
+        for t in ("conversations", "messages", "agent_activity")
+    )
 
 
 def _open_conversations(
@@ -79,6 +211,8 @@ def _open_conversations(
 def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> ir.Table:
     """Open conversations whose customer wrote after the last public agent reply (or that have
     no messages and no first response yet), with when that unanswered message came."""
+    # only the columns read: the messages' text is the bulk of the table
+    messages = messages.select("conversation_id", "sent_at", "author_role", "private")
     m = messages.filter(
         messages.conversation_id.isin(open_now.conversation_id),
         messages.sent_at <= at,
@@ -103,17 +237,18 @@ def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> 
     return c.mutate(waiting_since=ibis.coalesce(c.__ask, c.created_at))
 
 
-def _per_agent(open_now: ir.Table) -> list[dict[str, Any]]:
+def _per_agent(open_now: ir.Table) -> ir.Table:
     assigned = open_now.filter(open_now.agent_id.notnull())
     counts = assigned.group_by(["agent_id", "vendor"]).aggregate(open=ibis._.count())
-    return counts.order_by([ibis.desc("open"), "agent_id"]).to_pyarrow().to_pylist()
+    return counts.order_by([ibis.desc("open"), "agent_id"])
 
 
 def _online(
     activity: ir.Table, filters: Mapping[str, Sequence[str]], at: ir.TimestampScalar
-) -> dict[str, Any]:
+) -> ir.Table:
     """Agents whose activity at ``at`` is a state other than offline, per state. Activity is
-    not split by channel, queue or topic, so those filters do not narrow it."""
+    not split by channel, queue or topic, so those filters do not narrow it. One row per
+    state, each with the ``total`` of agents online in any state (no rows: none online)."""
     a = activity.filter(
         activity.started_at <= at,
         activity.ended_at.isnull() | (activity.ended_at > at),
@@ -121,6 +256,6 @@ def _online(
         *[activity[d].isin(v) for d, v in filters.items() if d in ("vendor", "team")],
         *[activity.agent_id.isin(v) for d, v in filters.items() if d == "agent"],
     )
-    rows = a.group_by("state").aggregate(agents=a.agent_id.nunique()).to_pyarrow().to_pylist()
-    total = a.aggregate(agents=a.agent_id.nunique()).to_pyarrow().to_pylist()[0]["agents"]
-    return {"total": total, "by_state": {r["state"]: r["agents"] for r in rows}}
+    # one query: the total is not the sum of the states (an agent may be in two at once)
+    by_state = a.group_by("state").aggregate(agents=a.agent_id.nunique())
+    return by_state.mutate(total=a.agent_id.nunique().as_scalar())
