@@ -139,12 +139,28 @@ def _queries(
 # The figures on a DuckDB store: the queries are compiled once and the instant is bound on
 # each run as a one-row table. Conversations still open at an instant after ``since`` are
 # among the ones not yet resolved or closed at ``since`` (a conversation closed then is
-# closed ever after): those few are kept per store generation and read instead of the whole
-# table when the instant is at or after ``since``, two days before the last conversation
-# began, which "now" and a replay of the last day's close always are.
+# closed ever after), and agents online then among the activity not ended by ``since``: those
+# few rows, and the messages of those conversations, are kept per store generation and read
+# instead of the whole tables when the instant is at or after ``since``, two days before the
+# last conversation began, which "now" and a replay of the last day's close always are.
 AT = "__live_at"
-RECENT = "__live_conversations"
+RECENT = {name: f"__live_{name}" for name in ("conversations", "messages", "agent_activity")}
 RECENT_DAYS = 2
+# what the figures read of a conversation (the filters' dimensions too) and of a message
+CONVERSATION_COLUMNS = (
+    "conversation_id",
+    "created_at",
+    "resolved_at",
+    "closed_at",
+    "first_response_at",
+    "agent_id",
+    "vendor",
+    "team",
+    "channel",
+    "queue",
+    "topic",
+)
+MESSAGE_COLUMNS = ("conversation_id", "sent_at", "author_role", "private")
 _COMPILED = CompiledCache(16)
 
 
@@ -156,7 +172,7 @@ def _compiled_figures(
     at: datetime,
 ) -> Figures:
     """:func:`_figures` on a DuckDB store, its queries compiled once."""
-    since, recent = remembered(store, "live recent", lambda: _recent(store))
+    since, recent = remembered(store, "live recent", lambda: _recent(store), latest=True)
     narrowed = since is not None and at >= since
     schemas = remembered(store, "live schemas", lambda: _schemas(store))
     key = (tuple(sorted(filters.items())), narrowed, schemas)
@@ -165,29 +181,40 @@ def _compiled_figures(
         frame = build_frame(store, config, (), None, None, None, filters, tz, False)
         tables = dict(frame.tables)
         if narrowed:
-            tables["conversations"] = ibis.table(tables["conversations"].schema(), name=RECENT)
+            for name, kept in RECENT.items():
+                tables[name] = ibis.table(recent[name].schema, name=kept)
         moment = ibis.table({"at": "timestamp('UTC', 6)"}, name=AT).at.as_scalar()
         return tuple(Compiled.of(store, q) for q in _queries(tables, frame.filters, moment))
 
     queries = _COMPILED.get(key, build)
     bound = {AT: pa.table({"at": pa.array([at], pa.timestamp("us", "UTC"))})}
     if narrowed:
-        bound[RECENT] = recent
+        bound |= {RECENT[name]: rows for name, rows in recent.items()}
     wait, per_agent, online = (q.run(store, bound) for q in queries)
     return _read(wait, per_agent, online)
 
 
-def _recent(store: Store) -> tuple[datetime | None, pa.Table]:
+def _recent(store: Store) -> tuple[datetime | None, dict[str, pa.Table]]:
     """The instant ``since`` (two days before the last conversation began; None without
-    conversations) and the conversations neither resolved nor closed by then."""
+    conversations) and the rows the figures read at any later instant: the conversations
+    neither resolved nor closed by then, their messages, and the agent activity not ended
+    by then."""
     c = store.table("conversations")
     last = c.created_at.max().to_pyarrow().as_py()
     if last is None:
-        return None, c.limit(0).to_pyarrow()
+        return None, {}
     since = last - timedelta(days=RECENT_DAYS)
     moment = ibis.timestamp(since)
     ended = (c.resolved_at <= moment).fill_null(False) | (c.closed_at <= moment).fill_null(False)
-    return since, c.filter(~ended).to_pyarrow()
+    conversations = c.filter(~ended).select(*CONVERSATION_COLUMNS).to_pyarrow()
+    ids = ibis.memtable(conversations.select(["conversation_id"]))
+    m = store.table("messages").select(*MESSAGE_COLUMNS)
+    a = store.table("agent_activity")
+    return since, {
+        "conversations": conversations,
+        "messages": m.filter(m.conversation_id.isin(ids.conversation_id)).to_pyarrow(),
+        "agent_activity": a.filter(a.ended_at.isnull() | (a.ended_at > moment)).to_pyarrow(),
+    }
 
 
 def _schemas(store: Store) -> tuple[tuple[str, ...], ...]:
@@ -201,7 +228,7 @@ def _schemas(store: Store) -> tuple[tuple[str, ...], ...]:
 def _open_conversations(
     tables: Mapping[str, ir.Table], filters: Mapping[str, Sequence[str]], at: ir.TimestampScalar
 ) -> ir.Table:
-    c = tables["conversations"].mutate(agent=ibis._.agent_id)
+    c = tables["conversations"].select(*CONVERSATION_COLUMNS).mutate(agent=ibis._.agent_id)
     ended = [c.resolved_at <= at, c.closed_at <= at]
     conditions = [c.created_at <= at, ~(ended[0].fill_null(False) | ended[1].fill_null(False))]
     conditions += [c[dim].isin(values) for dim, values in filters.items()]
@@ -212,7 +239,7 @@ def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> 
     """Open conversations whose customer wrote after the last public agent reply (or that have
     no messages and no first response yet), with when that unanswered message came."""
     # only the columns read: the messages' text is the bulk of the table
-    messages = messages.select("conversation_id", "sent_at", "author_role", "private")
+    messages = messages.select(*MESSAGE_COLUMNS)
     m = messages.filter(
         messages.conversation_id.isin(open_now.conversation_id),
         messages.sent_at <= at,

@@ -26,9 +26,10 @@ _LIMIT = 256  # answers kept per store; the oldest go first
 __all__ = ["remembered"]
 
 
-def remembered(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest: bool = False) -> T:
     """``compute()``, or its answer at the store's current generation when already worked
-    out for ``key`` on this open store (DuckDB stores only)."""
+    out for ``key`` on this open store (DuckDB stores only). ``latest``: the answers for
+    ``key`` at earlier generations are let go when a new one is kept (large answers)."""
     memo = getattr(store, "memo", None)
     if memo is None or type(store) is not Store:
         return compute()
@@ -36,6 +37,8 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
     if at in memo:
         return cast(T, memo[at])
     value = compute()
+    for old in [k for k in list(memo) if latest and k[0] == key and k != at]:
+        memo.pop(old, None)
     if len(memo) >= _LIMIT:
         with contextlib.suppress(StopIteration, RuntimeError):  # changed meanwhile
             memo.pop(next(iter(memo)), None)
