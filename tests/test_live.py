@@ -15,7 +15,7 @@ b2 V2 break 22:25–22:35; a3 V1 available 18:00–22:00 (over).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -191,3 +191,162 @@ def test_sample_sizes_and_thin_values(live_store):
     counts = pa.table({"csat__sample": pa.array([19, 20, None], pa.int64())})
     marked = mark_thin(counts, [REGISTRY["csat"]])["csat__thin"].to_pylist()
     assert marked == [True, False, True] and THIN_BELOW == 20
+
+
+# --- the live figures against a plain computation over the raw tables ----------------------
+
+ONLINE = {"available", "busy", "away", "break"}  # written out here, not imported
+
+
+def _plain_figures(rows, at, filters):
+    """Waiting, longest wait, open per agent and agents online at ``at``, in plain Python
+    over the stored rows (``rows``: the raw tables as lists of dicts)."""
+
+    def chosen(c):
+        got = {**c, "agent": c["agent_id"]}
+        return all(got[dim] in values for dim, values in filters.items())
+
+    def before(t):
+        return t is not None and t <= at
+
+    open_now = [
+        c
+        for c in rows["conversations"]
+        if c["created_at"] <= at
+        and not before(c["resolved_at"])
+        and not before(c["closed_at"])
+        and chosen(c)
+    ]
+    public = {}
+    for m in rows["messages"]:
+        if m["sent_at"] <= at and not m["private"]:
+            public.setdefault(m["conversation_id"], []).append(m)
+    since = []
+    for c in open_now:
+        said = public.get(c["conversation_id"], [])
+        replies = [m["sent_at"] for m in said if m["author_role"] == "agent"]
+        last_reply = max(replies) if replies else None
+        asks = [
+            m["sent_at"]
+            for m in said
+            if m["author_role"] == "customer" and (last_reply is None or m["sent_at"] > last_reply)
+        ]
+        if asks:
+            since.append(min(asks))
+        elif not said and (c["first_response_at"] is None or c["first_response_at"] > at):
+            since.append(c["created_at"])
+    per_agent = {}
+    for c in open_now:
+        if c["agent_id"] is not None:
+            key = (c["agent_id"], c["vendor"])
+            per_agent[key] = per_agent.get(key, 0) + 1
+    people = {"vendor": "vendor", "team": "team", "agent": "agent_id"}
+    online = {
+        (a["state"], a["agent_id"])
+        for a in rows["agent_activity"]
+        if a["started_at"] <= at
+        and (a["ended_at"] is None or a["ended_at"] > at)
+        and a["state"] in ONLINE
+        and all(a[people[d]] in v for d, v in filters.items() if d in people)
+    }
+    by_state = {}
+    for state, _ in online:
+        by_state[state] = by_state.get(state, 0) + 1
+    return {
+        "waiting": len(since),
+        "longest_wait_seconds": (at - min(since)).total_seconds() if since else None,
+        "open_per_agent": [
+            {"agent_id": a, "vendor": v, "open": n}
+            for (a, v), n in sorted(per_agent.items(), key=lambda kv: (-kv[1], kv[0][0]))
+        ],
+        "agents_online": {"total": len({a for _, a in online}), "by_state": by_state},
+    }
+
+
+def _raw_rows(store):
+    columns = {
+        "conversations": "conversation_id, created_at, resolved_at, closed_at, "
+        "first_response_at, agent_id, vendor, team, channel, queue, topic",
+        "messages": "conversation_id, sent_at, author_role, private",
+        "agent_activity": "agent_id, vendor, team, state, started_at, ended_at",
+    }
+    rows = {}
+    for table, names in columns.items():
+        cursor = store.raw.execute(f"SELECT {names} FROM {table}")
+        keys = [d[0] for d in cursor.description]
+        rows[table] = [dict(zip(keys, r, strict=True)) for r in cursor.fetchall()]
+    return rows
+
+
+def test_live_figures_equal_a_plain_computation(small_demo):
+    """At instants across the demo's 70 days (the last two days read from the rows kept for
+    recent instants, the earlier ones from the whole tables), with and without filters: the
+    same figures as plain Python over the raw rows. The instants are chosen so that open
+    conversations with no message yet, with a private note as their last word, and with an
+    agent's reply after the customer's last message all occur."""
+    from supportkpi.store.store import Store
+
+    db, _ = small_demo
+    with Store.open(db, read_only=True) as store:
+        rows = _raw_rows(store)
+        said_in = {}
+        for m in rows["messages"]:
+            said_in.setdefault(m["conversation_id"], []).append(
+                (m["sent_at"], m["author_role"], bool(m["private"]))
+            )
+        first_message = {cid: min(said)[0] for cid, said in said_in.items()}
+        ordered = sorted(rows["conversations"], key=lambda c: c["created_at"])
+        last = ordered[-1]["created_at"]
+        # a second after a conversation began, before its first message (demo: ~2 s later)
+        silent = [c for c in ordered if first_message[c["conversation_id"]] > c["created_at"]]
+        quiet = [
+            c["created_at"] + timedelta(seconds=1) for c in (silent[-5], silent[len(silent) // 2])
+        ]
+        notes = sorted(m["sent_at"] for m in rows["messages"] if m["private"])
+        instants = [
+            *quiet,
+            notes[-1],  # a private note, the last one in the data
+            notes[len(notes) // 3],
+            last - timedelta(hours=5),
+            last + timedelta(days=30),  # after everything: nothing open
+            ordered[0]["created_at"] - timedelta(hours=1),  # before anything
+        ]
+        seen = {"silent": 0, "note last": 0, "answered": 0}
+        narrowed = ({}, {"vendor": [ordered[-1]["vendor"]], "channel": ["chat"]})
+        for n, at in enumerate(instants):
+            for filters in narrowed if n in (0, 2) else ({},):
+                got = live.snapshot(store, filters, Config(), at=at)
+                expected = _plain_figures(rows, at, filters)
+                assert {k: got[k] for k in expected} == expected, (at, filters)
+            for c in rows["conversations"]:
+                ended = [t for t in (c["resolved_at"], c["closed_at"]) if t is not None]
+                if c["created_at"] <= at and all(t > at for t in ended):
+                    said = sorted(m for m in said_in.get(c["conversation_id"], []) if m[0] <= at)
+                    seen["silent"] += not said
+                    seen["note last"] += bool(said) and said[-1][2]
+                    seen["answered"] += bool(said) and said[-1][1:] == ("agent", False)
+        assert all(seen.values()), seen
+
+
+def test_a_load_moves_the_live_figures(live_store, write):
+    """What the live strip keeps between requests (today's KPIs, the recent rows) is
+    worked out again once a load changed the data."""
+    before = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert live.snapshot(live_store, None, BERLIN, at=AT) == before
+    load(
+        live_store,
+        [
+            write(
+                "conversations.csv",
+                """
+                conversation_id,channel,created_at,vendor,team,agent_id
+                n1,chat,2024-05-06 22:25:00,V1,T1,a2
+                """,
+            )
+        ],
+    )
+    after = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert after["waiting"] == before["waiting"] + 1  # n1: no message yet, since 22:25
+    assert after["today_kpis"]["chat_volume"] == before["today_kpis"]["chat_volume"] + 1
+    per_agent = {r["agent_id"]: r["open"] for r in after["open_per_agent"]}
+    assert per_agent["a2"] == 2  # p1 and n1

@@ -107,7 +107,7 @@ def _figures(
 ) -> Figures:
     """The waiting count and longest wait's start, open conversations per agent and agents
     online at ``moment``, through Ibis (stores that do not run compiled SQL)."""
-    frame = build_frame(store, config, (), None, None, None, filters, tz, False)
+    frame = build_frame(store, config, (), None, None, None, filters, tz, False, kept=False)
     queries = _queries(frame.tables, frame.filters, moment)
     wait, per_agent, online = (q.to_pyarrow() for q in queries)
     return _read(wait, per_agent, online)
@@ -178,7 +178,7 @@ def _compiled_figures(
     key = (tuple(sorted(filters.items())), narrowed, schemas)
 
     def build() -> tuple[Compiled, ...]:
-        frame = build_frame(store, config, (), None, None, None, filters, tz, False)
+        frame = build_frame(store, config, (), None, None, None, filters, tz, False, kept=False)
         tables = dict(frame.tables)
         if narrowed:
             for name, kept in RECENT.items():
