@@ -190,7 +190,10 @@ def _compiled_figures(
     bound = {AT: pa.table({"at": pa.array([at], pa.timestamp("us", "UTC"))})}
     if narrowed:
         bound |= {RECENT[name]: rows for name, rows in recent.items()}
-    wait, per_agent, online = (q.run(store, bound) for q in queries)
+    # each query gets the tables it reads: registering one is work too
+    wait, per_agent, online = (
+        q.run(store, {name: rows for name, rows in bound.items() if name in q.sql}) for q in queries
+    )
     return _read(wait, per_agent, online)
 
 
@@ -245,20 +248,17 @@ def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> 
         messages.sent_at <= at,
         ~messages.private.fill_null(False),
     )
-    is_agent = m.author_role == "agent"
-    last = m.group_by("conversation_id").aggregate(
-        __last_agent=m.sent_at.max(where=is_agent), __messages=ibis._.count()
+    # one pass: each message beside its conversation's last agent reply, then per conversation
+    # the first customer message after that reply (or at all, without one) and the count
+    last = m.sent_at.max(where=m.author_role == "agent").over(group_by=m.conversation_id)
+    m = m.mutate(__last_agent=last)
+    unanswered = (m.author_role == "customer") & (
+        m.__last_agent.isnull() | (m.sent_at > m.__last_agent)
     )
-    m = m.join(last, "conversation_id")
-    asks = (
-        m.filter(
-            m.author_role == "customer", m.__last_agent.isnull() | (m.sent_at > m.__last_agent)
-        )
-        .group_by("conversation_id")
-        .aggregate(__ask=ibis._.sent_at.min())
+    said = m.group_by("conversation_id").aggregate(
+        __ask=m.sent_at.min(where=unanswered), __messages=ibis._.count()
     )
-    c = open_now.left_join(asks, "conversation_id").drop("conversation_id_right")
-    c = c.left_join(last, "conversation_id").drop("conversation_id_right")
+    c = open_now.left_join(said, "conversation_id").drop("conversation_id_right")
     silent = c.__messages.isnull() & (c.first_response_at.isnull() | (c.first_response_at > at))
     c = c.filter(c.__ask.notnull() | silent)
     return c.mutate(waiting_since=ibis.coalesce(c.__ask, c.created_at))
