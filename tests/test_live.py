@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import ibis
 import pyarrow as pa
 import pytest
 
@@ -318,6 +319,16 @@ def test_live_figures_equal_a_plain_computation(small_demo):
                 got = live.snapshot(store, filters, Config(), at=at)
                 expected = _plain_figures(rows, at, filters)
                 assert {k: got[k] for k in expected} == expected, (at, filters)
+            if n < 3:  # the path of stores that run no compiled SQL (PostgreSQL, Spark)
+                wait, per_agent, online = live._figures(
+                    store, {}, Config(), None, ibis.timestamp(at)
+                )
+                expected = _plain_figures(rows, at, {})
+                assert wait["n"] == expected["waiting"]
+                assert (per_agent, online) == (
+                    expected["open_per_agent"],
+                    expected["agents_online"],
+                )
             for c in rows["conversations"]:
                 ended = [t for t in (c["resolved_at"], c["closed_at"]) if t is not None]
                 if c["created_at"] <= at and all(t > at for t in ended):

@@ -175,7 +175,7 @@ def _compiled_figures(
     since, recent = remembered(store, "live recent", lambda: _recent(store), latest=True)
     narrowed = since is not None and at >= since
     schemas = remembered(store, "live schemas", lambda: _schemas(store))
-    key = (tuple(sorted(filters.items())), narrowed, schemas)
+    key = (tuple(sorted(filters.items())), narrowed, schemas, id(store.con.compiler))
 
     def build() -> tuple[Compiled, ...]:
         frame = build_frame(store, config, (), None, None, None, filters, tz, False, kept=False)
@@ -250,7 +250,10 @@ def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> 
     )
     # one pass: each message beside its conversation's last agent reply, then per conversation
     # the first customer message after that reply (or at all, without one) and the count
-    last = m.sent_at.max(where=m.author_role == "agent").over(group_by=m.conversation_id)
+    # (no FILTER inside a window: not every engine takes one)
+    nothing = ibis.null(m.sent_at.type().copy(nullable=True))
+    replied = ibis.ifelse(m.author_role == "agent", m.sent_at, nothing)
+    last = replied.max().over(group_by=m.conversation_id)
     m = m.mutate(__last_agent=last)
     unanswered = (m.author_role == "customer") & (
         m.__last_agent.isnull() | (m.sent_at > m.__last_agent)
