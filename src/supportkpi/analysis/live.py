@@ -109,31 +109,39 @@ def _figures(
     online at ``moment``, through Ibis (stores that do not run compiled SQL)."""
     frame = build_frame(store, config, (), None, None, None, filters, tz, False, kept=False)
     queries = _queries(frame.tables, frame.filters, moment)
-    wait, per_agent, online = (q.to_pyarrow() for q in queries)
-    return _read(wait, per_agent, online)
+    return _read(*(q.to_pyarrow() for q in queries))
 
 
-def _read(wait: pa.Table, per_agent: pa.Table, online: pa.Table) -> Figures:
-    """The figures from the rows of :func:`_queries`."""
+def _read(open_now: pa.Table, online: pa.Table) -> Figures:
+    """The figures from the rows of :func:`_queries`: the open conversations per agent and
+    vendor (with how many of them wait, and since when) and the agents online per state."""
+    groups = open_now.to_pylist()
+    since = [g["since"] for g in groups if g["since"] is not None]
+    wait = {"n": sum(g["waiting"] for g in groups), "since": min(since) if since else None}
+    assigned = [g for g in groups if g["agent_id"] is not None]
+    assigned.sort(key=lambda g: (-g["open"], g["agent_id"]))
+    per_agent = [{k: g[k] for k in ("agent_id", "vendor", "open")} for g in assigned]
     states = online.to_pylist()
     agents = {
         "total": states[0]["total"] if states else 0,
         "by_state": {r["state"]: r["agents"] for r in states},
     }
-    return wait.to_pylist()[0], per_agent.to_pylist(), agents
+    return wait, per_agent, agents
 
 
 def _queries(
     tables: Mapping[str, ir.Table],
     filters: Mapping[str, Sequence[str]],
     moment: ir.TimestampScalar,
-) -> tuple[ir.Table, ir.Table, ir.Table]:
-    """The three queries of the figures: waiting (count and earliest start), open per agent,
-    agents online per state and in all."""
-    open_now = _open_conversations(tables, filters, moment)
-    waiting = _waiting(open_now, tables["messages"], moment)
-    wait = waiting.aggregate(n=ibis._.count(), since=ibis._.waiting_since.min())
-    return wait, _per_agent(open_now), _online(tables["agent_activity"], filters, moment)
+) -> tuple[ir.Table, ir.Table]:
+    """The two queries of the figures: open conversations per agent and vendor, with how
+    many of them wait and the earliest start of a wait; agents online per state and in all."""
+    open_now = _waiting(_open_conversations(tables, filters, moment), tables["messages"], moment)
+    waits = open_now.waiting_since.notnull()
+    per_agent = open_now.group_by(["agent_id", "vendor"]).aggregate(
+        open=ibis._.count(), waiting=ibis._.count(where=waits), since=ibis._.waiting_since.min()
+    )
+    return per_agent, _online(tables["agent_activity"], filters, moment)
 
 
 # The figures on a DuckDB store: the queries are compiled once and the instant is bound on
@@ -191,10 +199,12 @@ def _compiled_figures(
     if narrowed:
         bound |= {RECENT[name]: rows for name, rows in recent.items()}
     # each query gets the tables it reads: registering one is work too
-    wait, per_agent, online = (
-        q.run(store, {name: rows for name, rows in bound.items() if name in q.sql}) for q in queries
+    return _read(
+        *(
+            q.run(store, {name: rows for name, rows in bound.items() if name in q.sql})
+            for q in queries
+        )
     )
-    return _read(wait, per_agent, online)
 
 
 def _recent(store: Store) -> tuple[datetime | None, dict[str, pa.Table]]:
@@ -239,8 +249,9 @@ def _open_conversations(
 
 
 def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> ir.Table:
-    """Open conversations whose customer wrote after the last public agent reply (or that have
-    no messages and no first response yet), with when that unanswered message came."""
+    """The open conversations, each with ``waiting_since``: when its customer first wrote
+    after the last public agent reply, or its start when it has no messages and no first
+    response yet; NULL for those not waiting."""
     # only the columns read: the messages' text is the bulk of the table
     messages = messages.select(*MESSAGE_COLUMNS)
     m = messages.filter(
@@ -263,14 +274,8 @@ def _waiting(open_now: ir.Table, messages: ir.Table, at: ir.TimestampScalar) -> 
     )
     c = open_now.left_join(said, "conversation_id").drop("conversation_id_right")
     silent = c.__messages.isnull() & (c.first_response_at.isnull() | (c.first_response_at > at))
-    c = c.filter(c.__ask.notnull() | silent)
-    return c.mutate(waiting_since=ibis.coalesce(c.__ask, c.created_at))
-
-
-def _per_agent(open_now: ir.Table) -> ir.Table:
-    assigned = open_now.filter(open_now.agent_id.notnull())
-    counts = assigned.group_by(["agent_id", "vendor"]).aggregate(open=ibis._.count())
-    return counts.order_by([ibis.desc("open"), "agent_id"])
+    since = ibis.ifelse(silent, c.created_at, ibis.null(c.created_at.type().copy(nullable=True)))
+    return c.mutate(waiting_since=ibis.coalesce(c.__ask, since))
 
 
 def _online(
