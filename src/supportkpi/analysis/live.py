@@ -3,6 +3,14 @@ agents online, and today's first response time, abandonment and volume so far ag
 
 Everything is computed as of one instant (``at``, by default the current time) over the stored
 records, with the same filters as a report; "today" is the local day in the report's zone.
+
+The dashboard asks every 15 s, so the strip is cheap to ask again. The figures of the instant
+are computed on every call, by two queries; on a DuckDB store these are compiled once (the
+instant is bound to them on each run) and, for instants at or after two days before the last
+conversation began ("now", a replay of the last day), read the few rows that can matter then
+rather than whole tables (see ``_compiled_figures``). Today's KPIs stand on the records and the
+day, not the instant: a report of that day, worked out once per store generation (every load
+raises it) on a DuckDB store. Nothing answers from a past instant.
 """
 
 from __future__ import annotations
