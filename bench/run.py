@@ -277,7 +277,7 @@ def _cpu(m: dict[str, Any]) -> str:
 def page_lines(p: dict[str, Any]) -> list[str]:
     """The dashboard page's rows: per way, the page and the slowest route."""
     out = []
-    for way in ("cold", "fresh", "repeat"):
+    for way in ("cold", "started", "fresh", "repeat"):
         w = p[way]
         slowest = max(w["routes"].items(), key=lambda item: item[1]["p95"])
         out.append(
