@@ -48,6 +48,19 @@ def test_an_answer_is_kept_until_the_generation_moves(tmp_path) -> None:
         assert remembered(again, "k", compute) == 3
 
 
+def test_a_large_answer_is_kept_at_the_latest_generation_only(tmp_path) -> None:
+    """``latest=True``: the answer at a new generation replaces the one before it; other
+    keys' answers stay."""
+    with Store.open(tmp_path / "l.duckdb") as store:
+        assert remembered(store, "big", lambda: "first", latest=True) == "first"
+        assert remembered(store, "small", lambda: "kept") == "kept"
+        with store.transaction():
+            generation.bump(store)
+        assert remembered(store, "big", lambda: "second", latest=True) == "second"
+        keys = [k[0] for k in store.memo if len(k) == 2]
+        assert keys.count("big") == 1 and keys.count("small") == 1
+
+
 def test_a_load_in_the_same_process_is_seen_by_the_next_report(tmp_path) -> None:
     """Days, counts and filled columns follow each load, in the same open store."""
     with Store.open(tmp_path / "s.duckdb") as store:
