@@ -361,3 +361,14 @@ def test_a_load_moves_the_live_figures(live_store, write):
     assert after["today_kpis"]["chat_volume"] == before["today_kpis"]["chat_volume"] + 1
     per_agent = {r["agent_id"]: r["open"] for r in after["open_per_agent"]}
     assert per_agent["a2"] == 2  # p1 and n1
+
+
+def test_too_many_conversations_not_ended_are_read_from_the_tables(live_store, monkeypatch):
+    """Data whose conversations rarely end keeps nothing for recent instants: the figures
+    come from the whole tables, the same."""
+    kept = live.snapshot(live_store, None, BERLIN, at=AT)
+    assert live._recent(live_store)[0] is not None
+    monkeypatch.setattr(live, "RECENT_LIMIT", 3)
+    assert live._recent(live_store) == (None, {})
+    live_store.memo.clear()
+    assert live.snapshot(live_store, None, BERLIN, at=AT) == kept

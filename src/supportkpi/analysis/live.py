@@ -162,6 +162,9 @@ def _queries(
 AT = "__live_at"
 RECENT = {name: f"__live_{name}" for name in ("conversations", "messages", "agent_activity")}
 RECENT_DAYS = 2
+# Above this many such conversations (data that never says a conversation ended), keeping
+# them would cost more memory than it saves time: the whole tables are read instead.
+RECENT_LIMIT = 100_000
 # what the figures read of a conversation (the filters' dimensions too) and of a message
 CONVERSATION_COLUMNS = (
     "conversation_id",
@@ -216,10 +219,10 @@ def _compiled_figures(
 
 
 def _recent(store: Store) -> tuple[datetime | None, dict[str, pa.Table]]:
-    """The instant ``since`` (two days before the last conversation began; None without
-    conversations) and the rows the figures read at any later instant: the conversations
-    neither resolved nor closed by then, their messages, and the agent activity not ended
-    by then."""
+    """The instant ``since`` (two days before the last conversation began) and the rows the
+    figures read at any later instant: the conversations neither resolved nor closed by then,
+    their messages, and the agent activity not ended by then. ``since`` is None without
+    conversations, or with over :data:`RECENT_LIMIT` of those conversations."""
     c = store.table("conversations")
     last = c.created_at.max().to_pyarrow().as_py()
     if last is None:
@@ -227,7 +230,10 @@ def _recent(store: Store) -> tuple[datetime | None, dict[str, pa.Table]]:
     since = last - timedelta(days=RECENT_DAYS)
     moment = ibis.timestamp(since)
     ended = (c.resolved_at <= moment).fill_null(False) | (c.closed_at <= moment).fill_null(False)
-    conversations = c.filter(~ended).select(*CONVERSATION_COLUMNS).to_pyarrow()
+    kept = c.filter(~ended).select(*CONVERSATION_COLUMNS).limit(RECENT_LIMIT + 1)
+    conversations = kept.to_pyarrow()
+    if conversations.num_rows > RECENT_LIMIT:
+        return None, {}
     ids = ibis.memtable(conversations.select(["conversation_id"]))
     m = store.table("messages").select(*MESSAGE_COLUMNS)
     a = store.table("agent_activity")
