@@ -37,8 +37,10 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest:
     if at in memo:
         return cast(T, memo[at])
     value = compute()
-    for old in [k for k in list(memo) if latest and k[0] == key and k != at]:
-        memo.pop(old, None)
+    if latest:
+        with contextlib.suppress(RuntimeError):  # changed meanwhile
+            for old in [k for k in list(memo) if k[0] == key and k != at]:
+                memo.pop(old, None)
     if len(memo) >= _LIMIT:
         with contextlib.suppress(StopIteration, RuntimeError):  # changed meanwhile
             memo.pop(next(iter(memo)), None)
