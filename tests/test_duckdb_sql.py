@@ -119,3 +119,14 @@ def test_not_null_and_a_duration_compile_as_written_before_without_copies() -> N
     duration = f"({floor.format(m=micros.format(c='a'))} - {floor.format(m=micros.format(c='b'))})"
     assert f'{duration} IS NOT NULL AS "known"' in " ".join(ours.split())
     assert f'{duration} AS "d"' in " ".join(ours.split())
+
+
+def test_utc_wall_clock_is_the_instant_itself() -> None:
+    """In UTC no shift is written for the engine to compute; a zone with an offset shifts."""
+    from supportkpi.facts import calendar
+
+    t = ibis.table({"a": "timestamp('UTC')"}, name="t")
+    assert calendar.local_time(t.a, [(datetime(1970, 1, 1), 0)]).equals(t.a)
+    shifted = calendar.local_time(t.a, [(datetime(1970, 1, 1), 19800)])
+    assert not shifted.equals(t.a)
+    assert shifted.type() == t.a.type()
