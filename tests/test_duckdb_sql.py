@@ -102,3 +102,31 @@ def test_local_time_on_integers_is_the_calendar(
     theirs = ibis.to_sql(expr, dialect="duckdb")
     assert "INTERVAL" in theirs.upper()
     assert con.raw_sql(ours).fetchall() == plain.raw_sql(str(theirs)).fetchall()
+
+
+def test_not_null_and_a_duration_compile_as_written_before_without_copies() -> None:
+    """``IS NOT NULL`` and the integer duration, built without sqlglot's copies, read as
+    they did with them: the same SQL text as Ibis's own ``IS NOT NULL`` and the operator
+    form of the duration (parentheses where sqlglot's operators put them)."""
+    t = ibis.table({"a": "timestamp('UTC')", "b": "timestamp('UTC')"}, name="t")
+    seconds = t.a.delta(t.b, unit="millisecond")
+    expr = t.select(known=seconds.notnull(), d=seconds)
+    ours = duckdb_sql.COMPILER.to_sqlglot(expr).sql("duckdb")
+    plain = ibis.to_sql(t.select(known=t.a.notnull()), dialect="duckdb")
+    assert '"t0"."a" IS NOT NULL' in plain
+    micros = 'EPOCH_US("t0"."{c}")'
+    floor = "(({m} - ((({m} % 1000) + 1000) % 1000)) // 1000)"
+    duration = f"({floor.format(m=micros.format(c='a'))} - {floor.format(m=micros.format(c='b'))})"
+    assert f'{duration} IS NOT NULL AS "known"' in " ".join(ours.split())
+    assert f'{duration} AS "d"' in " ".join(ours.split())
+
+
+def test_utc_wall_clock_is_the_instant_itself() -> None:
+    """In UTC no shift is written for the engine to compute; a zone with an offset shifts."""
+    from supportkpi.facts import calendar
+
+    t = ibis.table({"a": "timestamp('UTC')"}, name="t")
+    assert calendar.local_time(t.a, [(datetime(1970, 1, 1), 0)]).equals(t.a)
+    shifted = calendar.local_time(t.a, [(datetime(1970, 1, 1), 19800)])
+    assert not shifted.equals(t.a)
+    assert shifted.type() == t.a.type()

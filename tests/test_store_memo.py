@@ -87,3 +87,25 @@ def test_sessions_one_after_another_read_their_own_tables(tmp_path) -> None:
             with store.session() as session:
                 rows = report(session, ["chat_volume", "first_response_time"], ["vendor"])
                 assert rows.table.to_pylist()[0]["chat_volume"] == 2
+
+
+def test_a_session_binds_the_remembered_schemas_to_its_own_connection(tmp_path) -> None:
+    """Each request's session reads a table's schema from what the open store remembers, not
+    from the catalog again, and the table it gets runs on the session's own connection; a
+    load that changes the data is seen through it."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        load_records(store, {"conversations": _conversations("2026-05-04", 2, "acme")}, "one")
+        with store.session() as first:
+            assert first.table("conversations").count().to_pyarrow().as_py() == 2
+        assert any(key[0] == ("schema", "conversations") for key in store.memo)
+        asked: list[str] = []
+        with store.session() as second:
+            get_schema = second.con.get_schema
+            second.con.get_schema = lambda name, **kw: asked.append(name) or get_schema(name, **kw)
+            table = second.table("conversations")
+            assert table.op().source is second.con
+            assert table.count().to_pyarrow().as_py() == 2
+        assert asked == []
+        load_records(store, {"conversations": _conversations("2026-05-09", 3, "zed")}, "two")
+        with store.session() as third:
+            assert third.table("conversations").count().to_pyarrow().as_py() == 5

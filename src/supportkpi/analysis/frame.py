@@ -16,7 +16,7 @@ from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import engine_facts, kept_contacts
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.kept import FACTS, REPLIES, kept_tables
-from supportkpi.store.memo import remembered
+from supportkpi.store.memo import remembered, stored_table
 from supportkpi.store.store import Store
 
 __all__ = ["QueryError", "build_frame", "split_by", "within"]
@@ -105,9 +105,9 @@ def build_frame(
     # whether the kept tables are current is remembered; the tables are this store's own
     # (a remembered table would be bound to the connection of the request that asked first)
     if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
-        found = (store.con.table(FACTS), store.con.table(REPLIES))
+        found = (stored_table(store, FACTS), stored_table(store, REPLIES))
     if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
-        contacts = store.con.table(kept_contacts.TABLE)
+        contacts = stored_table(store, kept_contacts.TABLE)
     return Frame(
         tables,
         config,

@@ -17,13 +17,37 @@ from supportkpi.kpis import Kpi
 from supportkpi.kpis.grains import ON_FACTS, Frame, conversation_rows
 from supportkpi.store.store import Store
 
-__all__ = ["grains_one_at_a_time", "hold", "share_facts"]
+__all__ = ["grains_one_at_a_time", "hold", "holds_values", "share_facts"]
+
+
+# Aggregates that hold every value of their group in memory until the group is done.
+HOLDING = (
+    ops.Median,
+    ops.Quantile,
+    ops.MultiQuantile,
+    ops.CountDistinct,
+    ops.ArrayCollect,
+    ops.Mode,
+)
+
+
+def holds_values(part: ir.Table) -> bool:
+    """Whether ``part`` aggregates with an exact quantile (or another aggregate that keeps
+    every value of a group in memory)."""
+    return bool(part.op().find(HOLDING))
 
 
 def grains_one_at_a_time(store: Store, parts: list[ir.Table], temps: list[str]) -> list[ir.Table]:
     """Each grain's aggregate computed on its own, as a temporary table (named into
     ``temps``): exact medians and percentiles hold their values in memory, and in one query
-    every grain's would be alive at once. The small aggregates are then combined."""
+    every grain's would be alive at once. The small aggregates are then combined.
+
+    Where at most one grain holds values (a report of a duration and a few rates, say), one
+    query computes every grain: no two grains' values are ever alive together, and writing
+    each grain out costs more than it spares (measured at 1M conversations: bench/RESULTS.md).
+    Engines without temporary tables keep fetching grain by grain."""
+    if getattr(store, "temp_tables", True) and sum(map(holds_values, parts)) < 2:
+        return parts
     out = []
     for part in parts:
         if not getattr(store, "temp_tables", True):

@@ -112,7 +112,8 @@ def sla(
     for shape in dict.fromkeys(_shape(t) for _, t in held):
         items = [(i, v, t) for i, (v, t) in enumerate(held) if _shape(t) == shape]
         extra = [k for i, _, t in items if (k := _attainment(t, i))]
-        chosen = [REGISTRY[n] for n in dict.fromkeys(t.kpi for _, _, t in items)] + extra
+        chosen = [_value_only(REGISTRY[n]) for n in dict.fromkeys(t.kpi for _, _, t in items)]
+        chosen += extra
         result = run(
             store,
             chosen,

@@ -209,7 +209,8 @@ def _change_instant(zone: ZoneInfo, lo: datetime, hi: datetime) -> datetime:
 def local_time(ts: ir.TimestampValue, offsets: list[tuple[datetime, int]]) -> ir.TimestampValue:
     """The wall-clock time of a UTC timestamp in the zone the offsets describe."""
     if len(offsets) == 1:
-        return ts + ibis.interval(seconds=offsets[0][1])
+        # in UTC the wall clock is the instant itself: no shift for the engine to compute
+        return ts if offsets[0][1] == 0 else ts + ibis.interval(seconds=offsets[0][1])
     cases = [
         (ts >= ibis.literal(instant), ts + ibis.interval(seconds=seconds))
         for instant, seconds in reversed(offsets[1:])

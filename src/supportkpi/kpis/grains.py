@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import ibis
 import ibis.expr.types as ir
@@ -79,6 +80,12 @@ class Frame:
         """The group columns of the report, period last."""
         return self.by + ((self.period,) if self.period else ())
 
+    @cached_property
+    def conversation_grain(self) -> ir.Table:
+        """:func:`conversations` of this frame, built once: most grains stand on it, and
+        building the expression again for each is most of a report's Ibis work."""
+        return self.select(conversation_rows(self), "created_at", DIMENSIONS)
+
     def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
         """Wall-clock time in the report's zone."""
         return calendar.local_time(ts, self.offsets)
@@ -128,7 +135,7 @@ def _threshold(config: Config, channel: ir.StringValue) -> ir.FloatingValue:
 
 def conversations(frame: Frame) -> ir.Table:
     """One row per conversation: the facts of :mod:`supportkpi.facts.derive`, durations, dims."""
-    return frame.select(conversation_rows(frame), "created_at", DIMENSIONS)
+    return frame.conversation_grain
 
 
 def conversation_rows(frame: Frame) -> ir.Table:

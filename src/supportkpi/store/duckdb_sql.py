@@ -42,8 +42,14 @@ class StoreCompiler(DuckDBCompiler):
         self, op: ops.TimestampDelta, *, part: Any, left: sge.Expression, right: sge.Expression
     ) -> sge.Expression:
         if _zoned(op.left.dtype) and _zoned(op.right.dtype) and _unit(op) == "millisecond":
-            return sge.paren(_floor_ms(self, left) - _floor_ms(self, right), copy=False)
+            later, earlier = _floor_ms(self, left), _floor_ms(self, right)
+            return sge.paren(sge.Sub(this=_paren(later), expression=_paren(earlier)), copy=False)
         return super().visit_TimestampDelta(op, part=part, left=left, right=right)
+
+    def visit_NotNull(self, op: ops.NotNull, *, arg: sge.Expression) -> sge.Expression:
+        # Ibis's ``arg.is_(…)`` copies ``arg`` whole: after selects are merged that is often a
+        # column's entire expression (a duration), copied again for every ``IS NOT NULL``
+        return sge.Is(this=arg, expression=sge.Not(this=sge.Null()))
 
     def visit_TimestampAdd(  # a zoned instant shifted by a fixed number of seconds
         self, op: ops.TimestampAdd, *, left: sge.Expression, right: sge.Expression
@@ -117,7 +123,14 @@ def _floor_ms(compiler: DuckDBCompiler, instant: sge.Expression) -> sge.Expressi
         this=sge.paren(sge.Mod(this=micros, expression=sge.convert(1000)) + sge.convert(1000)),
         expression=sge.convert(1000),
     )
-    return sge.IntDiv(this=sge.paren(micros - remainder), expression=sge.convert(1000))
+    exact = sge.Sub(this=micros.copy(), expression=_paren(remainder))
+    return sge.IntDiv(this=sge.paren(exact, copy=False), expression=sge.convert(1000))
+
+
+def _paren(expression: sge.Expression) -> sge.Expression:
+    """``expression`` in parentheses when it is a binary operation (as sqlglot's operators
+    put it), without copying it."""
+    return sge.paren(expression, copy=False) if isinstance(expression, sge.Binary) else expression
 
 
 COMPILER = StoreCompiler()

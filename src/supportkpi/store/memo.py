@@ -17,13 +17,16 @@ import contextlib
 from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
 
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+
 from supportkpi.store import generation
 from supportkpi.store.store import Store
 
 T = TypeVar("T")
 _LIMIT = 256  # answers kept per store; the oldest go first
 
-__all__ = ["remembered"]
+__all__ = ["remembered", "stored_table"]
 
 
 def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest: bool = False) -> T:
@@ -46,6 +49,18 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest:
             memo.pop(next(iter(memo)), None)
     memo[at] = value
     return value
+
+
+def stored_table(store: Store, name: str) -> ir.Table:
+    """The stored table ``name`` on ``store``'s own connection, its schema read from the
+    catalog once per store generation: each request's session would otherwise ask the
+    catalog again for every table a report reads (DuckDB stores only)."""
+    if getattr(store, "memo", None) is None or type(store) is not Store:
+        return store.con.table(name)
+    schema = remembered(store, ("schema", name), lambda: store.con.get_schema(name))
+    return ops.DatabaseTable(
+        name, schema=schema, source=store.con, namespace=ops.Namespace(None, None)
+    ).to_expr()
 
 
 def _generation(store: Store, memo: dict[tuple[object, ...], object]) -> int:

@@ -219,8 +219,10 @@ class Store:
         found = self._tables.get(name)
         if found is not None:
             return found
+        from supportkpi.store.memo import stored_table  # memo imports this module
+
         spec = schema.table(name)
-        table = self.con.table(spec.name)
+        table = stored_table(self, spec.name)
         lacking = {c.name: ibis.null(c.dtype) for c in spec.columns if c.name not in table.columns}
         found = table.mutate(**lacking).select(*spec.column_names) if lacking else table
         self._tables[name] = found
