@@ -234,3 +234,10 @@ def test_a_store_without_surveys(without_surveys, passes):
     found = report_periods(store, HEADLINE_KPIS, ranges, {}, None, config, samples=True)
     assert found[0].missing["csat"] == found[1].missing["nps"] == "no surveys loaded"
     assert passes == []
+
+
+def test_a_range_ending_before_it_starts_is_refused(demo):
+    store, config = demo
+    ranges = [(date(2026, 7, 1), date(2026, 7, 7)), (date(2026, 6, 30), date(2026, 6, 24))]
+    with pytest.raises(query.QueryError, match=r"ends \(2026-06-24\) before it starts"):
+        report_periods(store, HEADLINE_KPIS, ranges, {}, None, config)

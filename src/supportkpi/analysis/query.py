@@ -318,7 +318,9 @@ def report_periods(
 ) -> list[Report]:
     """The same KPIs, overall (no grouping), over each of several date ranges, computed in
     one query: one :class:`Report` per range, each exactly what :func:`report` gives for it
-    (the headline's period and the period before it, say; ``samples`` as there)."""
+    (the headline's period and the period before it, say; ``samples`` as there). Ranges that
+    do not overlap are one aggregation grouped by the range each row falls in, so the
+    query is built and compiled once, not once per range."""
     config = config or Config()
     asked = select_kpis(kpis, None, config.business_hours.configured)
     chosen = with_samples(asked) if samples else asked
@@ -340,6 +342,9 @@ def _periods(
     overlapping ones as one full aggregation per range, stacked."""
     if not periods:
         return []
+    for start, end in periods:  # as a report over each range checks its dates
+        if end < start:
+            raise QueryError(f"the period ends ({end}) before it starts ({start})")
     ordered = sorted(periods)
     apart = all(b[0] > a[1] for a, b in pairwise(ordered))
     bh = any(k.business_hours for k in chosen)
@@ -352,10 +357,10 @@ def _periods(
     notes |= unknown_filter_values(store, base.filters)
     base, shared = share_facts(store, base, computable, True)
     names = [k.name for k in chosen]
+    frame = replace(base, ranges=tuple(periods))
     try:
         parts: list[ir.Table] = []
         if apart:
-            frame = replace(base, ranges=tuple(periods))
             parts, grain_missing = aggregate(frame, computable, chosen)
             missing |= grain_missing
         tables: dict[int, pa.Table] = {}
