@@ -1,12 +1,16 @@
-"""The dashboard's page as a person waits for it: the nine requests one view makes (see
-web/static/app.js), fired together as a browser does (six at a time), on a real server.
+"""The dashboard's page as a person waits for it: the nine requests its first view makes
+(the eight views of web/static/app.js, as :func:`supportkpi.api.warmup.first_view` mirrors
+them, and the live strip), fired together as a browser does (six at a time), on a real server.
 
     python -m bench.page STORE.duckdb [--rounds 5] [--cold 3]
 
-Three ways, each per route (p50, p95) and per page (the time until the last answer):
+Four ways, each per route (p50, p95) and per page (the time until the last answer):
 
-- cold: a server just started (nothing kept, the engine's caches empty), the page once;
-  ``--cold`` times, a new server each time;
+- cold: a server just started without its warm-up (``--no-warm``: nothing kept, the engine's
+  caches empty), the page at once; ``--cold`` times, a new server each time;
+- started: a server started as ``supportkpi serve`` starts by default, the page once its
+  warm-up of the first view is done (GET /health; its seconds are recorded), as for the
+  first person after a start or a load; ``--cold`` times;
 - fresh: a running server asked for a window it has not answered yet (each round moves the
   window back by a day): the work of answering, with the engine warm;
 - repeat: the same page again (a reload, or a second person looking).
@@ -31,20 +35,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-VENDOR_KPIS = "first_response_time,csat,first_contact_resolution,abandonment_rate"
-AGENT_KPIS = "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution"
-PAGE = [  # what the dashboard asks for on each view (see web/static/app.js)
-    ("/v1/headline", {}),
-    ("/v1/report", {"by": "day", "kpi": "chat_volume,first_response_time,csat"}),
-    ("/v1/report", {"by": "vendor", "kpi": VENDOR_KPIS}),
-    ("/v1/peaks", {}),
-    ("/v1/report", {"by": "", "kpi": "csat_by_response_bucket"}),
-    ("/v1/escalations", {}),
-    ("/v1/report", {"by": "agent", "kpi": AGENT_KPIS}),
-    ("/v1/sla", {}),
-    ("/v1/live", {}),
+from supportkpi.api.warmup import default_window, first_view  # noqa: E402
+
+
+def requests_of(window: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """What the dashboard asks for on each view over ``window``: its eight views (as
+    web/static/app.js builds them) and the live strip."""
+    return [*first_view(window), ("/v1/live", dict(window))]
+
+
+LABELS = [  # by route and what is asked, without the window
+    f"{p}?{'&'.join(f'{k}={v}' for k, v in q.items() if k not in ('from', 'to') and v)}".rstrip("?")
+    for p, q in requests_of({})
 ]
-LABELS = [f"{p}?{'&'.join(f'{k}={v}' for k, v in q.items())}".rstrip("?") for p, q in PAGE]
 BROWSER_CONNECTIONS = 6
 
 
@@ -56,18 +59,19 @@ def server_cpu(pid: int) -> float:
 
 def page(client: Any, window: dict[str, str]) -> tuple[float, list[float], list[str]]:
     """The page's nine requests together: (page seconds, each request's seconds, failures)."""
+    asked = requests_of(window)
 
     def one(item: tuple[str, dict[str, str]]) -> tuple[float, str | None]:
         path, params = item
         start = time.perf_counter()
-        answer = client.get(path, params={**window, **params})
+        answer = client.get(path, params=params)
         seconds = time.perf_counter() - start
         failed = None if answer.status_code == 200 else f"{path}: {answer.status_code}"
         return seconds, failed
 
     start = time.perf_counter()
     with ThreadPoolExecutor(BROWSER_CONNECTIONS) as pool:
-        done = list(pool.map(one, PAGE))
+        done = list(pool.map(one, asked))
     took = time.perf_counter() - start
     return took, [d[0] for d in done], [d[1] for d in done if d[1]]
 
@@ -93,37 +97,58 @@ def summary(pages: list[float], requests: list[list[float]], cpu: float) -> dict
     }
 
 
+def _ready(client: Any, deadline: float = 1800) -> float:
+    """Wait for the server's warm-up of the first view (GET /health); its seconds."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline:
+        warm = client.get("/health").json()["warm"]
+        if warm["state"] == "ready":
+            return float(warm["seconds"])
+        if warm["state"] == "failed":
+            raise RuntimeError(f"the warm-up failed: {warm}")
+        time.sleep(0.1)
+    raise RuntimeError("the warm-up did not finish")
+
+
 def measure(db: Path, rounds: int, cold: int) -> dict[str, Any]:
-    """Cold, fresh and repeat pages on ``db`` (see the module doc)."""
+    """Cold, started, fresh and repeat pages on ``db`` (see the module doc)."""
     import httpx
 
+    from supportkpi.config import Config
     from supportkpi.store.store import Store
     from tests.server import make_token, serving
 
     token = make_token(db, "admin")
     with Store.open(db, read_only=True) as store:
-        last = store.execute("SELECT max(created_at) FROM conversations")[0][0].date()
+        from supportkpi.analysis.views import data_days
+
+        first, last = data_days(store, None, Config())
 
     def window(back: int) -> dict[str, str]:
-        end = last - timedelta(days=back)
-        return {"from": str(end - timedelta(days=27)), "to": str(end)}
+        end = last - timedelta(days=back) if last else None
+        return default_window(first, end)
 
     out: dict[str, Any] = {"load_average_before": os.getloadavg()[0]}
     failures: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
-    cold_pages, cold_requests, cold_cpu = [], [], 0.0
-    for _ in range(cold):
-        with (
-            serving(db) as server,
-            httpx.Client(base_url=server.url, headers=headers, timeout=600) as client,
-        ):
-            before = server_cpu(server.process.pid)
-            took, times, failed = page(client, window(0))
-            cold_cpu += server_cpu(server.process.pid) - before
-            cold_pages.append(took)
-            cold_requests.append(times)
-            failures += failed
-    out["cold"] = summary(cold_pages, cold_requests, cold_cpu)
+    for way, flags in (("cold", ("--no-warm",)), ("started", ("--warm",))):
+        pages, requests, cpu, warm_up = [], [], 0.0, []
+        for _ in range(cold):
+            with (
+                serving(db, *flags) as server,
+                httpx.Client(base_url=server.url, headers=headers, timeout=600) as client,
+            ):
+                if way == "started":
+                    warm_up.append(_ready(client))
+                before = server_cpu(server.process.pid)
+                took, times, failed = page(client, window(0))
+                cpu += server_cpu(server.process.pid) - before
+                pages.append(took)
+                requests.append(times)
+                failures += failed
+        out[way] = summary(pages, requests, cpu)
+        if warm_up:
+            out[way]["warm_up_seconds"] = warm_up
     with (
         serving(db) as server,
         httpx.Client(base_url=server.url, headers=headers, timeout=600) as client,

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench import page  # noqa: E402
 from bench.generate import generate, size  # noqa: E402
 from bench.machine import RESULTS, commit, machine  # noqa: E402
-
-VENDOR_KPIS = "first_response_time,csat,first_contact_resolution,abandonment_rate"
-AGENT_KPIS = "chat_volume,first_response_time,average_handle_time,csat,first_contact_resolution"
-DASHBOARD = [  # what the dashboard asks for on each view (see web/static/app.js)
-    ("/v1/headline", {}),
-    ("/v1/report", {"by": "day", "kpi": "chat_volume,first_response_time,csat"}),
-    ("/v1/report", {"by": "vendor", "kpi": VENDOR_KPIS}),
-    ("/v1/peaks", {}),
-    ("/v1/report", {"by": "", "kpi": "csat_by_response_bucket"}),
-    ("/v1/escalations", {}),
-    ("/v1/report", {"by": "agent", "kpi": AGENT_KPIS}),
-    ("/v1/sla", {}),
-    ("/v1/live", {}),
-]
+from supportkpi.api.warmup import default_window  # noqa: E402
 
 
 def measure(name: str, db: Path, directory: Path) -> dict[str, Any]:
@@ -89,7 +76,7 @@ def api(db: Path, rounds: int, ingest_seconds: float, batch: int) -> dict[str, A
     with Store.open(db, read_only=True) as store:
         last = store.execute("SELECT max(created_at) FROM conversations")[0][0]
         ids = [r[0] for r in store.execute("SELECT conversation_id FROM conversations LIMIT 5000")]
-    window = {"from": str((last - timedelta(days=27)).date()), "to": str(last.date())}
+    window = default_window(None, last.date())
     out: dict[str, Any] = {}
     with (
         serving(db) as server,
@@ -100,9 +87,9 @@ def api(db: Path, rounds: int, ingest_seconds: float, batch: int) -> dict[str, A
         times: list[float] = []
         failures: list[str] = []
         for _ in range(rounds):
-            for path, params in DASHBOARD:
+            for path, params in page.requests_of(window):
                 start = time.perf_counter()
-                answer = client.get(path, params={**window, **params})
+                answer = client.get(path, params=params)
                 times.append(time.perf_counter() - start)
                 if answer.status_code != 200:
                     failures.append(f"{path} {params}: {answer.status_code} {answer.text[:200]}")
@@ -277,7 +264,7 @@ def _cpu(m: dict[str, Any]) -> str:
 def page_lines(p: dict[str, Any]) -> list[str]:
     """The dashboard page's rows: per way, the page and the slowest route."""
     out = []
-    for way in ("cold", "fresh", "repeat"):
+    for way in ("cold", "started", "fresh", "repeat"):
         w = p[way]
         slowest = max(w["routes"].items(), key=lambda item: item[1]["p95"])
         out.append(

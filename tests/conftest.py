@@ -112,7 +112,7 @@ def demo_api(demo_files, tmp_path_factory):
         "vendor": make_token(db, "vendor", "atlas"),
     }
     config = demo_files / "supportkpi.toml"
-    with serving(db, "--config", config) as server:
+    with serving(db, "--config", config, "--warm") as server:
         reference = Store.open(directory / "reference.duckdb", read_only=True)
         yield server, tokens, reference, load_config(config)
         reference.close()

@@ -53,8 +53,11 @@ def make_token(db: Path, role: str, vendor: str | None = None) -> str:
 
 @contextmanager
 def serving(db: Path, *args: str | Path) -> Iterator[Server]:
-    """Start ``supportkpi serve --db db`` with ``args`` and wait until it answers."""
+    """Start ``supportkpi serve --db db`` with ``args`` and wait until it answers. The
+    dashboard's warm-up is off unless ``args`` has ``--warm``: a test counts what it asks."""
     port = free_port()
+    if "--warm" not in args:
+        args = (*args, "--no-warm")
     log = db.parent / f"serve-{port}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(

@@ -152,9 +152,12 @@ def _request(path: str, query: str = "") -> Request:
     return Request(scope | {"headers": [], "server": ("127.0.0.1", 80), "scheme": "http"})
 
 
-def test_the_cache_keys_on_route_parameters_role_and_vendor():
+def test_the_cache_keys_on_route_parameters_and_what_the_caller_may_see():
     acme = Principal("a", "acme", Role.VENDOR, "acme")
     zed = Principal("z", "zed", Role.VENDOR, "zed")
+    viewer = Principal("v", "viewer", Role.VIEWER, None)
+    every = request_key(_request("/v1/report", "by=vendor&kpi=csat"), OPEN)
+    assert every == request_key(_request("/v1/report", "by=vendor&kpi=csat"), viewer)
     key = request_key(_request("/v1/report", "by=vendor&kpi=csat"), acme)
     assert key == request_key(_request("/v1/report", "kpi=csat&by=vendor"), acme)
     assert key != request_key(_request("/v1/report", "by=vendor&kpi=csat"), zed)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.browser import LOADED, chromium, sign_in
+from tests.test_warmup import ready
 
 CHARTS = ("chart-trend", "chart-vendors", "chart-heatmap", "chart-csat-frt", "chart-escalations")
 CARDS = 7
@@ -61,6 +62,17 @@ def test_sign_in_and_every_view_has_data(demo_api, page):
     assert page.inner_text("#live-waiting").isdigit()
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["supportkpi_session"]["httpOnly"] and cookies["supportkpi_session"]["secure"]
+
+
+def test_the_first_view_is_answered_before_anyone_opens_it(demo_api, page):
+    """What the dashboard asks for on opening is what the server answers ahead
+    (api/warmup.py first_view): signed in once the warm-up is ready, no view is computed."""
+    server, tokens, _, _ = demo_api
+    before = ready(server)["answers"]
+    sign_in(page, server.url, tokens["viewer"])
+    after = server.client().get("/health").json()["answers"]
+    assert after["misses"] == before["misses"], "a view the warm-up did not answer"
+    assert after["hits"] >= before["hits"] + 9  # the eight views and /v1/meta
 
 
 def test_a_filter_changes_the_numbers_and_stays_in_the_url(demo_api, page):

@@ -49,17 +49,19 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     alert_every: float | None = None,
     schedule_every: float | None = None,
+    warm: bool = False,
 ) -> FastAPI:
     """The app over ``store``. ``tokens=None`` serves without authentication;
-    ``alert_every`` (seconds) checks the config's alert rules that often while serving, and
-    ``schedule_every`` runs its schedules that often."""
+    ``alert_every`` (seconds) checks the config's alert rules that often while serving,
+    ``schedule_every`` runs its schedules that often, and ``warm`` answers the dashboard's
+    first view at start and after every load (:mod:`supportkpi.api.warmup`)."""
     jobs: list[background.Job] = []
     if alert_every:
         jobs.append(("alerts", alert_every, alerting.check_once))
     if schedule_every:
         jobs.append(("schedules", schedule_every, scheduling.run_once))
     app = FastAPI(
-        lifespan=background.lifespan(jobs) if jobs else None,
+        lifespan=background.lifespan(jobs, warm) if jobs or warm else None,
         title="supportkpi",
         version=__version__,
         description="Customer-support KPIs per vendor, team, agent and channel: "

@@ -1,5 +1,6 @@
 """Work the server does on its own while it serves: checking alerts and running schedules,
-each every so many seconds in a thread of its own, for as long as the app runs."""
+each every so many seconds in a thread of its own, and warming the dashboard's first view,
+for as long as the app runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from supportkpi.api.service import Service
+from supportkpi.api.warmup import Warmer
 
 log = logging.getLogger("supportkpi.api")
 
@@ -25,8 +27,10 @@ def _loop(svc: Service, job: Job, stop: threading.Event) -> None:
             log.exception("the %s run failed", name)
 
 
-def lifespan(jobs: Sequence[Job]) -> Any:
-    """A FastAPI lifespan running each job every so many seconds while the app serves."""
+def lifespan(jobs: Sequence[Job], warm: bool = False) -> Any:
+    """A FastAPI lifespan running each job every so many seconds while the app serves, and
+    with ``warm``, the dashboard's warm-up (:mod:`supportkpi.api.warmup`, its state kept as
+    ``app.state.warmer``)."""
 
     @asynccontextmanager
     async def running(app: Any) -> AsyncIterator[None]:
@@ -37,13 +41,19 @@ def lifespan(jobs: Sequence[Job]) -> Any:
             )
             for job in jobs
         ]
+        if warm:
+            app.state.warmer = Warmer(app)
+            threads.append(
+                threading.Thread(target=app.state.warmer.run, args=(stop,), name="warm-up")
+            )
         for thread in threads:
+            thread.daemon = True
             thread.start()
         try:
             yield
         finally:
             stop.set()
-            for thread, job in zip(threads, jobs, strict=True):
-                thread.join(timeout=job[1] + 30)
+            for thread in threads:
+                thread.join(timeout=30)
 
     return running

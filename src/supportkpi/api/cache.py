@@ -1,11 +1,13 @@
 """Answers of the read routes, kept while the store's generation has not moved.
 
 The dashboard asks the same questions on every view and every reload; an answer depends on
-the route, its query parameters, who asks (a vendor token sees only its own vendor, so its
-role and vendor are part of the key) and the data, which changes only when a load commits
-and raises the store's generation (:mod:`supportkpi.store.generation`). An answer is reused
-only for the same route, parameters, role, vendor and generation; the first request that
-sees a new generation drops every older answer.
+the route, its query parameters, what the caller may see (a vendor token sees only its own
+vendor, so its vendor is part of the key; admins and viewers see the same) and the data,
+which changes only when a load commits and raises the store's generation
+(:mod:`supportkpi.store.generation`). An answer is reused only for the same route,
+parameters, vendor scope and generation; the first request that sees a new generation drops
+every older answer. The server may ask for some answers itself before anyone does
+(:mod:`supportkpi.api.warmup`).
 
 Thread-safe: requests may be answered concurrently. Two identical requests arriving together
 compute the answer once; the second waits for the first.
@@ -23,7 +25,7 @@ from fastapi.responses import Response
 
 from supportkpi.api.service import Service
 from supportkpi.store import generation
-from supportkpi.store.access import Principal
+from supportkpi.store.access import Principal, Role
 
 DEFAULT_ENTRIES = 512
 DEFAULT_BYTES = 256 * 1024 * 1024
@@ -55,9 +57,11 @@ class Kept:
 
 
 def request_key(request: Request, who: Principal) -> Key:
-    """Route, query parameters in a canonical order, and the caller's role and vendor."""
+    """Route, query parameters in a canonical order, and what the caller may see: one
+    vendor's data (a vendor token) or every vendor's (admins and viewers read the same)."""
     params = tuple(sorted(request.query_params.multi_items()))
-    return (request.url.path, params, who.role.value, who.vendor)
+    seen = ("vendor", who.vendor) if who.role is Role.VENDOR else ("every vendor", None)
+    return (request.url.path, params, *seen)
 
 
 class AnswerCache:

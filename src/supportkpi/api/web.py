@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from supportkpi.api.auth import COOKIE, Svc, principal
 from supportkpi.api.service import SESSION_SECONDS
+from supportkpi.store import generation
 
 router = APIRouter()
 WEB = Path(str(resources.files("supportkpi") / "web"))
@@ -53,9 +54,21 @@ def static(name: str) -> FileResponse:
 
 
 @router.get("/health", include_in_schema=False)
-def health() -> dict[str, str]:
-    """For load balancers and tests: the server is up."""
-    return {"status": "ok"}
+def health(request: Request, svc: Svc) -> dict[str, Any]:
+    """For load balancers and tests: the server is up, the store's generation (how many loads
+    it has committed), where the warm-up of the dashboard's first view is
+    (:mod:`supportkpi.api.warmup`), and how many answers are kept and were reused (hits) or
+    computed (misses)."""
+    warmer = getattr(request.app.state, "warmer", None)
+    answers = request.app.state.answers
+    with svc.using_store() as store:
+        now = generation.current(store)
+    return {
+        "status": "ok",
+        "generation": now,
+        "warm": warmer.status() if warmer else {"state": "off"},
+        "answers": {"kept": len(answers), "hits": answers.hits, "misses": answers.misses},
+    }
 
 
 @router.get("/openapi.json", include_in_schema=False, dependencies=[Depends(principal)])

@@ -67,6 +67,15 @@ def serve_command(
     schedule_interval: Annotated[
         float, typer.Option(min=1, help="Seconds between schedule runs (with --schedules).")
     ] = 60,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm/--no-warm",
+            help="Answer the dashboard's first view (the last four weeks, every vendor) as "
+            "soon as the server starts and after every load, so the first person to open it "
+            "does not wait. GET /health says when it is ready.",
+        ),
+    ] = True,
     config: ConfigOption = None,
 ) -> None:
     """Run the HTTP API and the dashboard (OpenAPI at /docs)."""
@@ -108,7 +117,9 @@ def serve_command(
     err.print(f"supportkpi on {scheme}://{host}:{port}/ (API docs at /docs)", highlight=False)
     every = alert_interval if alerts else None
     runs = schedule_interval if schedules else None
-    app_ = create_app(store, settings, token_store, int(max_body_mb * 1024 * 1024), every, runs)
+    app_ = create_app(
+        store, settings, token_store, int(max_body_mb * 1024 * 1024), every, runs, warm
+    )
     try:
         uvicorn.run(
             app_,
