@@ -16,7 +16,7 @@ import pytest
 from bench.pg_reload import split, write
 from supportkpi import demo
 from supportkpi.analysis import views
-from supportkpi.analysis.query import report
+from supportkpi.analysis.query import report, report_periods
 from supportkpi.analysis.sla import sla
 from supportkpi.config import load_config
 from supportkpi.kpis import REGISTRY
@@ -103,6 +103,26 @@ def test_report_by_month_and_sla_equal_duckdb(pg_demo):
     got = report(pg, names, by=by, period="week", config=config)
     assert _differences(_rows(got.table), _rows(expected.table)) == []
     assert _differences(_rows(sla(pg, config)), _rows(sla(duck, config))) == []
+
+
+def test_headline_periods_equal_duckdb_and_a_report_per_period(pg_demo):
+    """The headline's period and the one before it, in one pass grouped by period on the
+    server: each equals DuckDB's and a plain report over that period on the server."""
+    duck, pg, config_path, _ = pg_demo
+    config = load_config(config_path)
+    first, last = views.data_days(duck, None, config)
+    assert first and last
+    now = (last - timedelta(days=6), last)
+    before = (last - timedelta(days=13), last - timedelta(days=7))
+    names = ["chat_volume", "first_response_time", "csat", "nps", "cost_per_contact"]
+    kw = {"config": config, "targets": True, "samples": True}
+    got = report_periods(pg, names, [now, before], **kw)
+    expected = report_periods(duck, names, [now, before], **kw)
+    for mine, theirs, (start, end) in zip(got, expected, [now, before], strict=True):
+        plain = report(pg, names, (), None, start, end, **kw)
+        assert _differences(mine.table.to_pylist(), theirs.table.to_pylist()) == []
+        assert _differences(mine.table.to_pylist(), plain.table.to_pylist()) == []
+        assert mine.missing == plain.missing
 
 
 def test_volume_counted_independently(pg_demo):

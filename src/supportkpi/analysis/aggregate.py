@@ -13,16 +13,20 @@ import pyarrow as pa
 
 from supportkpi.analysis.coverage import annotate, checked_counts, hidden_columns
 from supportkpi.kpis import Kpi, Unit
-from supportkpi.kpis.grains import GRAINS, PERIODS, PROFILES, Frame, Unavailable
+from supportkpi.kpis.grains import GRAINS, PERIODS, PROFILES, RANGE, Frame, Unavailable
 
-__all__ = ["aggregate", "combine", "finish", "grouped"]
+SEEN = "__seen_"
+
+__all__ = ["aggregate", "combine", "finish", "grouped", "seen_columns"]
 
 
 def aggregate(
     frame: Frame, computable: list[Kpi], chosen: list[Kpi]
 ) -> tuple[list[ir.Table], dict[str, str]]:
     """One aggregate per grain over the report's groups; reasons for grains that can't be."""
-    parts, missing = [], {}
+    raw: list[ir.Table] = []
+    seen: list[str] = []
+    missing: dict[str, str] = {}
     by_grain: dict[str, list[Kpi]] = {}
     for kpi in computable:
         by_grain.setdefault(kpi.grain, []).append(kpi)
@@ -44,8 +48,19 @@ def aggregate(
         }
         for kpi in kpis:
             measures |= checked_counts(kpi, rows)
-        parts.append(_pad(grouped(rows, frame.group, **measures), frame.group, chosen))
+        if frame.ranges:  # whether the grain had rows in each range (see seen_columns)
+            seen.append(f"{SEEN}{grain}")
+            measures[seen[-1]] = rows.count().cast("int64")
+        raw.append(grouped(rows, frame.group, **measures))
+    parts = [_pad(part, frame.group, chosen, seen) for part in raw]
     return parts, missing
+
+
+def seen_columns(columns: Sequence[str]) -> list[str]:
+    """The columns of a report over several ranges (:attr:`Frame.ranges`) counting each
+    grain's rows per range: NULL where a grain had none in a range. There, unlike a report
+    over that range alone, the grain's aggregate gives no row at all (no count 0, say)."""
+    return [c for c in columns if c.startswith(SEEN)]
 
 
 def _dtype(kpi: Kpi, column: str) -> str:
@@ -54,7 +69,9 @@ def _dtype(kpi: Kpi, column: str) -> str:
     return "int64" if unit is Unit.COUNT else "float64"
 
 
-def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table:
+def _pad(
+    table: ir.Table, group: tuple[str, ...], chosen: list[Kpi], seen: Sequence[str] = ()
+) -> ir.Table:
     # group columns nullable in every part, or the parts' schemas differ (agent ids are
     # required in agent activity, optional on conversations)
     cols: dict[str, ir.Value] = {
@@ -67,7 +84,7 @@ def _pad(table: ir.Table, group: tuple[str, ...], chosen: list[Kpi]) -> ir.Table
                 if out.column in table.columns
                 else ibis.null().cast(_dtype(kpi, out.column))
             )
-    for name in hidden_columns(chosen):
+    for name in [*hidden_columns(chosen), *seen]:
         cols[name] = table[name] if name in table.columns else ibis.null().cast("int64")
     return table.select(**cols)
 
@@ -76,6 +93,7 @@ def combine(
     parts: list[ir.Table], group: tuple[str, ...], chosen: list[Kpi], frame: Frame
 ) -> ir.Table:
     columns = [o.column for k in chosen for o in k.outputs] + hidden_columns(chosen)
+    columns += seen_columns(parts[0].columns if parts else ())
     if not parts:  # nothing to aggregate: an empty table of the report's shape
         empty = frame.tables["conversations"].limit(0)
         typed = [ibis.null().cast(_group_type(g)).name(g) for g in group]
@@ -89,7 +107,9 @@ def combine(
 
 
 def _group_type(name: str) -> str:
-    return "timestamp" if name in PERIODS else "int64" if name in PROFILES else "string"
+    if name in PERIODS:
+        return "timestamp"
+    return "int64" if name in PROFILES or name == RANGE else "string"
 
 
 def finish(

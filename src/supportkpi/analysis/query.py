@@ -14,13 +14,14 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from supportkpi.analysis.aggregate import aggregate, combine, finish
+from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
 from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
@@ -36,6 +37,8 @@ from supportkpi.kpis.grains import (
     DIMENSIONS,
     PERIODS,
     PROFILES,
+    RANGE,
+    Frame,
     conversation_rows,
     previous_period_start,
 )
@@ -315,7 +318,9 @@ def report_periods(
 ) -> list[Report]:
     """The same KPIs, overall (no grouping), over each of several date ranges, computed in
     one query: one :class:`Report` per range, each exactly what :func:`report` gives for it
-    (the headline's period and the period before it, say; ``samples`` as there)."""
+    (the headline's period and the period before it, say; ``samples`` as there). Ranges that
+    do not overlap are one aggregation grouped by the range each row falls in, so the
+    query is built and compiled once, not once per range."""
     config = config or Config()
     asked = select_kpis(kpis, None, config.business_hours.configured)
     chosen = with_samples(asked) if samples else asked
@@ -332,43 +337,99 @@ def _periods(
     config: Config,
     targets: bool,
 ) -> list[Report]:
-    """:func:`report_periods` of KPI records."""
+    """:func:`report_periods` of KPI records: ranges that do not overlap in one aggregation
+    grouped by the range each row falls in (:attr:`~supportkpi.kpis.grains.Frame.ranges`),
+    overlapping ones as one full aggregation per range, stacked."""
     if not periods:
         return []
+    for start, end in periods:  # as a report over each range checks its dates
+        if end < start:
+            raise QueryError(f"the period ends ({end}) before it starts ({start})")
+    ordered = sorted(periods)
+    apart = all(b[0] > a[1] for a, b in pairwise(ordered))
     bh = any(k.business_hours for k in chosen)
-    base = build_frame(store, config, (), None, *periods[0], filters, tz, bh)
+    first, last = ordered[0][0], max(end for _, end in periods)
+    base = build_frame(store, config, (), None, first, last, filters, tz, bh)
     held = inputs_of(store, chosen)
     missing = {k.name: why for k in chosen if (why := held.why_missing(k, config))}
     computable = [k for k in chosen if k.name not in missing]
     notes = {k.name: note for k in computable if (note := held.unchecked(k))}
     notes |= unknown_filter_values(store, base.filters)
     base, shared = share_facts(store, base, computable, True)
+    names = [k.name for k in chosen]
+    frame = replace(base, ranges=tuple(periods))
     try:
-        exprs = []
-        for index, (start, end) in enumerate(periods):
-            frame = replace(base, start=start, end=end)
+        parts: list[ir.Table] = []
+        if apart:
             parts, grain_missing = aggregate(frame, computable, chosen)
             missing |= grain_missing
-            expr = combine(parts, (), chosen, frame)
+        tables: dict[int, pa.Table] = {}
+        if parts:
+            expr = combine(parts, frame.group, chosen, frame)
             if targets:
-                status = status_columns(
-                    expr, (), frame.filters, all_targets(config), [k.name for k in chosen]
-                )
+                # the same targets for every range: they are not scoped to dates
+                status = status_columns(expr, (), frame.filters, all_targets(config), names)
                 expr = expr.mutate(**status)
-            exprs.append(expr.mutate(__period=ibis.literal(index, "int64")))
-        stacked = exprs[0]
-        for expr in exprs[1:]:
-            stacked = stacked.union(expr)
-        table = stacked.to_pyarrow()
+            tables = _by_range(expr.to_pyarrow(), RANGE)
+        # a range where a grain had no rows: a report over it alone still has that grain's
+        # aggregate over nothing (a count 0, say), so it is computed as that report is
+        again = [i for i in range(len(periods)) if i not in tables]
+        if again:
+            stacked = _stacked(
+                base, computable, chosen, [periods[i] for i in again], config, targets, missing
+            )
+            found = _by_range(stacked, "__period")
+            tables |= {i: found[n] for n, i in enumerate(again)}
     finally:
         if shared:
             store.drop_temp(shared)
     out = []
-    index = table["__period"].to_pylist()
     for i in range(len(periods)):
-        rows = table.take([n for n, p in enumerate(index) if p == i]).drop(["__period"])
+        rows = tables[i]
         found = dict(missing)  # finish() adds the KPIs this range has no rows for
         done = finish(rows, chosen, found, dict(notes))
         nowhere = {k.name: held.gaps(k) for k in computable if held.gaps(k)}
         out.append(Report(done, tuple(chosen), (), found, "", dict(notes), nowhere))
     return out
+
+
+def _by_range(table: pa.Table, column: str) -> dict[int, pa.Table]:
+    """The one row of each range in ``table`` (its index in ``column``), without that column
+    and the :func:`~supportkpi.analysis.aggregate.seen_columns`, for the ranges where every
+    grain had rows."""
+    seen = seen_columns(table.column_names)
+    out = {}
+    for n, index in enumerate(table[column].to_pylist()):
+        row = table.slice(n, 1)
+        if all(row[c][0].is_valid for c in seen):
+            out[index] = row.drop_columns([column, *seen])
+    return out
+
+
+def _stacked(
+    base: Frame,
+    computable: list[Kpi],
+    chosen: list[Kpi],
+    periods: Sequence[tuple[date, date]],
+    config: Config,
+    targets: bool,
+    missing: dict[str, str],
+) -> pa.Table:
+    """Each range's full aggregation, stacked in one query with its index in ``__period``
+    (``missing`` gains the KPIs no grain can give)."""
+    exprs = []
+    for index, (start, end) in enumerate(periods):
+        frame = replace(base, start=start, end=end)
+        parts, grain_missing = aggregate(frame, computable, chosen)
+        missing |= grain_missing
+        expr = combine(parts, (), chosen, frame)
+        if targets:
+            status = status_columns(
+                expr, (), frame.filters, all_targets(config), [k.name for k in chosen]
+            )
+            expr = expr.mutate(**status)
+        exprs.append(expr.mutate(__period=ibis.literal(index, "int64")))
+    stacked = exprs[0]
+    for expr in exprs[1:]:
+        stacked = stacked.union(expr)
+    return stacked.to_pyarrow()

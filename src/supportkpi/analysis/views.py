@@ -94,7 +94,8 @@ def headline(
 ) -> dict[str, Any]:
     """Each KPI over ``start``–``end`` with its target status, and over the period of the same
     length just before: the previous value, the change and whether that is an improvement.
-    Both periods are computed in one query (:func:`~supportkpi.analysis.query.report_periods`)."""
+    Both periods are computed in one query, grouped by period
+    (:func:`~supportkpi.analysis.query.report_periods`)."""
     days = (end - start).days + 1
     before_end = start - timedelta(days=1)
     before_start = before_end - timedelta(days=days - 1)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from itertools import pairwise
 
 import ibis
 import ibis.expr.types as ir
@@ -23,6 +24,9 @@ from supportkpi.facts.derive import base_facts, flag, reply_pairs, seconds_betwe
 from supportkpi.vocabulary import DIMENSIONS, PERIODS, PROFILES
 
 CONVERSATION_ONLY = ("channel", "queue", "topic")
+RANGE = "__range"
+"""The group column of a frame over several date ranges at once (:attr:`Frame.ranges`): the
+index of the range a row belongs to."""
 # Per-conversation clocks that business hours apply to: (name, start column, end column).
 CLOCKS = (
     ("frt", "response_start", "first_response_at"),
@@ -74,11 +78,35 @@ class Frame:
     kept_replies: ir.Table | None = None  # and its kept reply pairs
     contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
     days: tuple[date, date] | None = None  # the local days the data can touch, when known
+    ranges: tuple[tuple[date, date], ...] = ()
+    """Several date ranges (first and last local day each, not overlapping) computed
+    at once: each row belongs to the range its date falls in, named by its index in the
+    :data:`RANGE` group column; rows in none are left out. ``start`` and ``end`` span them."""
 
     @property
     def group(self) -> tuple[str, ...]:
-        """The group columns of the report, period last."""
-        return self.by + ((self.period,) if self.period else ())
+        """The group columns of the report, the range after the dimensions, period last."""
+        ranged = (RANGE,) if self.ranges else ()
+        return self.by + ranged + ((self.period,) if self.period else ())
+
+    def in_ranges(self, table: ir.Table, at: ir.TimestampValue) -> ir.Table:
+        """``table`` with the :data:`RANGE` column of its rows dated ``at`` (a wall-clock
+        time), the rows of no range left out; ``table`` as it is without ranges."""
+        if not self.ranges:
+            return table
+        cases = [
+            (
+                (at >= ibis.timestamp(datetime.combine(first, time.min)))
+                & (at < ibis.timestamp(datetime.combine(last + timedelta(days=1), time.min))),
+                index,
+            )
+            for index, (first, last) in enumerate(self.ranges)
+        ]
+        table = table.mutate(**{RANGE: ibis.cases(*cases, else_=None).cast("int64")})
+        ordered = sorted(self.ranges)
+        gaps = any(after[0] != before[1] + timedelta(days=1) for before, after in pairwise(ordered))
+        # ranges one after the other cover every day from start to end: nothing to leave out
+        return table.filter(table[RANGE].notnull()) if gaps else table
 
     @cached_property
     def conversation_grain(self) -> ir.Table:
@@ -119,6 +147,7 @@ class Frame:
             conditions.append(local < ibis.timestamp(day_after))
         if conditions:
             table = table.filter(*conditions)
+        table = self.in_ranges(table, local)
         if wanted_profiles:
             table = table.mutate(**wanted_profiles)
         if self.period:
@@ -314,7 +343,8 @@ def days(frame: Frame) -> ir.Table:
     """One row per local day with conversations, with its trailing 28-day median volume and
     median absolute deviation, and whether it was a spike (needs 7 days of history)."""
     c = conversations(frame)
-    dims = list(frame.by)
+    # each range's days have their history within it, as a report over the range alone
+    dims = [*frame.by, *([RANGE] if frame.ranges else [])]
     c = c.mutate(__day=frame.local(c.created_at).truncate("D"))
     daily = c.group_by([*dims, "__day"]).aggregate(volume=ibis._.count())
     if frame.period:

@@ -21,6 +21,7 @@ from supportkpi.kpis.grains import (
     DIMENSIONS,
     GRAINS,
     PERIODS,
+    RANGE,
     Frame,
     Unavailable,
     conversation_rows,
@@ -71,6 +72,7 @@ def _dated(frame: Frame, table: ir.Table, column: str, local: bool = True) -> ir
         conditions.append(table.vendor.isin(vendors))
     if conditions:
         table = table.filter(*conditions)
+    table = frame.in_ranges(table, at)
     if frame.period:
         table = table.mutate(**{frame.period: at.truncate(PERIODS[frame.period])})
     return table
@@ -122,7 +124,7 @@ def _vendor_totals(frame: Frame, revenue: bool) -> ir.Table:
     _vendor_only(frame, "costs")
     if frame.period == "hour":
         raise Unavailable("costs are spread over days, not hours")
-    keys = ["vendor", *([frame.period] if frame.period else [])]
+    keys = ["vendor", *([RANGE] if frame.ranges else []), *([frame.period] if frame.period else [])]
     none = {"cost": ibis.null("float64"), "revenue": ibis.null("float64")}
     none |= {"handled": ibis.null("int64")}
     cost = cost_days(frame).group_by(keys).aggregate(cost=ibis._.cost.sum())
@@ -188,9 +190,19 @@ def customer_values(frame: Frame) -> ir.Table:
     joined = joined.mutate(**{d: joined[f"__{d}"] for d in DIMENSIONS})
     joined = joined.select(*events.columns, *DIMENSIONS)
     selected = frame.select(joined, "occurred_at", DIMENSIONS)
-    span = selected.aggregate(__first=selected.occurred_at.min(), __last=selected.occurred_at.max())
     lifespan = frame.config.customer_lifespan_years
-    return selected.cross_join(span).mutate(
+    if frame.ranges:  # each range observed over its own events
+        span = selected.group_by(RANGE).aggregate(
+            __first=selected.occurred_at.min(), __last=selected.occurred_at.max()
+        )
+        span = span.rename(__span_range=RANGE)
+        selected = selected.join(span, selected[RANGE] == span.__span_range).drop("__span_range")
+    else:
+        span = selected.aggregate(
+            __first=selected.occurred_at.min(), __last=selected.occurred_at.max()
+        )
+        selected = selected.cross_join(span)
+    return selected.mutate(
         observed_days=ibis.greatest(seconds_between(ibis._.__last, ibis._.__first) / 86400.0, 1.0),
         lifespan_years=ibis.literal(lifespan, type="float64"),
     )
