@@ -10,7 +10,8 @@ generation moves (a load through the API, or, on a shared PostgreSQL store, a lo
 another process): a thread asks the server's own routes, in process, for what the dashboard
 asks on opening (:func:`first_view`, the mirror of ``views()`` in ``web/static/app.js``).
 The answers are then kept (:mod:`supportkpi.api.cache`) as if a person had asked: the same
-routes, the same parameters, the same bytes. Nothing else is computed ahead: another window,
+routes, the same parameters, the same bytes. The live strip is asked too: its answer is not
+kept (now moves on), but what each of its requests reads again is. Nothing else is computed ahead: another window,
 a filter or a vendor token's own view is answered when asked.
 
 ``GET /health`` says where the warm-up is (``warm``): ``off``, ``warming``, ``ready`` (with the
@@ -119,6 +120,9 @@ class Warmer:
         )
         for path, params in first_view(window):
             self.ask(path, params)
+        # the live strip is computed on every request (now moves on), but what it reads
+        # again each time (the recent rows, its compiled queries, today's KPIs) is kept
+        self.ask("/v1/live", dict(window))
         seconds = round(time.perf_counter() - start, 3)
         self._set(state="ready", generation=at, seconds=seconds, error=None)
         log.info("the dashboard's first view is answered (generation %s, %.1f s)", at, seconds)
