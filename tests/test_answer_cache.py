@@ -190,3 +190,26 @@ def test_the_cache_drops_older_generations_and_computes_once_for_concurrent_requ
     failed = Response(b"no", status_code=400)
     assert cache.answer(("bad",), 2, lambda: failed).status_code == 400
     assert len(cache) == 1  # an error is not kept
+
+
+def test_at_most_slots_answers_are_computed_at_once():
+    cache = AnswerCache(slots=2)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow() -> Response:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return Response(b"answer")
+
+    threads = [threading.Thread(target=lambda k=k: cache.answer((k,), 1, slow)) for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2 and len(cache) == 6

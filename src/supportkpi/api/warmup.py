@@ -11,8 +11,8 @@ another process): a thread asks the server's own routes, in process, for what th
 asks on opening (:func:`first_view`, the mirror of ``views()`` in ``web/static/app.js``).
 The answers are then kept (:mod:`supportkpi.api.cache`) as if a person had asked: the same
 routes, the same parameters, the same bytes. The live strip is asked too: its answer is not
-kept (now moves on), but what each of its requests reads again is. Nothing else is computed ahead: another window,
-a filter or a vendor token's own view is answered when asked.
+kept (now moves on), but what each of its requests reads again is. Nothing else is computed
+ahead: another window, a filter or a vendor token's own view is answered when asked.
 
 ``GET /health`` says where the warm-up is (``warm``): ``off``, ``warming``, ``ready`` (with the
 generation it answered and how long it took) or ``failed``.
