@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import ibis
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,3 +131,21 @@ def test_utc_wall_clock_is_the_instant_itself() -> None:
     shifted = calendar.local_time(t.a, [(datetime(1970, 1, 1), 19800)])
     assert not shifted.equals(t.a)
     assert shifted.type() == t.a.type()
+
+
+def test_is_not_null_of_and_or_not_keeps_its_operand_whole():
+    """IS binds tighter than AND, OR and NOT: the store's compiler keeps their parentheses."""
+    con = duckdb_sql.use(ibis.duckdb.connect())
+    rows = [(True, None), (False, None), (None, True), (None, None), (True, True)]
+    t = ibis.memtable({"a": [r[0] for r in rows], "b": [r[1] for r in rows]})
+    query = t.select(
+        both=(t.a & t.b).notnull(), either=(t.a | t.b).notnull(), neither=(~t.a).notnull()
+    )
+    got = con.to_pyarrow(query).to_pylist()
+    with duckdb.connect() as plain:  # the same truth in SQL written here
+        want = plain.execute(
+            "SELECT (a AND b) IS NOT NULL, (a OR b) IS NOT NULL, (NOT a) IS NOT NULL "
+            "FROM (VALUES (true, NULL), (false, NULL), (NULL, true), (NULL, NULL), (true, true))"
+            " AS v(a, b)"
+        ).fetchall()
+    assert [(r["both"], r["either"], r["neither"]) for r in got] == want

@@ -49,7 +49,10 @@ class StoreCompiler(DuckDBCompiler):
     def visit_NotNull(self, op: ops.NotNull, *, arg: sge.Expression) -> sge.Expression:
         # Ibis's ``arg.is_(…)`` copies ``arg`` whole: after selects are merged that is often a
         # column's entire expression (a duration), copied again for every ``IS NOT NULL``
-        return sge.Is(this=arg, expression=sge.Not(this=sge.Null()))
+        # ``IS`` binds tighter than AND, OR and NOT: such an operand keeps its parentheses
+        if isinstance(arg, sge.Not):
+            arg = sge.paren(arg, copy=False)
+        return sge.Is(this=_paren(arg), expression=sge.Not(this=sge.Null()))
 
     def visit_TimestampAdd(  # a zoned instant shifted by a fixed number of seconds
         self, op: ops.TimestampAdd, *, left: sge.Expression, right: sge.Expression
