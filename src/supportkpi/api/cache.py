@@ -81,7 +81,7 @@ class AnswerCache:
     ) -> None:
         self.entries = entries
         self.max_bytes = max_bytes
-        self._computing = threading.BoundedSemaphore(slots or os.cpu_count() or 2)
+        self._computing = threading.BoundedSemaphore(slots or len(os.sched_getaffinity(0)))
         self._lock = threading.Lock()
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._size = 0

@@ -15,7 +15,7 @@ kept (now moves on), but what each of its requests reads again is. Nothing else 
 ahead: another window, a filter or a vendor token's own view is answered when asked.
 
 ``GET /health`` says where the warm-up is (``warm``): ``off``, ``warming``, ``ready`` (with the
-generation it answered and how long it took) or ``failed``.
+generation it answered and how long it took) or ``failed`` (the server's log says why).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ log = logging.getLogger("supportkpi.api")
 SCOPE_KEY = "supportkpi.warm_up"  # the ASGI scope key carrying an in-process caller
 WARM_UP = Principal("warm-up", "dashboard warm-up", Role.ADMIN, None)
 POLL_SECONDS = 2.0
+REST = 5.0  # after a warm-up of W seconds, none for REST × W: at most a sixth of the time
 WINDOW_DAYS = 28  # the dashboard opens on the last four weeks of data (app.js start())
 
 TREND_KPIS = "chat_volume,first_response_time,csat"
@@ -78,9 +79,10 @@ def first_view(window: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
 class Warmer:
     """Keeps the first view answered: a thread that warms it at start and after each load."""
 
-    def __init__(self, app: Any, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, app: Any, poll_seconds: float = POLL_SECONDS, rest: float = REST) -> None:
         self.app = app
         self.poll_seconds = poll_seconds
+        self.rest = rest
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {"state": "warming", "generation": None}
 
@@ -90,19 +92,23 @@ class Warmer:
             return dict(self._state)
 
     def run(self, stop: threading.Event) -> None:
-        """Warm now, then whenever the generation moves, until ``stop`` is set."""
+        """Warm now, then whenever the generation moves, until ``stop`` is set. A warm-up
+        that took W seconds is followed by none for ``rest`` × W: under a stream of small
+        loads (webhooks, records sent every few seconds) the warm-up takes at most a share
+        of the server's time instead of all of it. A warm-up that failed is tried again only
+        for a later generation."""
         done: int | None = None
+        not_before = 0.0
         while not stop.is_set():
             try:
                 now = self._generation()
-                if now != done:
-                    self._warm(now)
+                if now != done and time.monotonic() >= not_before:
                     done = now
-            except Exception as exc:  # the server serves on; the views are computed when asked
+                    took = self._warm(now, stop)
+                    not_before = time.monotonic() + self.rest * took
+            except Exception:  # the server serves on; the views are computed when asked
                 log.exception("warming the dashboard's first view failed")
-                self._set(state="failed", error=f"{type(exc).__name__}: {exc}")
-                done = None
-                stop.wait(max(self.poll_seconds, 30))
+                self._set(state="failed", generation=None, seconds=None)
             stop.wait(self.poll_seconds)
 
     def _generation(self) -> int:
@@ -110,7 +116,8 @@ class Warmer:
         with svc.using_store() as store:
             return generation.current(store)
 
-    def _warm(self, at: int) -> None:
+    def _warm(self, at: int, stop: threading.Event) -> float:
+        """Ask for the first view at generation ``at``; the seconds it took."""
         self._set(state="warming", generation=None)
         start = time.perf_counter()
         meta = json.loads(self.ask("/v1/meta", {}))
@@ -118,14 +125,16 @@ class Warmer:
             date.fromisoformat(meta["first_day"]) if meta.get("first_day") else None,
             date.fromisoformat(meta["last_day"]) if meta.get("last_day") else None,
         )
-        for path, params in first_view(window):
-            self.ask(path, params)
         # the live strip is computed on every request (now moves on), but what it reads
-        # again each time (the recent rows, its compiled queries, today's KPIs) is kept
-        self.ask("/v1/live", dict(window))
+        # again each time (the recent rows, its compiled queries) is kept
+        for path, params in [*first_view(window), ("/v1/live", dict(window))]:
+            if stop.is_set():  # the server is stopping: no more work for it
+                return time.perf_counter() - start
+            self.ask(path, params)
         seconds = round(time.perf_counter() - start, 3)
-        self._set(state="ready", generation=at, seconds=seconds, error=None)
+        self._set(state="ready", generation=at, seconds=seconds)
         log.info("the dashboard's first view is answered (generation %s, %.1f s)", at, seconds)
+        return seconds
 
     def _set(self, **values: Any) -> None:
         with self._lock:
