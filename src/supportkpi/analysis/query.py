@@ -316,11 +316,12 @@ def report_periods(
     targets: bool = False,
     samples: bool = False,
 ) -> list[Report]:
-    """The same KPIs, overall (no grouping), over each of several date ranges, computed in
-    one query: one :class:`Report` per range, each exactly what :func:`report` gives for it
-    (the headline's period and the period before it, say; ``samples`` as there). Ranges that
-    do not overlap are one aggregation grouped by the range each row falls in, so the
-    query is built and compiled once, not once per range."""
+    """The same KPIs, overall (no grouping), over each of several date ranges: one
+    :class:`Report` per range, each exactly what :func:`report` gives for it (the headline's
+    period and the period before it, say; ``samples`` as there). Ranges that do not overlap
+    are one aggregation grouped by the range each row falls in, so the query is built and
+    compiled once, not once per range; a range where some grain has no rows, or ranges that
+    overlap, are computed again on their own (stacked in a second query)."""
     config = config or Config()
     asked = select_kpis(kpis, None, config.business_hours.configured)
     chosen = with_samples(asked) if samples else asked

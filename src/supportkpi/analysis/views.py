@@ -94,8 +94,9 @@ def headline(
 ) -> dict[str, Any]:
     """Each KPI over ``start``–``end`` with its target status, and over the period of the same
     length just before: the previous value, the change and whether that is an improvement.
-    Both periods are computed in one query, grouped by period
-    (:func:`~supportkpi.analysis.query.report_periods`)."""
+    Both periods are one aggregation grouped by period
+    (:func:`~supportkpi.analysis.query.report_periods`; a period where some grain has no
+    rows is computed on its own)."""
     days = (end - start).days + 1
     before_end = start - timedelta(days=1)
     before_start = before_end - timedelta(days=days - 1)
