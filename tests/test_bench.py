@@ -1,15 +1,23 @@
 """The benchmark's three ways to the core KPIs agree, so its ratios compare like with like:
-the registry, the hand-written SQL floor and the pandas baseline, on generated data."""
+the registry, the hand-written SQL floor and the pandas baseline, on generated data; and the
+scorecard's hand-written floor gives every KPI it covers as the registry's report does."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bench.floor import CORE_KPIS, FLOOR_KEPT_SQL, FLOOR_SQL
 from bench.generate import generate, size
 from bench.measure import pandas_core
+from bench.scorecard_floor import COVERED, SCORECARD_FLOOR_SQL
 from supportkpi.analysis.query import report
+from supportkpi.kpis import REGISTRY
 from supportkpi.load.ingest import load
+from supportkpi.store.store import Store
 
 KEPT_COLUMNS = (
     "first_response_time",
@@ -27,14 +35,24 @@ def test_sizes_are_read_as_people_write_them():
     ]  # fmt: skip
 
 
-def test_floor_pandas_and_registry_agree(store, tmp_path):
-    files = generate(3_000, tmp_path / "data")
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    """A store loaded with 3,000 generated conversations, and the Parquet files' folder."""
+    root = tmp_path_factory.mktemp("bench")
+    files = generate(3_000, root / "data")
+    store = Store.open(root / "bench.duckdb")
     summary = load(store, [p for paths in files["parquet"].values() for p in paths])
     assert summary.quarantined == {}
+    yield store, root / "data" / "parquet"
+    store.close()
+
+
+def test_floor_pandas_and_registry_agree(generated):
+    store, parquet = generated
     ours = {r["vendor"]: r for r in report(store, CORE_KPIS, ["vendor"]).table.to_pylist()}
     floor = {r[0]: r for r in store.execute(FLOOR_SQL)}
     kept = {r[0]: r for r in store.execute(FLOOR_KEPT_SQL)}
-    pandas = pandas_core(tmp_path / "data" / "parquet")
+    pandas = pandas_core(parquet)
     assert set(ours) == set(floor) == set(kept) == set(pandas.index)
     for vendor, row in ours.items():
         assert row["chat_volume"] == kept[vendor][1]
@@ -53,6 +71,25 @@ def test_floor_pandas_and_registry_agree(store, tmp_path):
         ]:
             assert mine == pytest.approx(float(sql), rel=1e-9)
             assert mine == pytest.approx(float(pd_value), rel=1e-9)
+
+
+def test_scorecard_floor_gives_every_covered_kpi_as_the_registry(generated):
+    store, _ = generated
+    ours = {r["vendor"]: r for r in report(store, COVERED, ["vendor"]).table.to_pylist()}
+    cursor = store.raw.execute(SCORECARD_FLOOR_SQL)
+    names = [d[0] for d in cursor.description]
+    floor = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    columns = [c for name in COVERED for c in REGISTRY[name].columns]
+    assert set(names) == {"vendor", *columns}
+    assert set(ours) == set(floor) and len(ours) >= 3
+    for column in columns:
+        values = [(ours[v][column], floor[v][column]) for v in sorted(ours)]
+        assert any(mine is not None for mine, _ in values), column  # never None == None only
+        for mine, theirs in values:
+            if mine is None or theirs is None:
+                assert mine is None and theirs is None, column
+            else:
+                assert math.isclose(mine, float(theirs), rel_tol=1e-9), (column, mine, theirs)
 
 
 def test_chunks_have_unique_keys(tmp_path, monkeypatch):
