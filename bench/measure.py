@@ -128,6 +128,21 @@ def core_floor_kept(db: str, _: str) -> dict[str, Any]:
     return _sql(db, FLOOR_KEPT_SQL)
 
 
+def scorecard_covered_ours(db: str, _: str) -> dict[str, Any]:
+    """The scorecard's KPIs the hand-written scorecard floor covers, by vendor, through the
+    registry as ``supportkpi report --by vendor`` runs them."""
+    from bench.scorecard_floor import COVERED
+
+    return _report(db, kpis=COVERED, by=["vendor"])
+
+
+def scorecard_floor(db: str, _: str) -> dict[str, Any]:
+    """The same KPIs as one hand-written DuckDB statement over the same stored tables."""
+    from bench.scorecard_floor import SCORECARD_FLOOR_SQL
+
+    return _sql(db, SCORECARD_FLOOR_SQL)
+
+
 def _sql(db: str, sql: str) -> dict[str, Any]:
     from supportkpi.store.store import Store
 
@@ -222,6 +237,8 @@ MEASURES = {
         core_ours,
         core_floor,
         core_floor_kept,
+        scorecard_covered_ours,
+        scorecard_floor,
         core_pandas,
         listing,
     )
