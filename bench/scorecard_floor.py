@@ -1,7 +1,8 @@
 """The hand-written floor for the scorecard (``supportkpi report --by vendor``, every KPI):
 one DuckDB statement, as an expert would write it, over the same stored tables our report
 reads (the kept per-conversation facts ``kept_facts``, the kept reply pairs ``kept_replies``,
-``surveys``, ``qa_reviews`` and ``costs``), with the same statistics (mean, median and p90
+``surveys``, ``qa_reviews``, ``costs``, ``revenue_events`` and each revenue event's kept
+last contact ``kept_contacts``), with the same statistics (mean, median and p90
 where the registry gives them) and the default settings (UTC, service-level thresholds per
 channel). Durations are ``epoch_ms(b) - epoch_ms(a)`` in seconds, as our reports count them
 (millisecond steps). A test holds every value to the registry's report on a generated store.
@@ -10,7 +11,9 @@ Covered (``COVERED``): first_response_time, response_time, response_time_consist
 service_level, resolution_time, average_handle_time, chat_volume, first_contact_resolution,
 follow_up_rate, resolution_rate, escalation_rate, transfer_rate, reopen_rate,
 abandonment_rate, abandonment_after_contact_rate, time_to_abandon, csat, csat_mean, nps,
-ces, qa_score, survey_response_rate, csat_by_response_bucket, cost_per_contact.
+ces, qa_score, survey_response_rate, csat_by_response_bucket, cost_per_contact, roi,
+customer_lifetime_value, upsell_count, cross_sell_count, upsell_revenue and conversion_rate
+(30 of the scorecard's 37 KPIs, every output column of each).
 
 Left out, and why:
 
@@ -18,12 +21,9 @@ Left out, and why:
   over a window), then a count of spike days; a floor for it is a benchmark of its own.
 - chats_per_agent_shift, agent_utilization, idle_time: agent activity cut into shifts by
   local day and attributed to a vendor through the agents' conversations; agent_concurrency:
-  the islands of overlapping chats per agent. Each is its own grain, not one more aggregate
-  over the conversations.
-- roi, upsell_count, cross_sell_count, upsell_revenue, customer_lifetime_value,
-  conversion_rate: revenue attributed to a conversation (the last contact within the
-  attribution window, an observed span per segment, a range join for conversions): a second
-  floor, not a column of this one.
+  the islands of overlapping chats per agent. Each is its own grain over agent time, not one
+  more aggregate over the conversations; not written here for lack of time, not because
+  they cannot be.
 - customer_retention_rate and source_sla_attainment: missing in the scorecard itself
   (retention is over the whole customer base, not per vendor; the generated data holds no
   ``sla_breached``), so there is no number to match.
@@ -56,13 +56,21 @@ COVERED = [
     "survey_response_rate",
     "csat_by_response_bucket",
     "cost_per_contact",
+    "roi",
+    "customer_lifetime_value",
+    "upsell_count",
+    "cross_sell_count",
+    "upsell_revenue",
+    "conversion_rate",
 ]
 
 SCORECARD_FLOOR_SQL = """
 WITH f AS (
     SELECT conversation_id, vendor, handled, abandoned, resolved_at IS NOT NULL AS resolved,
            escalated, transfers, reopens, followed_up, follow_up_of, customer_id, ended_by,
-           surveys_answered,
+           surveys_answered, created_at, engagement_score,
+           (epoch_ms(coalesce(last_message_at, closed_at, created_at)) - epoch_ms(created_at))
+               / 1000.0 AS engaged,
            CASE channel WHEN 'chat' THEN 60 WHEN 'email' THEN 3600 WHEN 'voice' THEN 20
                         WHEN 'social' THEN 3600 WHEN 'sms' THEN 3600 WHEN 'messaging' THEN 300
                         ELSE 3600 END AS threshold,
@@ -163,6 +171,70 @@ WITH f AS (
 ), q AS (
     SELECT f.vendor, avg(q.score) AS qa_score
     FROM qa_reviews q JOIN f USING (conversation_id) GROUP BY f.vendor
+), a AS (
+    -- revenue attributed to the conversation it names, else to the customer's last
+    -- conversation begun before it (kept at load) when within the 7-day window
+    SELECT f.vendor, e.kind, e.amount
+    FROM revenue_events e
+    LEFT JOIN kept_contacts kc USING (event_id)
+    LEFT JOIN kept_facts l ON l.conversation_id = kc.last_conversation_id
+    JOIN f ON f.conversation_id = coalesce(e.conversation_id, CASE
+        WHEN (epoch_ms(e.occurred_at) - epoch_ms(l.created_at)) / 1000.0 <= 604800
+        THEN l.conversation_id END)
+    WHERE e.kind <> 'churn'
+), m AS (
+    SELECT vendor, sum(amount) AS revenue,
+           count(*) FILTER (WHERE kind = 'upsell') AS upsell_count,
+           count(*) FILTER (WHERE kind = 'cross_sell') AS cross_sell_count,
+           coalesce(sum(amount) FILTER (WHERE kind = 'cross_sell'), 0) AS cross_sell_revenue,
+           coalesce(sum(amount) FILTER (WHERE kind = 'upsell'), 0) AS upsell_revenue
+    FROM a GROUP BY vendor
+), b AS (
+    SELECT DISTINCT f.conversation_id
+    FROM f JOIN revenue_events e
+        ON e.customer_id = f.customer_id AND e.occurred_at >= f.created_at
+       AND e.occurred_at <= f.created_at + INTERVAL 604800 SECOND
+    WHERE e.kind IN ('purchase', 'upsell', 'cross_sell')
+), v AS (
+    SELECT vendor,
+           avg(bought) AS conversion_rate,
+           avg(bought) FILTER (WHERE engagement_score <= 20) AS conversion_rate_engagement_0_20,
+           avg(bought) FILTER (WHERE engagement_score > 20 AND engagement_score <= 50)
+               AS conversion_rate_engagement_21_50,
+           avg(bought) FILTER (WHERE engagement_score > 50 AND engagement_score <= 80)
+               AS conversion_rate_engagement_51_80,
+           avg(bought) FILTER (WHERE engagement_score > 80) AS conversion_rate_engagement_81_100,
+           avg(bought) FILTER (WHERE engaged < 120) AS conversion_rate_duration_under_2m,
+           avg(bought) FILTER (WHERE engaged >= 120 AND engaged < 300)
+               AS conversion_rate_duration_2_5m,
+           avg(bought) FILTER (WHERE engaged >= 300 AND engaged < 900)
+               AS conversion_rate_duration_5_15m,
+           avg(bought) FILTER (WHERE engaged >= 900) AS conversion_rate_duration_over_15m
+    FROM (SELECT f.vendor, f.engagement_score, f.engaged,
+                 CASE WHEN b.conversation_id IS NULL THEN 0.0 ELSE 1.0 END AS bought
+          FROM f LEFT JOIN b USING (conversation_id))
+    GROUP BY vendor
+), lv AS (
+    -- every event (churn too) in the segment of the customer's last conversation before it,
+    -- over the days all those events span
+    SELECT l.vendor, e.kind, e.amount, e.customer_id, e.occurred_at
+    FROM revenue_events e JOIN kept_contacts kc USING (event_id)
+    JOIN kept_facts l ON l.conversation_id = kc.last_conversation_id
+), ls AS (
+    SELECT greatest((epoch_ms(max(occurred_at)) - epoch_ms(min(occurred_at))) / 1000.0 / 86400.0,
+                    1.0) AS observed_days
+    FROM lv
+), clv AS (
+    SELECT vendor,
+           avg(amount) FILTER (WHERE kind <> 'churn')
+           * (count(*) FILTER (WHERE kind <> 'churn'))::DOUBLE
+             / nullif((count(DISTINCT customer_id) FILTER (WHERE kind <> 'churn'))::DOUBLE, 0)
+           * 365.25 / any_value(observed_days)
+           / nullif((count(*) FILTER (WHERE kind = 'churn'))::DOUBLE
+                    / nullif(count(DISTINCT customer_id)::DOUBLE, 0)
+                    * 365.25 / any_value(observed_days), 0)
+               AS customer_lifetime_value
+    FROM lv, ls GROUP BY vendor
 ), k AS (
     -- a cost row spreads evenly over its whole UTC days; over the whole range those shares
     -- add up to the row (a row of no whole day covers nothing)
@@ -194,8 +266,16 @@ SELECT c.vendor,
        c.survey_response_rate,
        s.csat_by_response_bucket_under_1m, s.csat_by_response_bucket_1_3m,
        s.csat_by_response_bucket_3_10m, s.csat_by_response_bucket_over_10m,
-       k.cost / nullif(c.chat_volume_handled, 0) AS cost_per_contact
+       k.cost / nullif(c.chat_volume_handled, 0) AS cost_per_contact,
+       (coalesce(m.revenue, 0) - k.cost) / nullif(k.cost, 0) * 100 AS roi,
+       clv.customer_lifetime_value,
+       m.upsell_count, m.cross_sell_count, m.cross_sell_revenue, m.upsell_revenue,
+       v.conversion_rate, v.conversion_rate_engagement_0_20, v.conversion_rate_engagement_21_50,
+       v.conversion_rate_engagement_51_80, v.conversion_rate_engagement_81_100,
+       v.conversion_rate_duration_under_2m, v.conversion_rate_duration_2_5m,
+       v.conversion_rate_duration_5_15m, v.conversion_rate_duration_over_15m
 FROM c LEFT JOIN r USING (vendor) LEFT JOIN s USING (vendor) LEFT JOIN q USING (vendor)
-     LEFT JOIN k USING (vendor)
+     LEFT JOIN k USING (vendor) LEFT JOIN m USING (vendor) LEFT JOIN v USING (vendor)
+     LEFT JOIN clv USING (vendor)
 ORDER BY c.vendor
 """
