@@ -113,6 +113,14 @@ def test_demo_writes_files_and_loads_them(tmp_path):
         "surveys.csv",
     ]
     assert "Quarantined: 5 rows" in result.output
+    # its headline is `supportkpi report`'s on the same store: first response per channel,
+    # each against its channel's target, and the story counting the same values
+    shown = result.output[result.output.index("Headline KPIs") : result.output.index("Store:")]
+    config = str(out / "supportkpi.toml")
+    headline = runner.invoke(app, ["report", "--db", db, "--config", config])
+    assert headline.exit_code == 0, headline.output
+    assert shown == headline.output
+    assert "│   chat " in shown and "│     target " in shown
     # the same demo again: loaded again, unchanged
     again = ["demo", "--db", db, "--out", str(out), "--days", "14", "--volume", "60"]
     assert runner.invoke(app, again).exit_code == 0

@@ -222,6 +222,7 @@ def demo_command(
 ) -> None:
     """Generate a realistic support operation, write its files, and load them."""
     from supportkpi import demo as demo_data
+    from supportkpi.analysis import views
     from supportkpi.analysis.query import HEADLINE, report
     from supportkpi.load.ingest import LoadError, load
 
@@ -253,8 +254,10 @@ def demo_command(
     with open_store(db, read_only=True) as store:
         result = report(store, list(HEADLINE), config=config, targets=True)
         title = scorecard_title(store, ["vendor"], None, None, None, config, headline=True)
-        story = story_of(store, config, result, {}, None, None, None)
-    print_report(result, title, compact=True)
+        # as `supportkpi report` shows it: a KPI whose targets differ by channel, per channel
+        channels = views.channel_split(store, result, config=config)
+        story = story_of(store, config, result, {}, None, None, None, channels)
+    print_report(result, title, compact=True, channels=channels)
     for line in story:
         out.print(line, highlight=False)
     flags = f"--db {store.url} --config {settings}"
