@@ -107,6 +107,10 @@ def test_deep_nesting_and_nul_bytes_are_refused_plainly(server):
     for params in ({"vendor": "a\x00b"}, {"tz": "A" * 5000}, {"by": ""}, {"by": "…"}):
         answer = server.get("/v1/report", params=params)
         assert answer.status_code < 500, (params, answer.text[:200])
+    # a filter value no row has: answered, with the note in a header whose name is valid
+    unknown = server.get("/v1/report", params={"vendor": "0"})
+    assert unknown.status_code == 200, unknown.text[:200]
+    assert "0" in unknown.headers["X-Note-vendor-filter"]
 
 
 @settings(

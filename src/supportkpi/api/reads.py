@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -139,8 +140,8 @@ def report_route(
                 explain=False,
                 samples=samples,
             )
-        headers = {f"X-Missing-{k}": _header(v) for k, v in result.missing.items()}
-        headers |= {f"X-Note-{k}": _header(v) for k, v in result.notes.items()}
+        headers = {_header_name("X-Missing-", k): _header(v) for k, v in result.missing.items()}
+        headers |= {_header_name("X-Note-", k): _header(v) for k, v in result.notes.items()}
         if format == "csv":
             return PlainTextResponse(render.to_csv(result), media_type="text/csv", headers=headers)
         if format == "xlsx":
@@ -304,6 +305,12 @@ def vendor_list(request: Request, who: Caller, svc: Svc) -> Response:
             return JSONResponse(vendors(store))
 
     return cached(request, svc, who, compute)
+
+
+def _header_name(prefix: str, key: str) -> str:
+    """``prefix`` and ``key`` as an HTTP header name: a note on a filter ("vendor filter")
+    has a space, which no header name may hold (the server would drop the connection)."""
+    return prefix + re.sub(r"[^A-Za-z0-9_-]", "-", key)
 
 
 def _header(text: str) -> str:
