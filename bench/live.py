@@ -2,9 +2,10 @@
 
     python bench/live.py STORE.duckdb [--requests 20]
 
-On a copy of the store, one server (once its own warm-up of the dashboard's first view is
-done): the first request of each kind (the process cold) timed
-apart, then ``--requests`` requests one after the other of each kind:
+On a copy of the store, one server started without its warm-up (``--no-warm``, as the
+tests' servers start, so the first request pays what the warm-up would otherwise pay): the
+first request of each kind (the process cold) timed apart, then ``--requests`` requests one
+after the other of each kind:
 
 - ``now``: ``/v1/live``, as of the current time (never kept: the answer moves with the clock);
 - ``day``: ``/v1/live?day=<the data's last day>``, a replay of that day as it closed (the
