@@ -28,7 +28,11 @@ from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
 from supportkpi.analysis.samples import mark_thin, with_samples
-from supportkpi.analysis.shared_facts import grains_one_at_a_time, share_facts
+from supportkpi.analysis.shared_facts import (
+    grains_one_at_a_time,
+    share_attribution,
+    share_facts,
+)
 from supportkpi.analysis.targets import all_targets, status_columns
 from supportkpi.analysis.trends import with_trends
 from supportkpi.config import Config
@@ -42,6 +46,7 @@ from supportkpi.kpis.grains import (
     conversation_rows,
     previous_period_start,
 )
+from supportkpi.kpis.value_grains import attributed_events
 from supportkpi.store.store import Store
 
 __all__ = [
@@ -256,6 +261,8 @@ def run(
     frame, shared = share_facts(store, frame, computable, share)
     temps: list[str] = []
     try:
+        frame, attributed = share_attribution(store, frame, computable, share)
+        temps += [attributed] if attributed else []
         parts, grain_missing = aggregate(frame, computable, chosen)
         missing |= grain_missing
         engine = store.con.name
@@ -284,6 +291,12 @@ def run(
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
         table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
+        if explain and attributed:
+            how = ibis.to_sql(attributed_events(replace(frame, attributed=None)))
+            sql = (
+                f"-- the revenue events' attribution, computed once as {attributed}:\n"
+                f"{how};\n\n{sql}"
+            )
         if not explain:
             pass
         elif shared:
@@ -358,8 +371,10 @@ def _periods(
     notes |= unknown_filter_values(store, base.filters)
     base, shared = share_facts(store, base, computable, True)
     names = [k.name for k in chosen]
-    frame = replace(base, ranges=tuple(periods))
+    attributed = None
     try:
+        base, attributed = share_attribution(store, base, computable, True)
+        frame = replace(base, ranges=tuple(periods))
         parts: list[ir.Table] = []
         if apart:
             parts, grain_missing = aggregate(frame, computable, chosen)
@@ -382,8 +397,8 @@ def _periods(
             found = _by_range(stacked, "__period")
             tables |= {i: found[n] for n, i in enumerate(again)}
     finally:
-        if shared:
-            store.drop_temp(shared)
+        for name in filter(None, (shared, attributed)):
+            store.drop_temp(name)
     out = []
     for i in range(len(periods)):
         rows = tables[i]

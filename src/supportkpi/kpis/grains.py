@@ -77,6 +77,7 @@ class Frame:
     kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
     contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
+    attributed: ir.Table | None = None  # attributed revenue events, when a report held them
     days: tuple[date, date] | None = None  # the local days the data can touch, when known
     ranges: tuple[tuple[date, date], ...] = ()
     """Several date ranges (first and last local day each, not overlapping) computed
@@ -118,6 +119,19 @@ class Frame:
         """Wall-clock time in the report's zone."""
         return calendar.local_time(ts, self.offsets)
 
+    def near(self, ts: ir.TimestampValue) -> list[ir.BooleanValue]:
+        """Conditions on the UTC instant ``ts`` a day wider than the report's local dates (no
+        zone is a day away from UTC): every row the dates keep passes them, and the engine can
+        skip stored blocks on a plain column, not on local time."""
+        conditions = []
+        if self.start:
+            first = datetime.combine(self.start, time.min)
+            conditions.append(ts >= ibis.timestamp(first - timedelta(days=1), timezone="UTC"))
+        if self.end:
+            day_after = datetime.combine(self.end + timedelta(days=2), time.min)
+            conditions.append(ts < ibis.timestamp(day_after, timezone="UTC"))
+        return conditions
+
     def select(self, table: ir.Table, ts: str, available: tuple[str, ...]) -> ir.Table:
         """Filter ``table`` by the report's dates and filters, add the period column."""
         wanted = (set(self.by) - set(PROFILES)) | set(self.filters)
@@ -131,19 +145,11 @@ class Frame:
         }
         wanted_profiles = {p: profiles[p]() for p in PROFILES if p in self.by}
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
-        # Each local bound comes with the UTC one a day further out (no zone is a day away
-        # from UTC): the engine can skip stored blocks on a plain column, not on local time.
+        conditions += self.near(table[ts])
         if self.start:
-            first = datetime.combine(self.start, datetime.min.time())
-            conditions.append(
-                table[ts] >= ibis.timestamp(first - timedelta(days=1), timezone="UTC")
-            )
-            conditions.append(local >= ibis.timestamp(first))
+            conditions.append(local >= ibis.timestamp(datetime.combine(self.start, time.min)))
         if self.end:
-            day_after = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
-            conditions.append(
-                table[ts] < ibis.timestamp(day_after + timedelta(days=1), timezone="UTC")
-            )
+            day_after = datetime.combine(self.end + timedelta(days=1), time.min)
             conditions.append(local < ibis.timestamp(day_after))
         if conditions:
             table = table.filter(*conditions)

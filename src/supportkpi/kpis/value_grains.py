@@ -91,9 +91,29 @@ def _with_last_contact(frame: Frame, events: ir.Table, rows: ir.Table) -> ir.Tab
 
 def attributed_revenue(frame: Frame) -> ir.Table:
     """Revenue events (not churn) with the dims of the conversation they are attributed to,
-    dated by when they happened; events attributed to no conversation are left out."""
+    dated by when they happened, over the report's dates and filters; events attributed to no
+    conversation are left out."""
+    return frame.select(attributed_events(frame), "occurred_at", DIMENSIONS)
+
+
+def money_unavailable(frame: Frame) -> str | None:
+    """Why the money per vendor (:func:`vendor_money`) cannot be computed for ``frame``;
+    None when it can."""
+    try:
+        _vendor_only(frame, "costs")
+    except Unavailable as exc:
+        return str(exc)
+    return "costs are spread over days, not hours" if frame.period == "hour" else None
+
+
+def attributed_events(frame: Frame) -> ir.Table:
+    """:func:`attributed_revenue` before the report's dates and filters apply, except that
+    events more than a day outside its dates are left out (:meth:`Frame.near`); the table a
+    report held, when it did (:attr:`Frame.attributed`)."""
+    if frame.attributed is not None:
+        return frame.attributed
     events = frame.tables["revenue_events"]
-    events = events.filter(events.kind != "churn")
+    events = events.filter(events.kind != "churn", *frame.near(events.occurred_at))
     rows = conversation_rows(frame)
     last = rows.select(__started=rows.created_at, __conv=rows.conversation_id)
     joined = _with_last_contact(frame, events, rows)
@@ -105,8 +125,7 @@ def attributed_revenue(frame: Frame) -> ir.Table:
     )
     dims = rows.select("conversation_id", *DIMENSIONS)
     attributed = joined.join(dims, joined.__attributed == dims.conversation_id)
-    attributed = attributed.select(*events.columns, *DIMENSIONS)
-    return frame.select(attributed, "occurred_at", DIMENSIONS)
+    return attributed.select(*events.columns, *DIMENSIONS)
 
 
 def vendor_money(frame: Frame) -> ir.Table:
@@ -121,9 +140,9 @@ def vendor_cost(frame: Frame) -> ir.Table:
 
 
 def _vendor_totals(frame: Frame, revenue: bool) -> ir.Table:
-    _vendor_only(frame, "costs")
-    if frame.period == "hour":
-        raise Unavailable("costs are spread over days, not hours")
+    why = money_unavailable(frame)
+    if why:
+        raise Unavailable(why)
     keys = ["vendor", *([RANGE] if frame.ranges else []), *([frame.period] if frame.period else [])]
     none = {"cost": ibis.null("float64"), "revenue": ibis.null("float64")}
     none |= {"handled": ibis.null("int64")}
