@@ -61,8 +61,9 @@ register(
         lambda t: {
             "response_time_consistency": ratio(t.frt_seconds.std(how="pop"), t.frt_seconds.mean()),
             "response_time_consistency_sd": t.frt_seconds.std(how="pop"),
+            # the very quantiles first_response_time takes: the engine sorts the values once
             "response_time_consistency_p90_median": ratio(
-                t.frt_seconds.quantile(0.9), t.frt_seconds.median()
+                t.frt_seconds.quantile([0.5, 0.9])[1], t.frt_seconds.quantile([0.5, 0.9])[0]
             ),
         },
         (
