@@ -226,6 +226,34 @@ def test_agent_concurrency(loaded):
     assert ac["agent_concurrency"] == pytest.approx(1.0)
 
 
+def test_agent_concurrency_cuts_an_agents_day_into_islands(store, write):
+    """One agent's chats (first agent reply → last message, minutes after 09:00): 0–10 and
+    5–20 overlap; 30–40 holds 35–36; 50–60 stands alone; a 60–70 chat starts as the last one
+    ends (not after it: the same island). Islands 0–20, 30–40 and 50–70: 25 + 11 + 20 = 56
+    minutes of chat in 20 + 10 + 20 = 50 minutes with a chat open. Read as one island, it
+    would be 56 in 70."""
+    chats = [(0, 10), (5, 20), (30, 40), (35, 36), (50, 60), (60, 70)]
+    conversations = ["conversation_id,channel,created_at,vendor,agent_id,resolved_at"]
+    messages = ["message_id,conversation_id,sent_at,author_role,author_id"]
+    for n, (start, end) in enumerate(chats):
+        cid = f"k{n}"
+        conversations.append(f"{cid},chat,2024-05-06 08:59:00,in-house,a1,2024-05-06 10:00:00")
+        messages.append(f"{cid}q,{cid},2024-05-06 08:59:00,customer,u{n}")
+        for suffix, minute in (("a", start), ("z", end)):
+            at = f"2024-05-06 {9 + minute // 60:02d}:{minute % 60:02d}:00"
+            messages.append(f"{cid}{suffix},{cid},{at},agent,a1")
+    summary = load(
+        store,
+        [
+            write("conversations.csv", "\n".join(conversations) + "\n"),
+            write("messages.csv", "\n".join(messages) + "\n"),
+        ],
+    )
+    assert not summary.quarantined
+    row = report(store, ["agent_concurrency"], by=["vendor"]).table.to_pylist()[0]
+    assert row["agent_concurrency"] == pytest.approx(56 / 50)
+
+
 def test_effectiveness(loaded):
     kpis = [
         "first_contact_resolution",

@@ -329,11 +329,11 @@ def agent_load(frame: Frame) -> ir.Table:
     )
     keys = list(dict.fromkeys([*frame.group, "agent"]))
     c = c.select(*keys, s=c.first_agent_message_at, e=c.last_message_at)
-    ordered = ibis.window(group_by=[c[k] for k in keys], order_by=[c.s, c.e])
-    running = ibis.cumulative_window(group_by=[c[k] for k in keys], order_by=[c.s, c.e])
+    group, order = [c[k] for k in keys], [c.s, c.e]
+    earlier = ibis.window(group_by=group, order_by=order, rows=(None, -1))
+    running = ibis.cumulative_window(group_by=group, order_by=order)
     # the furthest end of the chats before this one: a start past it opens a new island
-    c = c.mutate(__reach=c.e.max().over(running))
-    c = c.mutate(__before=c.__reach.lag().over(ordered))
+    c = c.mutate(__before=c.e.max().over(earlier))
     c = c.mutate(__new=flag(c.__before.isnull() | (c.s > c.__before)))
     c = c.mutate(__island=c.__new.sum().over(running))
     islands = c.group_by([*keys, "__island"]).aggregate(
