@@ -119,8 +119,8 @@ def share_attribution(
 ) -> tuple[Frame, str | None]:
     """Attribute the revenue events to conversations once, as a temporary table, when both
     grains that stand on the attribution (:data:`ATTRIBUTING`) are in the report: each would
-    otherwise join a million events to the conversations again (at 1M conversations and 1.7M
-    events, holding it spares a fifth of a full scorecard's engine time: bench/RESULTS.md).
+    otherwise join every event to the conversations again (at 1M conversations and 1.7M
+    events, holding it spared a tenth of the scorecard's CPU time: bench/RESULTS.md).
     The table holds the events near the report's dates, before its dates and filters apply;
     each grain applies them as it would to its own attribution. Returns the frame reading the
     table and the table's name (to drop), or the frame as it was and None."""
