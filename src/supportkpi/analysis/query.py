@@ -291,31 +291,34 @@ def run(
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
         table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
-        if explain and attributed:
-            how = ibis.to_sql(attributed_events(replace(frame, attributed=None)))
-            sql = (
-                f"-- the revenue events' attribution, computed once as {attributed}:\n"
-                f"{how};\n\n{sql}"
-            )
-        if not explain:
-            pass
-        elif shared:
-            facts = ibis.to_sql(conversation_rows(plain_frame))
-            sql = (
-                f"-- the conversation facts, computed once as {shared}:\n{facts};\n\n"
-                f"-- the report:\n{sql}"
-            )
-        elif frame.kept is not None:
-            sql = (
-                "-- the conversation facts and reply pairs kept in the store (kept_facts, "
-                f"kept_replies), which every load keeps up to date, are read as they are.\n"
-                f"-- the report:\n{sql}"
-            )
+        if explain:
+            sql = _explained(sql, plain_frame, frame, shared, attributed)
     finally:
         for name in [*temps, *([shared] if shared else [])]:
             store.drop_temp(name)
     nowhere = {k.name: held.gaps(k) for k in computable if held.gaps(k)}
     return Report(table, tuple(chosen), frame.group, missing, sql, notes, nowhere)
+
+
+def _explained(
+    sql: str, plain_frame: Frame, frame: Frame, shared: str | None, attributed: str | None
+) -> str:
+    """The report's SQL after what it reads that was computed before it or kept at load."""
+    before = []
+    if shared:
+        facts = ibis.to_sql(conversation_rows(plain_frame))
+        before.append(f"-- the conversation facts, computed once as {shared}:\n{facts};\n")
+    elif frame.kept is not None:
+        before.append(
+            "-- the conversation facts and reply pairs kept in the store (kept_facts,\n"
+            "-- kept_replies), which every load keeps up to date, are read as they are."
+        )
+    if attributed:
+        how = ibis.to_sql(attributed_events(replace(frame, attributed=None)))
+        before.append(
+            f"-- the revenue events' attribution, computed once as {attributed}:\n{how};\n"
+        )
+    return "\n".join(before) + f"\n-- the report:\n{sql}" if before else sql
 
 
 def report_periods(
