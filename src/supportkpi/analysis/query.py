@@ -29,6 +29,7 @@ from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
 from supportkpi.analysis.samples import mark_thin, with_samples
 from supportkpi.analysis.shared_facts import (
+    Held,
     grains_one_at_a_time,
     share_attribution,
     share_facts,
@@ -46,7 +47,6 @@ from supportkpi.kpis.grains import (
     conversation_rows,
     previous_period_start,
 )
-from supportkpi.kpis.value_grains import attributed_events
 from supportkpi.store.store import Store
 
 __all__ = [
@@ -262,7 +262,7 @@ def run(
     temps: list[str] = []
     try:
         frame, attributed = share_attribution(store, frame, computable, share)
-        temps += [attributed] if attributed else []
+        temps += [attributed.name] if attributed else []
         parts, grain_missing = aggregate(frame, computable, chosen)
         missing |= grain_missing
         engine = store.con.name
@@ -301,7 +301,7 @@ def run(
 
 
 def _explained(
-    sql: str, plain_frame: Frame, frame: Frame, shared: str | None, attributed: str | None
+    sql: str, plain_frame: Frame, frame: Frame, shared: str | None, attributed: Held | None
 ) -> str:
     """The report's SQL after what it reads that was computed before it or kept at load."""
     before = []
@@ -314,9 +314,9 @@ def _explained(
             "-- kept_replies), which every load keeps up to date, are read as they are."
         )
     if attributed:
-        how = ibis.to_sql(attributed_events(replace(frame, attributed=None)))
+        how = ibis.to_sql(attributed.expr)
         before.append(
-            f"-- the revenue events' attribution, computed once as {attributed}:\n{how};\n"
+            f"-- the revenue events' attribution, computed once as {attributed.name}:\n{how};\n"
         )
     return "\n".join(before) + f"\n-- the report:\n{sql}" if before else sql
 
@@ -400,7 +400,7 @@ def _periods(
             found = _by_range(stacked, "__period")
             tables |= {i: found[n] for n, i in enumerate(again)}
     finally:
-        for name in filter(None, (shared, attributed)):
+        for name in filter(None, (shared, attributed and attributed.name)):
             store.drop_temp(name)
     out = []
     for i in range(len(periods)):

@@ -7,20 +7,22 @@ together."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+from ibis.common.graph import Graph
 
 from supportkpi.analysis.aggregate import aggregate
 from supportkpi.kpis import Kpi
-from supportkpi.kpis.grains import ON_FACTS, Frame, conversation_rows
+from supportkpi.kpis.grains import DIMENSIONS, ON_FACTS, Frame, conversation_rows
 from supportkpi.kpis.value_grains import attributed_events, money_unavailable
 from supportkpi.store.store import Store
 
 __all__ = [
     "ATTRIBUTING",
+    "Held",
     "grains_one_at_a_time",
     "hold",
     "holds_values",
@@ -114,16 +116,24 @@ def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[s
     return [c for c in schema.names if c in named]
 
 
+class Held(NamedTuple):
+    """A table computed once for a report: its temporary name and the expression it holds."""
+
+    name: str
+    expr: ir.Table
+
+
 def share_attribution(
     store: Store, frame: Frame, kpis: list[Kpi], share: bool
-) -> tuple[Frame, str | None]:
+) -> tuple[Frame, Held | None]:
     """Attribute the revenue events to conversations once, as a temporary table, when both
     grains that stand on the attribution (:data:`ATTRIBUTING`) are in the report: each would
     otherwise join every event to the conversations again (at 1M conversations and 1.7M
     events, holding it spared a tenth of the scorecard's CPU time: bench/RESULTS.md).
-    The table holds the events near the report's dates, before its dates and filters apply;
-    each grain applies them as it would to its own attribution. Returns the frame reading the
-    table and the table's name (to drop), or the frame as it was and None."""
+    The table holds the events near the report's dates, before its dates and filters apply
+    (each grain applies them as it would to its own attribution), with the columns the grains
+    name. Returns the frame reading the table and what it holds (its name, to drop), or the
+    frame as it was and None."""
     if (
         not share
         or not getattr(store, "temp_tables", True)
@@ -131,6 +141,30 @@ def share_attribution(
         or money_unavailable(frame)
     ):
         return frame, None
+    events = attributed_events(frame)
     name = store.temp_name("attributed")
-    table = hold(store, name, attributed_events(frame))
-    return replace(frame, attributed=table), name
+    stand_in = ibis.table(events.schema(), name=name)
+    using = [k for k in kpis if k.grain in ATTRIBUTING]
+    parts, _ = aggregate(replace(frame, attributed=stand_in), using, using)
+    named = {"occurred_at", *DIMENSIONS}  # what the grains' dates and filters read
+    for part in parts:
+        named |= _names_read(part.op(), stand_in.op())
+    needed = [c for c in events.columns if c in named]
+    held = events.select(*needed)
+    table = hold(store, name, held)
+    return replace(frame, attributed=table), Held(name, held)
+
+
+def _names_read(root: ops.Node, table: ops.Node) -> set[str]:
+    """The column names read anywhere downstream of ``table`` in the expression ``root``: on
+    the table itself and on every relation built from it (a filter or a join passes columns
+    on by name). A few too many, never too few; columns of other tables the expression reads
+    (a cost's amount, a conversation's customer) are not counted."""
+    dependents = Graph.from_bfs(root).invert()
+    seen, todo = {table}, [table]
+    while todo:
+        for node in dependents.get(todo.pop(), ()):
+            if node not in seen:
+                seen.add(node)
+                todo.append(node)
+    return {node.name for node in seen if isinstance(node, ops.Field)}
