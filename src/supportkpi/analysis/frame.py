@@ -170,4 +170,12 @@ def within(frame: Frame, since: datetime, until: datetime) -> Frame:
     tables["surveys"] = s.filter(s.answered_at.isnull() | (s.answered_at < stop))
     q = tables["qa_reviews"]
     tables["qa_reviews"] = q.filter(q.reviewed_at.isnull() | (q.reviewed_at < stop))
-    return replace(frame, tables=tables, kept=None, kept_replies=None, facts=None, contacts=None)
+    return replace(
+        frame,
+        tables=tables,
+        kept=None,
+        kept_replies=None,
+        facts=None,
+        contacts=None,
+        attributed=None,
+    )

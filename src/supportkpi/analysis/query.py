@@ -44,7 +44,6 @@ from supportkpi.kpis.grains import (
     PROFILES,
     RANGE,
     Frame,
-    conversation_rows,
     previous_period_start,
 )
 from supportkpi.store.store import Store
@@ -257,7 +256,6 @@ def run(
     computable = [k for k in chosen if k.name not in missing]
     notes = {k.name: note for k in computable if (note := held.unchecked(k))}
     notes |= unknown_filter_values(store, frame.filters)
-    plain_frame = frame
     frame, shared = share_facts(store, frame, computable, share)
     temps: list[str] = []
     try:
@@ -292,22 +290,20 @@ def run(
             parts = grains_one_at_a_time(store, parts, temps)
         table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
         if explain:
-            sql = _explained(sql, plain_frame, frame, shared, attributed)
+            sql = _explained(sql, frame, shared, attributed)
     finally:
-        for name in [*temps, *([shared] if shared else [])]:
+        for name in [*temps, *([shared.name] if shared else [])]:
             store.drop_temp(name)
     nowhere = {k.name: held.gaps(k) for k in computable if held.gaps(k)}
     return Report(table, tuple(chosen), frame.group, missing, sql, notes, nowhere)
 
 
-def _explained(
-    sql: str, plain_frame: Frame, frame: Frame, shared: str | None, attributed: Held | None
-) -> str:
+def _explained(sql: str, frame: Frame, shared: Held | None, attributed: Held | None) -> str:
     """The report's SQL after what it reads that was computed before it or kept at load."""
     before = []
     if shared:
-        facts = ibis.to_sql(conversation_rows(plain_frame))
-        before.append(f"-- the conversation facts, computed once as {shared}:\n{facts};\n")
+        facts = ibis.to_sql(shared.expr)
+        before.append(f"-- the conversation facts, computed once as {shared.name}:\n{facts};\n")
     elif frame.kept is not None:
         before.append(
             "-- the conversation facts and reply pairs kept in the store (kept_facts,\n"
@@ -400,8 +396,8 @@ def _periods(
             found = _by_range(stacked, "__period")
             tables |= {i: found[n] for n, i in enumerate(again)}
     finally:
-        for name in filter(None, (shared, attributed and attributed.name)):
-            store.drop_temp(name)
+        for held in filter(None, (shared, attributed)):
+            store.drop_temp(held.name)
     out = []
     for i in range(len(periods)):
         rows = tables[i]

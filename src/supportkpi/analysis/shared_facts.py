@@ -84,12 +84,20 @@ def hold(store: Store, name: str, expr: ir.Table) -> ir.Table:
     return store.con.create_table(name, expr, temp=True)
 
 
+class Held(NamedTuple):
+    """A table computed once for a report: its temporary name and the expression it holds."""
+
+    name: str
+    expr: ir.Table
+
+
 def share_facts(
     store: Store, frame: Frame, kpis: list[Kpi], share: bool
-) -> tuple[Frame, str | None]:
+) -> tuple[Frame, Held | None]:
     """Compute the conversation facts once, as a temporary table, when three or more grains
     of the report are built on them (each would otherwise derive them from the messages).
-    With two, deriving them twice inside one query measured faster than writing them out."""
+    With two, deriving them twice inside one query measured faster than writing them out.
+    Returns the frame reading the table and what it holds, or the frame as it was and None."""
     if (
         not share
         or frame.kept is not None
@@ -100,8 +108,9 @@ def share_facts(
     rows = conversation_rows(frame)
     name = store.temp_name("facts")
     needed = _facts_used(frame, kpis, rows.schema(), name)
-    facts = store.con.create_table(name, rows.select(*needed), temp=True)
-    return replace(frame, facts=facts), name
+    held = rows.select(*needed)
+    facts = store.con.create_table(name, held, temp=True)
+    return replace(frame, facts=facts), Held(name, held)
 
 
 def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[str]:
@@ -114,13 +123,6 @@ def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[s
     parts, _ = aggregate(replace(frame, facts=stand_in), kpis, kpis)
     named = {field.name for part in parts for field in part.op().find(ops.Field)}
     return [c for c in schema.names if c in named]
-
-
-class Held(NamedTuple):
-    """A table computed once for a report: its temporary name and the expression it holds."""
-
-    name: str
-    expr: ir.Table
 
 
 def share_attribution(
@@ -158,8 +160,10 @@ def share_attribution(
 def _names_read(root: ops.Node, table: ops.Node) -> set[str]:
     """The column names read anywhere downstream of ``table`` in the expression ``root``: on
     the table itself and on every relation built from it (a filter or a join passes columns
-    on by name). A few too many, never too few; columns of other tables the expression reads
-    (a cost's amount, a conversation's customer) are not counted."""
+    on by name). A few too many, never too few, for expressions that read columns by name;
+    columns of other tables the expression reads (a cost's amount, a conversation's customer)
+    are not counted. An operation on whole rows (``distinct()`` over the table, say) would
+    see only the columns kept: the grains that stand on a held table read by name."""
     dependents = Graph.from_bfs(root).invert()
     seen, todo = {table}, [table]
     while todo:

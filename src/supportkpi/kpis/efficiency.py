@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ibis.expr.types as ir
+
 from supportkpi.kpis.registry import (
     Direction,
     Family,
@@ -23,6 +25,20 @@ FRT_TICKETS = (
     "From first_response_at where the export has it; a ticket handled without one (an "
     "assigned agent and a resolution) has no first response and is left out, never 0."
 )
+
+
+def _consistency(frt: ir.FloatingValue) -> dict[str, ir.Scalar]:
+    """Spread of first response times: coefficient of variation, standard deviation and
+    p90 ÷ median. The quantiles are the very ones first_response_time takes (one aggregate
+    of both), so the engine sorts the values once for the two KPIs."""
+    both = frt.quantile([0.5, 0.9])
+    sd = frt.std(how="pop")
+    return {
+        "response_time_consistency": ratio(sd, frt.mean()),
+        "response_time_consistency_sd": sd,
+        "response_time_consistency_p90_median": ratio(both[1], both[0]),
+    }
+
 
 register(
     *duration(
@@ -58,14 +74,7 @@ register(
         "also its standard deviation (population) and p90 ÷ median.",
         "conversations",
         CONV,
-        lambda t: {
-            "response_time_consistency": ratio(t.frt_seconds.std(how="pop"), t.frt_seconds.mean()),
-            "response_time_consistency_sd": t.frt_seconds.std(how="pop"),
-            # the very quantiles first_response_time takes: the engine sorts the values once
-            "response_time_consistency_p90_median": ratio(
-                t.frt_seconds.quantile([0.5, 0.9])[1], t.frt_seconds.quantile([0.5, 0.9])[0]
-            ),
-        },
+        lambda t: _consistency(t.frt_seconds),
         (
             Output("response_time_consistency", Unit.RATIO, "coefficient of variation"),
             Output("response_time_consistency_sd", Unit.SECONDS, "standard deviation"),
