@@ -108,9 +108,11 @@ GRAINS = [
     (("chats_per_agent_shift", "agent_concurrency", "volume_spike"), {}),
     (("roi", "customer_lifetime_value"), {"vendor": ["atlas"]}),
     (("upsell_revenue", "conversion_rate"), {}),
+    (("roi", "upsell_count", "cross_sell_count"), {"vendor": ["atlas"]}),
 ]
 """A KPI of each grain the headline's KPIs do not use: replies, QA, agent activity, shifts,
-chat load, days, money, customers, revenue, conversions."""
+chat load, days, money, customers, revenue, conversions; and money with revenue together (the
+revenue events' attribution held once for both)."""
 
 
 def alone(store, kpis, start, end, filters, config) -> list[dict]:

@@ -396,8 +396,8 @@ def _periods(
             found = _by_range(stacked, "__period")
             tables |= {i: found[n] for n, i in enumerate(again)}
     finally:
-        for held in filter(None, (shared, attributed)):
-            store.drop_temp(held.name)
+        for temp in filter(None, (shared, attributed)):
+            store.drop_temp(temp.name)
     out = []
     for i in range(len(periods)):
         rows = tables[i]
