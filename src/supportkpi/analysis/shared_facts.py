@@ -109,8 +109,7 @@ def share_facts(
     name = store.temp_name("facts")
     needed = _facts_used(frame, kpis, rows.schema(), name)
     held = rows.select(*needed)
-    facts = store.con.create_table(name, held, temp=True)
-    return replace(frame, facts=facts), Held(name, held)
+    return replace(frame, facts=hold(store, name, held)), Held(name, held)
 
 
 def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[str]:
