@@ -47,6 +47,26 @@ def test_a_duration_on_integers_is_date_diff(
     assert con.execute(ours)["d"].tolist() == _exact(rows)
 
 
+def test_a_duration_across_1970_is_date_diff() -> None:
+    """Instants a few µs either side of 1970 (where the compiled floor changes branch) and
+    of whole milliseconds before it: each pair's duration equals DATE_DIFF and the exact
+    floor difference."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    steps = [-2001, -1001, -1000, -999, -1, 0, 1, 999, 1000, 1001, 2001]
+    instants = [epoch + timedelta(microseconds=s) for s in steps]
+    rows = [(a, b) for a in instants for b in instants]
+    con = duckdb_sql.use(ibis.duckdb.connect())
+    con.raw_sql("CREATE TABLE t (i INTEGER, a TIMESTAMPTZ, b TIMESTAMPTZ)")
+    con.con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(rows)]
+    )
+    t = con.table("t")
+    ours = con.execute(t.select("i", d=t.b.delta(t.a, unit="millisecond")).order_by("i"))
+    engine = con.raw_sql("SELECT date_diff('millisecond', a, b) FROM t ORDER BY i").fetchall()
+    assert ours["d"].tolist() == [r[0] for r in engine] == _exact(rows)
+    assert set(ours["d"]) >= {-3, -1, 0, 1, 3}
+
+
 def _exact(rows: list[tuple[datetime, datetime]]) -> list[int]:
     """floor(µs ÷ 1000) differences, in integers (no float rounding)."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -116,7 +136,10 @@ def test_not_null_and_a_duration_compile_as_written_before_without_copies() -> N
     plain = ibis.to_sql(t.select(known=t.a.notnull()), dialect="duckdb")
     assert '"t0"."a" IS NOT NULL' in plain
     micros = 'EPOCH_US("t0"."{c}")'
-    floor = "(({m} - ((({m} % 1000) + 1000) % 1000)) // 1000)"
+    floor = (
+        "CASE WHEN {m} >= 0 THEN {m} // 1000 "
+        "ELSE ({m} - ((({m} % 1000) + 1000) % 1000)) // 1000 END"
+    )
     duration = f"({floor.format(m=micros.format(c='a'))} - {floor.format(m=micros.format(c='b'))})"
     assert f'{duration} IS NOT NULL AS "known"' in " ".join(ours.split())
     assert f'{duration} AS "d"' in " ".join(ours.split())

@@ -8,8 +8,8 @@ conversations, most of a dashboard request). The number is the same: ``DATE_DIFF
 milliseconds counts the millisecond boundaries crossed, that is
 ``floor(later_µs / 1000) − floor(earlier_µs / 1000)`` of the instants' epoch microseconds,
 whatever the session's time zone, which is what this compiler writes (floored, not
-truncated, so instants before 1970 agree too; ``tests/store/test_duckdb_sql.py`` compares
-both on random instants). Other units and zone-less timestamps compile as Ibis compiles them.
+truncated, so instants before 1970 agree too; ``tests/test_duckdb_sql.py`` compares both on
+random instants and on instants either side of 1970). Other units and zone-less timestamps compile as Ibis compiles them.
 
 The report's local time is the same story: ``created_at + INTERVAL 3600 SECOND`` on a zoned
 instant, then ``DATE_TRUNC``, ``EXTRACT(hour …)`` or ``DAYOFWEEK`` of it, each went through
@@ -120,14 +120,22 @@ def _unit(op: ops.TimestampDelta) -> str | None:
 
 
 def _floor_ms(compiler: DuckDBCompiler, instant: sge.Expression) -> sge.Expression:
-    """floor(epoch µs ÷ 1000): the µs less their non-negative remainder, divided exactly."""
+    """floor(epoch µs ÷ 1000). From 1970 on the µs are not negative and DuckDB's integer
+    division (which truncates) is the floor; before 1970 the µs less their non-negative
+    remainder are divided exactly. The branch costs less than the exact form on every row
+    (0.10 against 0.15 s of CPU for three durations over 1M conversations)."""
     micros = compiler.f.epoch_us(instant)
     remainder = sge.Mod(
         this=sge.paren(sge.Mod(this=micros, expression=sge.convert(1000)) + sge.convert(1000)),
         expression=sge.convert(1000),
     )
     exact = sge.Sub(this=micros.copy(), expression=_paren(remainder))
-    return sge.IntDiv(this=sge.paren(exact, copy=False), expression=sge.convert(1000))
+    before_1970 = sge.IntDiv(this=sge.paren(exact, copy=False), expression=sge.convert(1000))
+    since_1970 = sge.IntDiv(this=micros.copy(), expression=sge.convert(1000))
+    return sge.Case(
+        ifs=[sge.If(this=sge.GTE(this=micros.copy(), expression=sge.convert(0)), true=since_1970)],
+        default=before_1970,
+    )
 
 
 def _paren(expression: sge.Expression) -> sge.Expression:
