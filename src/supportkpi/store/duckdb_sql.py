@@ -9,7 +9,8 @@ milliseconds counts the millisecond boundaries crossed, that is
 ``floor(later_µs / 1000) − floor(earlier_µs / 1000)`` of the instants' epoch microseconds,
 whatever the session's time zone, which is what this compiler writes (floored, not
 truncated, so instants before 1970 agree too; ``tests/test_duckdb_sql.py`` compares both on
-random instants and on instants either side of 1970). Other units and zone-less timestamps compile as Ibis compiles them.
+random instants and on instants either side of 1970). Other units and zone-less timestamps
+compile as Ibis compiles them.
 
 The report's local time is the same story: ``created_at + INTERVAL 3600 SECOND`` on a zoned
 instant, then ``DATE_TRUNC``, ``EXTRACT(hour …)`` or ``DAYOFWEEK`` of it, each went through
