@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from itertools import pairwise
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from supportkpi.config import Config
 from supportkpi.facts import calendar
+from supportkpi.facts.bound import bound
 from supportkpi.facts.derive import base_facts, flag, reply_pairs, seconds_between
 from supportkpi.vocabulary import DIMENSIONS, PERIODS, PROFILES
 
@@ -83,6 +85,42 @@ class Frame:
     """Several date ranges (first and last local day each, not overlapping) computed
     at once: each row belongs to the range its date falls in, named by its index in the
     :data:`RANGE` group column; rows in none are left out. ``start`` and ``end`` span them."""
+    bound: bool = False
+    """The instants of the dates (:meth:`window`) as values bound when the statement runs
+    (:mod:`supportkpi.facts.bound`) instead of literals: every window of a report's shape
+    then has the same expression, and SQL compiled once serves them all."""
+
+    def window(self) -> dict[str, tuple[datetime, bool]]:
+        """The instants the dates and ranges filter on, by name: (the instant, whether it is
+        UTC; else the report's wall-clock time). The only place they are computed, whether
+        they are written into the query or bound when it runs (:meth:`window_values`)."""
+        out: dict[str, tuple[datetime, bool]] = {}
+        if self.start:
+            first = datetime.combine(self.start, time.min)
+            out["near_first"] = (first - timedelta(days=1), True)
+            out["first"] = (first, False)
+        if self.end:
+            out["near_after"] = (datetime.combine(self.end + timedelta(days=2), time.min), True)
+            out["after"] = (datetime.combine(self.end + timedelta(days=1), time.min), False)
+        for index, (first_day, last_day) in enumerate(self.ranges):
+            out[f"range_{index}_first"] = (datetime.combine(first_day, time.min), False)
+            after = datetime.combine(last_day + timedelta(days=1), time.min)
+            out[f"range_{index}_after"] = (after, False)
+        return out
+
+    def window_values(self) -> dict[str, datetime]:
+        """The values of :meth:`window` as a statement binds them (UTC instants zoned)."""
+        return {
+            name: moment.replace(tzinfo=UTC) if utc else moment
+            for name, (moment, utc) in self.window().items()
+        }
+
+    def instant(self, name: str) -> ir.TimestampScalar:
+        """The instant ``name`` of :meth:`window`, written in or bound (:attr:`bound`)."""
+        moment, utc = self.window()[name]
+        if self.bound:
+            return bound(name, dt.Timestamp(timezone="UTC" if utc else None))  # type: ignore[return-value]
+        return ibis.timestamp(moment, timezone="UTC") if utc else ibis.timestamp(moment)
 
     @property
     def group(self) -> tuple[str, ...]:
@@ -97,11 +135,11 @@ class Frame:
             return table
         cases = [
             (
-                (at >= ibis.timestamp(datetime.combine(first, time.min)))
-                & (at < ibis.timestamp(datetime.combine(last + timedelta(days=1), time.min))),
+                (at >= self.instant(f"range_{index}_first"))
+                & (at < self.instant(f"range_{index}_after")),
                 index,
             )
-            for index, (first, last) in enumerate(self.ranges)
+            for index in range(len(self.ranges))
         ]
         table = table.mutate(**{RANGE: ibis.cases(*cases, else_=None).cast("int64")})
         ordered = sorted(self.ranges)
@@ -125,11 +163,9 @@ class Frame:
         skip stored blocks on a plain column, not on local time."""
         conditions = []
         if self.start:
-            first = datetime.combine(self.start, time.min)
-            conditions.append(ts >= ibis.timestamp(first - timedelta(days=1), timezone="UTC"))
+            conditions.append(ts >= self.instant("near_first"))
         if self.end:
-            day_after = datetime.combine(self.end + timedelta(days=2), time.min)
-            conditions.append(ts < ibis.timestamp(day_after, timezone="UTC"))
+            conditions.append(ts < self.instant("near_after"))
         return conditions
 
     def select(self, table: ir.Table, ts: str, available: tuple[str, ...]) -> ir.Table:
@@ -147,10 +183,9 @@ class Frame:
         conditions = [table[dim].isin(values) for dim, values in self.filters.items()]
         conditions += self.near(table[ts])
         if self.start:
-            conditions.append(local >= ibis.timestamp(datetime.combine(self.start, time.min)))
+            conditions.append(local >= self.instant("first"))
         if self.end:
-            day_after = datetime.combine(self.end + timedelta(days=1), time.min)
-            conditions.append(local < ibis.timestamp(day_after))
+            conditions.append(local < self.instant("after"))
         if conditions:
             table = table.filter(*conditions)
         table = self.in_ranges(table, local)

@@ -10,8 +10,6 @@ at load (:mod:`supportkpi.store.kept_contacts`), else found with the report.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import ibis
 import ibis.expr.types as ir
 
@@ -64,9 +62,9 @@ def _dated(frame: Frame, table: ir.Table, column: str, local: bool = True) -> ir
     at = frame.local(table[column]) if local else table[column]
     conditions = []
     if frame.start:
-        conditions.append(at >= ibis.timestamp(str(frame.start)))
+        conditions.append(at >= frame.instant("first"))
     if frame.end:
-        conditions.append(at < ibis.timestamp(str(frame.end + timedelta(days=1))))
+        conditions.append(at < frame.instant("after"))
     vendors = frame.filters.get("vendor")
     if vendors:
         conditions.append(table.vendor.isin(vendors))
@@ -265,9 +263,9 @@ def retention(frame: Frame) -> ir.Table:
         **{frame.period: pairs.p},
     )
     if frame.start:
-        pairs = pairs.filter(pairs.p >= ibis.timestamp(str(frame.start)))
+        pairs = pairs.filter(pairs.p >= frame.instant("first"))
     if frame.end:
-        pairs = pairs.filter(pairs.p < ibis.timestamp(str(frame.end + timedelta(days=1))))
+        pairs = pairs.filter(pairs.p < frame.instant("after"))
     return pairs
 
 

@@ -33,11 +33,18 @@ import sqlglot.expressions as sge
 from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 
+from supportkpi.facts.bound import Bound
+
 __all__ = ["StoreCompiler", "use"]
 
 
 class StoreCompiler(DuckDBCompiler):
-    """Ibis's DuckDB compiler; a millisecond difference of zoned instants on integers."""
+    """Ibis's DuckDB compiler; a millisecond difference of zoned instants on integers, and a
+    value bound when the statement runs (:class:`~supportkpi.facts.bound.Bound`) as the
+    parameter ``$name`` of its type."""
+
+    def visit_Bound(self, op: Bound, **_: Any) -> sge.Expression:
+        return sge.Cast(this=sge.Placeholder(this=op.name), to=self.type_mapper.from_ibis(op.dtype))
 
     def visit_TimestampDelta(
         self, op: ops.TimestampDelta, *, part: Any, left: sge.Expression, right: sge.Expression
