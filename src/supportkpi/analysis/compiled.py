@@ -19,16 +19,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot.expressions as sge
 
+from supportkpi.facts.bound import bound_names
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.store import Store
 
-__all__ = ["Compiled", "CompiledCache", "runs_compiled"]
+__all__ = ["Compiled", "CompiledCache", "run_windowed", "runs_compiled"]
 
 
 def runs_compiled(store: Store) -> bool:
@@ -58,8 +60,14 @@ class Compiled:
             cte.set("materialized", True)
         return cls(query.sql(dialect=store.con.dialect), expr, tables)
 
-    def run(self, store: Store, bound: Mapping[str, pa.Table]) -> pa.Table:
-        """The rows of the query with ``bound`` (name → rows) as its unbound tables, typed
+    def run(
+        self,
+        store: Store,
+        bound: Mapping[str, pa.Table],
+        values: Mapping[str, Any] | None = None,
+    ) -> pa.Table:
+        """The rows of the query with ``bound`` (name → rows) as its unbound tables and
+        ``values`` (name → value) as its bound values (:mod:`supportkpi.facts.bound`), typed
         as the expression says (exactly what running the expression through Ibis gives)."""
         from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
@@ -67,7 +75,10 @@ class Compiled:
         for name, data in [*self.tables, *bound.items()]:
             raw.register(name, data)
         try:
-            table = raw.sql(self.sql).to_arrow_table()
+            if values:
+                table = raw.execute(self.sql, dict(values)).to_arrow_table()
+            else:
+                table = raw.sql(self.sql).to_arrow_table()
         finally:
             for name in bound:
                 raw.unregister(name)
@@ -100,3 +111,22 @@ class CompiledCache:
         """Forget every compiled query."""
         with self._lock:
             self._kept.clear()
+
+
+_WINDOWED = CompiledCache(entries=128)
+
+
+def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.Table:
+    """The rows of ``expr``, an expression whose window is bound
+    (:attr:`~supportkpi.kpis.grains.Frame.bound`), with the window's ``values``. Its SQL is
+    compiled once per expression: the expression itself, on tables named rather than on
+    this request's connection, is the key, so every window of a report's shape shares it,
+    and an expression that differs in anything else (a literal date, a filter value, the
+    store's schema) is compiled apart."""
+    key = expr.unbind()
+    compiled = _WINDOWED.get(key.op(), lambda: Compiled.of(store, key))
+    needed = bound_names(key)
+    missing = needed - set(values)
+    if missing:
+        raise ValueError(f"no value for {', '.join(sorted(missing))}")
+    return compiled.run(store, {}, {name: values[name] for name in needed})

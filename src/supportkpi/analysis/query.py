@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
+from supportkpi.analysis.compiled import run_windowed, runs_compiled
 from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
@@ -31,6 +32,7 @@ from supportkpi.analysis.samples import mark_thin, with_samples
 from supportkpi.analysis.shared_facts import (
     Held,
     grains_one_at_a_time,
+    holds_values,
     share_attribution,
     share_facts,
 )
@@ -223,6 +225,7 @@ def run(
     share: bool = True,
     window: tuple[datetime, datetime] | None = None,
     explain: bool = False,
+    bind: bool = True,
 ) -> Report:
     """:func:`report` for KPI records (including ones made for the occasion, as SLAs do).
     ``share=False`` derives the conversation facts from the messages inside the one query,
@@ -230,7 +233,10 @@ def run(
     numbers, the plain path. ``window`` (UTC instants) narrows the report to conversations
     created in it, as the records stood at its end (:func:`~supportkpi.analysis.frame.within`);
     ``start`` and ``end`` should be the local days it touches. ``explain`` fills
-    :attr:`Report.sql` (compiling the SQL is work, done only when asked)."""
+    :attr:`Report.sql` (compiling the SQL is work, done only when asked). ``bind``: a report
+    in one statement on a DuckDB store binds its dates when it runs, its SQL compiled once
+    for every window (:func:`~supportkpi.analysis.compiled.run_windowed`); ``bind=False``
+    writes them into the SQL, as every other report does."""
     share = share and window is None
     frame = build_frame(
         store,
@@ -261,7 +267,14 @@ def run(
     try:
         frame, attributed = share_attribution(store, frame, computable, share)
         temps += [attributed.name] if attributed else []
-        parts, grain_missing = aggregate(frame, computable, chosen)
+        bound = bind and not trend and not explain and window is None
+        bound = bound and shared is None and attributed is None and runs_compiled(store)
+        parts, grain_missing = aggregate(replace(frame, bound=bound), computable, chosen)
+        if bound and share and sum(map(holds_values, parts)) > 1:
+            # the grains will be held one at a time, each its own statement: dates written in
+            bound = False
+            parts, grain_missing = aggregate(frame, computable, chosen)
+        frame = replace(frame, bound=bound)
         missing |= grain_missing
         engine = store.con.name
         parts = [portable(part, engine) for part in parts]
@@ -288,7 +301,9 @@ def run(
         sql = ibis.to_sql(finished(parts)) if explain else ""
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
-        table = finish(finished(parts).to_pyarrow(), chosen, missing, notes)
+        expr = finished(parts)
+        rows = run_windowed(store, expr, frame.window_values()) if bound else expr.to_pyarrow()
+        table = finish(rows, chosen, missing, notes)
         if explain:
             sql = _explained(sql, frame, shared, attributed)
     finally:
@@ -349,10 +364,12 @@ def _periods(
     tz: str | None,
     config: Config,
     targets: bool,
+    bind: bool = True,
 ) -> list[Report]:
     """:func:`report_periods` of KPI records: ranges that do not overlap in one aggregation
     grouped by the range each row falls in (:attr:`~supportkpi.kpis.grains.Frame.ranges`),
-    overlapping ones as one full aggregation per range, stacked."""
+    overlapping ones as one full aggregation per range, stacked. ``bind`` as in :func:`run`:
+    the one aggregation binds the ranges' dates on a DuckDB store."""
     if not periods:
         return []
     for start, end in periods:  # as a report over each range checks its dates
@@ -373,7 +390,8 @@ def _periods(
     attributed = None
     try:
         base, attributed = share_attribution(store, base, computable, True)
-        frame = replace(base, ranges=tuple(periods))
+        bound = bind and shared is None and attributed is None and runs_compiled(store)
+        frame = replace(base, ranges=tuple(periods), bound=bound)
         parts: list[ir.Table] = []
         if apart:
             parts, grain_missing = aggregate(frame, computable, chosen)
@@ -385,7 +403,8 @@ def _periods(
                 # the same targets for every range: they are not scoped to dates
                 status = status_columns(expr, (), frame.filters, all_targets(config), names)
                 expr = expr.mutate(**status)
-            tables = _by_range(expr.to_pyarrow(), RANGE)
+            rows = run_windowed(store, expr, frame.window_values()) if bound else expr.to_pyarrow()
+            tables = _by_range(rows, RANGE)
         # a range where a grain had no rows: a report over it alone still has that grain's
         # aggregate over nothing (a count 0, say), so it is computed as that report is
         again = [i for i in range(len(periods)) if i not in tables]

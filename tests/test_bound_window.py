@@ -1,0 +1,170 @@
+"""A report's dates bound when its statement runs: the SQL compiled once for a report's shape
+serves every window, and each window's numbers equal those of the same report with its dates
+written into the SQL (``bind=False``, as every other engine runs it)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from supportkpi.analysis import compiled, query
+from supportkpi.config import load_config
+from supportkpi.kpis import REGISTRY, all_kpis
+from supportkpi.store.store import Store
+from tests.test_demo import assert_same_rows
+
+FIRST_DAY = date(2026, 6, 1)  # small_demo: June 1 – August 9, 2026
+DASHBOARD = ["chat_volume", "first_response_time", "average_handle_time", "csat", "nps"]
+
+
+@pytest.fixture(scope="module")
+def demo(small_demo):
+    db, config = small_demo
+    with Store.open(db, read_only=True) as store:
+        yield store, load_config(config)
+
+
+@pytest.fixture
+def compiles(monkeypatch) -> list[int]:
+    """How many times a bound report's SQL is compiled (one entry per compile)."""
+    calls: list[int] = []
+    made = compiled.Compiled.of
+
+    def counted(store, expr, **kwargs):
+        calls.append(1)
+        return made(store, expr, **kwargs)
+
+    monkeypatch.setattr(compiled.Compiled, "of", counted)
+    return calls
+
+
+def both(store, config, names, by, start, end, filters=None, tz=None) -> tuple:
+    kpis = [REGISTRY[n] for n in names]
+    args = (kpis, by, None, start, end, filters, tz, config)
+    with store.session() as session:
+        bound = query.run(session, *args)
+        written = query.run(session, *args, bind=False)
+    return bound, written
+
+
+def assert_same_report(bound, written) -> None:
+    assert bound.table.column_names == written.table.column_names
+    assert_same_rows(bound.table.to_pylist(), written.table.to_pylist())
+    assert bound.missing == written.missing
+    assert bound.notes == written.notes
+
+
+@pytest.fixture
+def bound_runs(monkeypatch) -> list[int]:
+    """How many statements ran with their dates bound (one entry each)."""
+    calls: list[int] = []
+    runner = query.run_windowed
+
+    def counted(store, expr, values):
+        calls.append(1)
+        return runner(store, expr, values)
+
+    monkeypatch.setattr(query, "run_windowed", counted)
+    return calls
+
+
+@pytest.mark.parametrize("by", [("vendor",), ("channel", "week")])
+def test_each_kpi_bound_equals_written_in(demo, bound_runs, by):
+    """Every KPI of the registry, alone in its report (one statement, its dates bound)."""
+    store, config = demo
+    for kpi in all_kpis():
+        before = len(bound_runs)
+        bound, written = both(
+            store, config, [kpi.name], list(by), date(2026, 7, 1), date(2026, 7, 28)
+        )
+        assert len(bound_runs) == before + 1, kpi.name
+        assert_same_report(bound, written)
+
+
+def test_a_report_whose_grains_are_held_writes_its_dates_in(demo, bound_runs):
+    """Two grains holding every value (medians of first responses and of each response) are
+    held one at a time, each its own statement: the dates are written in, as before."""
+    store, config = demo
+    names = ["first_response_time", "response_time", "csat"]
+    bound, written = both(store, config, names, ["vendor"], date(2026, 7, 1), date(2026, 7, 28))
+    assert bound_runs == []
+    assert_same_report(bound, written)
+
+
+def test_a_second_window_reuses_the_sql_and_equals_written_in(demo, compiles):
+    store, config = demo
+    start = date(2026, 6, 20)
+    for step in range(5):  # a window moved a week at a time, into another month
+        first = start + timedelta(days=7 * step)
+        bound, written = both(
+            store, config, DASHBOARD, ["vendor"], first, first + timedelta(days=27), tz="UTC"
+        )
+        assert_same_report(bound, written)
+        if step == 0:
+            after_first = len(compiles)
+            assert after_first <= 1
+    assert len(compiles) == after_first  # the four later windows compiled nothing
+
+
+def test_another_filter_or_zone_is_compiled_apart(demo, compiles):
+    """A filter value or a zone is part of the statement: each compiles its own SQL."""
+    store, config = demo
+    window = (date(2026, 7, 1), date(2026, 7, 14))
+    shapes = [
+        ({"vendor": ["atlas"]}, "UTC"),
+        ({"vendor": ["northwind"]}, "UTC"),
+        ({"vendor": ["northwind"]}, "Asia/Kolkata"),
+    ]
+    for filters, tz in shapes:
+        bound, written = both(store, config, DASHBOARD, ["channel"], *window, filters, tz)
+        assert_same_report(bound, written)
+    assert len(compiles) <= len(shapes)
+    again = len(compiles)
+    for filters, tz in shapes:
+        both(
+            store, config, DASHBOARD, ["channel"], date(2026, 7, 8), date(2026, 7, 21), filters, tz
+        )
+    assert len(compiles) == again
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "filters"),
+    [
+        (date(2026, 7, 1), date(2026, 7, 28), None),
+        (date(2026, 7, 10), date(2026, 8, 6), {"channel": ["chat"]}),
+        (date(2026, 6, 5), date(2026, 6, 20), None),  # the period before starts before the data
+    ],
+)
+def test_the_headline_periods_bound_equal_written_in(demo, start, end, filters):
+    store, config = demo
+    names = [*DASHBOARD, "first_contact_resolution", "abandonment_rate", "cost_per_contact"]
+    kpis = [REGISTRY[n] for n in names]
+    days = (end - start).days + 1
+    before = (start - timedelta(days=days), start - timedelta(days=1))
+    periods = [(start, end), before]
+    with store.session() as session:
+        bound = query._periods(session, kpis, periods, filters, None, config, True)
+        written = query._periods(session, kpis, periods, filters, None, config, True, bind=False)
+    for a, b in zip(bound, written, strict=True):
+        assert_same_report(a, b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    offset=st.integers(0, 75),
+    days=st.integers(1, 40),
+    tz=st.sampled_from([None, "UTC", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"]),
+    by=st.sampled_from([["vendor"], ["agent"], ["day"], ["channel", "week"], []]),
+)
+def test_any_window_bound_equals_written_in(demo, offset, days, tz, by):
+    """Windows anywhere over the data (and past its ends), any length, in zones a day apart:
+    the bound statement's numbers are the written one's."""
+    store, config = demo
+    start = FIRST_DAY - timedelta(days=5) + timedelta(days=offset)
+    bound, written = both(
+        store, config, DASHBOARD, by, start, start + timedelta(days=days - 1), tz=tz
+    )
+    assert_same_report(bound, written)
