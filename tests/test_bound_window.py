@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supportkpi.analysis import compiled, query
+from supportkpi.analysis import compiled, query, views
 from supportkpi.config import load_config
 from supportkpi.kpis import REGISTRY, all_kpis
 from supportkpi.store.store import Store
@@ -61,13 +61,13 @@ def assert_same_report(bound, written) -> None:
 def bound_runs(monkeypatch) -> list[int]:
     """How many statements ran with their dates bound (one entry each)."""
     calls: list[int] = []
-    runner = query.run_windowed
+    runner = compiled.run_windowed
 
     def counted(store, expr, values):
         calls.append(1)
         return runner(store, expr, values)
 
-    monkeypatch.setattr(query, "run_windowed", counted)
+    monkeypatch.setattr(compiled, "run_windowed", counted)
     return calls
 
 
@@ -168,3 +168,27 @@ def test_any_window_bound_equals_written_in(demo, offset, days, tz, by):
         store, config, DASHBOARD, by, start, start + timedelta(days=days - 1), tz=tz
     )
     assert_same_report(bound, written)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by", "filters", "tz"),
+    [
+        (date(2026, 7, 1), date(2026, 7, 28), ["vendor"], None, None),
+        (date(2026, 6, 20), date(2026, 7, 3), [], {"channel": ["chat"]}, "America/New_York"),
+        (date(2026, 8, 1), date(2026, 8, 20), ["team", "week"], None, "Asia/Kolkata"),
+    ],
+)
+def test_the_escalation_and_peak_views_bound_equal_written_in(
+    demo, bound_runs, monkeypatch, start, end, by, filters, tz
+):
+    store, config = demo
+    with store.session() as session:
+        reasons = views.escalation_reasons(session, by, None, start, end, filters, tz, config)
+        peaks = views.weekday_hour_volume(session, start, end, filters, tz, config)
+        assert len(bound_runs) == 2
+        monkeypatch.setattr(views, "windowed", lambda store, frame: frame)
+        assert reasons.num_rows > 0 and peaks.num_rows > 0
+        plain = views.escalation_reasons(session, by, None, start, end, filters, tz, config)
+        assert_same_rows(reasons.to_pylist(), plain.to_pylist())
+        assert peaks.equals(views.weekday_hour_volume(session, start, end, filters, tz, config))
+        assert len(bound_runs) == 2

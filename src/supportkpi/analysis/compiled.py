@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis.expr.operations as ops
@@ -27,10 +27,11 @@ import pyarrow as pa
 import sqlglot.expressions as sge
 
 from supportkpi.facts.bound import bound_names
+from supportkpi.kpis.grains import Frame
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.store import Store
 
-__all__ = ["Compiled", "CompiledCache", "run_windowed", "runs_compiled"]
+__all__ = ["Compiled", "CompiledCache", "rows_of", "run_windowed", "runs_compiled", "windowed"]
 
 
 def runs_compiled(store: Store) -> bool:
@@ -130,3 +131,17 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
     if missing:
         raise ValueError(f"no value for {', '.join(sorted(missing))}")
     return compiled.run(store, {}, {name: values[name] for name in needed})
+
+
+def windowed(store: Store, frame: Frame) -> Frame:
+    """``frame`` with its dates bound when its statement runs (:attr:`Frame.bound`) on a
+    store that runs compiled SQL (DuckDB); as it is elsewhere."""
+    return replace(frame, bound=runs_compiled(store))
+
+
+def rows_of(store: Store, frame: Frame, expr: ir.Table) -> pa.Table:
+    """The rows of ``expr``, built on ``frame``: through SQL compiled once per expression
+    (:func:`run_windowed`) when the frame's dates are bound, else as Ibis runs it."""
+    if frame.bound:
+        return run_windowed(store, expr, frame.window_values())
+    return expr.to_pyarrow()

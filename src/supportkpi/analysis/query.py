@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
-from supportkpi.analysis.compiled import run_windowed, runs_compiled
+from supportkpi.analysis.compiled import rows_of, runs_compiled
 from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
@@ -302,8 +302,7 @@ def run(
         if share and len(parts) > 1:
             parts = grains_one_at_a_time(store, parts, temps)
         expr = finished(parts)
-        rows = run_windowed(store, expr, frame.window_values()) if bound else expr.to_pyarrow()
-        table = finish(rows, chosen, missing, notes)
+        table = finish(rows_of(store, frame, expr), chosen, missing, notes)
         if explain:
             sql = _explained(sql, frame, shared, attributed)
     finally:
@@ -403,8 +402,7 @@ def _periods(
                 # the same targets for every range: they are not scoped to dates
                 status = status_columns(expr, (), frame.filters, all_targets(config), names)
                 expr = expr.mutate(**status)
-            rows = run_windowed(store, expr, frame.window_values()) if bound else expr.to_pyarrow()
-            tables = _by_range(rows, RANGE)
+            tables = _by_range(rows_of(store, frame, expr), RANGE)
         # a range where a grain had no rows: a report over it alone still has that grain's
         # aggregate over nothing (a count 0, say), so it is computed as that report is
         again = [i for i in range(len(periods)) if i not in tables]

@@ -15,6 +15,7 @@ import ibis
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import grouped
+from supportkpi.analysis.compiled import rows_of, windowed
 from supportkpi.analysis.query import Report, build_frame, report, report_periods
 from supportkpi.analysis.samples import THIN_BELOW, sample_column, thin_column
 from supportkpi.analysis.targets import TargetSet, held_to
@@ -40,7 +41,9 @@ def escalation_reasons(
 ) -> pa.Table:
     """Escalations per group and reason: count, share of the group's escalations, and rate
     (escalations for that reason ÷ handled conversations of the group)."""
-    frame = build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
+    frame = windowed(
+        store, build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
+    )
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
     handled = grouped(rows, group, __handled=flag(rows.handled).sum())
@@ -61,7 +64,9 @@ def escalation_reasons(
         rate=joined.escalations / joined.__handled.nullif(0),
     )
     # ties by name: every engine lists them in the same order
-    return out.order_by([*group, ibis.desc("escalations"), "escalation_reason"]).to_pyarrow()
+    return rows_of(
+        store, frame, out.order_by([*group, ibis.desc("escalations"), "escalation_reason"])
+    )
 
 
 def weekday_hour_volume(
@@ -75,12 +80,13 @@ def weekday_hour_volume(
     """Conversations created per local weekday (0 = Monday) and hour (0–23): the peak times.
     Only the weekday × hour cells that have conversations are returned."""
     frame = build_frame(store, config or Config(), (), None, start, end, filters, tz, False)
+    frame = windowed(store, frame)
     table = frame.tables["conversations"]
     rows = frame.select(table.mutate(agent=table.agent_id), "created_at", DIMENSIONS)
     local = frame.local(rows.created_at)
     rows = rows.mutate(weekday=local.day_of_week.index().cast("int64"), hour=local.hour())
     out = rows.group_by(["weekday", "hour"]).aggregate(conversations=ibis._.count())
-    return out.order_by(["weekday", "hour"]).to_pyarrow()
+    return rows_of(store, frame, out.order_by(["weekday", "hour"]))
 
 
 def headline(
