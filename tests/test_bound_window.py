@@ -192,3 +192,24 @@ def test_the_escalation_and_peak_views_bound_equal_written_in(
         assert_same_rows(reasons.to_pylist(), plain.to_pylist())
         assert peaks.equals(views.weekday_hour_volume(session, start, end, filters, tz, config))
         assert len(bound_runs) == 2
+
+
+def test_business_hours_reports_are_compiled_for_each_run_not_kept(demo, compiles):
+    """Business-hour spans are rows made for each report, named anew: such a statement's SQL
+    is compiled for its run and not kept (it would never be asked again), and its numbers
+    are the written-in report's."""
+    store, config = demo
+    assert config.business_hours.configured
+    kept = len(compiled._WINDOWED._kept)
+    for day in (1, 8):
+        bound, written = both(
+            store,
+            config,
+            ["first_response_time_bh"],
+            ["vendor"],
+            date(2026, 7, day),
+            date(2026, 7, day + 13),
+        )
+        assert_same_report(bound, written)
+    assert len(compiles) == 2
+    assert len(compiled._WINDOWED._kept) == kept

@@ -11,6 +11,8 @@ The SQL is compiled from the registry's expressions by Ibis, as always; only Duc
 run it this way (:func:`runs_compiled`); other engines keep the plain path. A compiled query
 stands on the store's data (its vendors, the days it covers, whether its kept facts are
 current) and settings: callers key it by the store's generation, which every load raises.
+A report whose dates are bound (:func:`run_windowed`) is keyed instead by its expression,
+which holds everything its SQL stands on but the dates.
 """
 
 from __future__ import annotations
@@ -125,7 +127,12 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
     and an expression that differs in anything else (a literal date, a filter value, the
     store's schema) is compiled apart."""
     key = expr.unbind()
-    compiled = _WINDOWED.get(key.op(), lambda: Compiled.of(store, key))
+    if key.op().find(ops.InMemoryTable):
+        # rows made for this report (business-hour spans) are named anew on every build: the
+        # key would never recur, so the SQL is compiled for this run alone, not kept
+        compiled = Compiled.of(store, key)
+    else:
+        compiled = _WINDOWED.get(key.op(), lambda: Compiled.of(store, key))
     needed = bound_names(key)
     missing = needed - set(values)
     if missing:
