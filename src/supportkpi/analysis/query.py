@@ -269,12 +269,12 @@ def run(
         temps += [attributed.name] if attributed else []
         bound = bind and not trend and not explain and window is None
         bound = bound and shared is None and attributed is None and runs_compiled(store)
-        parts, grain_missing = aggregate(replace(frame, bound=bound), computable, chosen)
+        frame = replace(frame, bound=bound)
+        parts, grain_missing = aggregate(frame, computable, chosen)
         if bound and share and sum(map(holds_values, parts)) > 1:
             # the grains will be held one at a time, each its own statement: dates written in
-            bound = False
+            frame = replace(frame, bound=False)
             parts, grain_missing = aggregate(frame, computable, chosen)
-        frame = replace(frame, bound=bound)
         missing |= grain_missing
         engine = store.con.name
         parts = [portable(part, engine) for part in parts]

@@ -41,9 +41,8 @@ def escalation_reasons(
 ) -> pa.Table:
     """Escalations per group and reason: count, share of the group's escalations, and rate
     (escalations for that reason ÷ handled conversations of the group)."""
-    frame = windowed(
-        store, build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
-    )
+    frame = build_frame(store, config or Config(), by, period, start, end, filters, tz, False)
+    frame = windowed(store, frame)
     rows = GRAINS["conversations"](frame)
     group = list(frame.group)
     handled = grouped(rows, group, __handled=flag(rows.handled).sum())
