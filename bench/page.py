@@ -6,8 +6,11 @@ them, and the live strip), fired together as a browser does (six at a time), on 
 
 Four ways, each per route (p50, p95) and per page (the time until the last answer):
 
-- cold: a server just started without its warm-up (``--no-warm``: nothing kept, the engine's
-  caches empty), the page at once; ``--cold`` times, a new server each time;
+- first: a server just started without its warm-up (``--no-warm``: nothing kept, the
+  engine's caches empty) on a machine where no process has compiled the page's SQL yet (an
+  empty ``SUPPORTKPI_SQL_CACHE``), the page at once; ``--cold`` times, a new server each time;
+- cold: the same after an earlier process kept the SQL it compiled (a restart, or a
+  command run before: the usual case);
 - started: a server started as ``supportkpi serve`` starts by default, the page once its
   warm-up of the first view is done (GET /health; its seconds are recorded), as for the
   first person after a start or a load; ``--cold`` times;
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -35,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from supportkpi.analysis.kept_sql import ENV  # noqa: E402
 from supportkpi.api.warmup import default_window, first_view  # noqa: E402
 
 
@@ -111,7 +116,7 @@ def _ready(client: Any, deadline: float = 1800) -> float:
 
 
 def measure(db: Path, rounds: int, cold: int) -> dict[str, Any]:
-    """Cold, started, fresh and repeat pages on ``db`` (see the module doc)."""
+    """First, cold, started, fresh and repeat pages on ``db`` (see the module doc)."""
     import httpx
 
     from supportkpi.config import Config
@@ -131,9 +136,17 @@ def measure(db: Path, rounds: int, cold: int) -> dict[str, Any]:
     out: dict[str, Any] = {"load_average_before": os.getloadavg()[0]}
     failures: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
-    for way, flags in (("cold", ("--no-warm",)), ("started", ("--warm",))):
+    kept_sql = db.parent / "kept-sql"  # what the servers after the first ones read
+    os.environ[ENV] = str(kept_sql)
+    for way, flags in (
+        ("first", ("--no-warm",)),
+        ("cold", ("--no-warm",)),
+        ("started", ("--warm",)),
+    ):
         pages, requests, cpu, warm_up = [], [], 0.0, []
         for _ in range(cold):
+            if way == "first":  # nothing compiled before, by any process
+                shutil.rmtree(kept_sql, ignore_errors=True)
             with (
                 serving(db, *flags) as server,
                 httpx.Client(base_url=server.url, headers=headers, timeout=600) as client,
@@ -177,7 +190,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cold", type=int, default=3)
     args = parser.parse_args()
-    import shutil
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=args.db.parent) as scratch:

@@ -16,6 +16,22 @@ from supportkpi.store.store import Store
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _kept_sql_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled SQL is kept in a directory of the test session's own (each worker its own),
+    never in the home directory of whoever runs the tests; servers started by the tests
+    inherit it."""
+    from supportkpi.analysis.kept_sql import ENV
+
+    before = os.environ.get(ENV)
+    os.environ[ENV] = str(tmp_path_factory.mktemp("kept-sql"))
+    yield
+    if before is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = before
+
+
 @pytest.fixture(autouse=True)
 def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Terminal tables are as wide as the terminal: a test that reads them does not depend

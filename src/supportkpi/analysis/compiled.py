@@ -12,7 +12,9 @@ run it this way (:func:`runs_compiled`); other engines keep the plain path. A co
 stands on the store's data (its vendors, the days it covers, whether its kept facts are
 current) and settings: callers key it by the store's generation, which every load raises.
 A report whose dates are bound (:func:`run_windowed`) is keyed instead by its expression,
-which holds everything its SQL stands on but the dates.
+which holds everything its SQL stands on but the dates. The SQL itself is kept on disk by
+the same token (:meth:`Compiled.kept`, :mod:`supportkpi.analysis.kept_sql`), so a process
+just started reads it instead of compiling it again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot.expressions as sge
 
+from supportkpi.analysis import kept_sql
 from supportkpi.facts.bound import bound_names
 from supportkpi.kpis.grains import Frame
 from supportkpi.store.engine import EngineStore
@@ -62,6 +65,22 @@ class Compiled:
         for cte in query.find_all(sge.CTE) if materialized else ():
             cte.set("materialized", True)
         return cls(query.sql(dialect=store.con.dialect), expr, tables)
+
+    @classmethod
+    def kept(cls, store: Store, expr: ir.Table, *, materialized: bool = False) -> Compiled:
+        """As :meth:`of`, the SQL read from where an earlier process kept it when it did
+        (:mod:`supportkpi.analysis.kept_sql`), else compiled and kept there. An expression
+        that reads in-memory rows (made anew for each report) is compiled, not kept."""
+        if expr.op().find(ops.InMemoryTable):
+            return cls.of(store, expr, materialized=materialized)
+        name = kept_sql.name_of(expr, materialized=materialized)
+        sql = kept_sql.read(name) if name else None
+        if sql is not None:
+            return cls(sql, expr, ())
+        made = cls.of(store, expr, materialized=materialized)
+        if name:
+            kept_sql.write(name, made.sql)
+        return made
 
     def run(
         self,
@@ -132,7 +151,7 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
         # key would never recur, so the SQL is compiled for this run alone, not kept
         compiled = Compiled.of(store, key)
     else:
-        compiled = _WINDOWED.get(key.op(), lambda: Compiled.of(store, key))
+        compiled = _WINDOWED.get(key.op(), lambda: Compiled.kept(store, key))
     needed = bound_names(key)
     missing = needed - set(values)
     if missing:

@@ -293,7 +293,7 @@ def _columns(
         rows = ibis.table(schema, name=PAGE_ROWS)
         chosen = select(store, config, kpi=kpi, by=periods, tz=tz, ids=rows.conversation_id)
         listed = chosen.rows.join(rows, list(keys))
-        return Compiled.of(store, listed.order_by(POSITION).drop(POSITION))
+        return Compiled.kept(store, listed.order_by(POSITION).drop(POSITION))
 
     compiled = _COMPILED.get(key, build)
     page = on_page.select(list(keys)).append_column(

@@ -204,7 +204,7 @@ def _compiled_figures(
             for name, kept in RECENT.items():
                 tables[name] = ibis.table(recent[name].schema, name=kept)
         moment = ibis.table({"at": "timestamp('UTC', 6)"}, name=AT).at.as_scalar()
-        return tuple(Compiled.of(store, q) for q in _queries(tables, frame.filters, moment))
+        return tuple(Compiled.kept(store, q) for q in _queries(tables, frame.filters, moment))
 
     queries = _COMPILED.get(key, build)
     bound = {AT: pa.table({"at": pa.array([at], pa.timestamp("us", "UTC"))})}
