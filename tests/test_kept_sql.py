@@ -4,6 +4,7 @@ numbers; a damaged file, a directory that cannot be written or ``off`` only mean
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -63,7 +64,7 @@ def test_the_sql_kept_is_read_back_and_answers_the_same(demo, kept, monkeypatch)
     files = sorted(kept.glob("*.sql"))
     assert files, "nothing was kept"
     for path in files:
-        assert path.read_text().startswith(f"-- supportkpi compiled query {path.stem}\n")
+        assert path.read_text().startswith(f"-- supportkpi compiled query {path.stem} ")
     compiled._WINDOWED.clear()  # as in a process just started
     no_compiling(monkeypatch)
     again = report(store, config)
@@ -76,10 +77,16 @@ def test_a_damaged_file_is_compiled_again_and_replaced(demo, kept):
     store, config = demo
     first = report(store, config)
     files = sorted(kept.glob("*.sql"))
+
+    def cut(path: Path) -> None:  # its header whole, its SQL cut in half
+        text = path.read_text()
+        path.write_text(text[: len(text) // 2])
+
     damage = [
-        lambda p: p.write_text(f"-- supportkpi compiled query {p.stem}\n"),  # cut short
+        cut,
+        lambda p: p.write_text(p.read_text().partition("\n")[0] + "\n"),  # no SQL at all
+        lambda p: p.write_text(p.read_text().replace("SELECT", "SELECT 1 AS x,", 1)),  # altered
         lambda p: p.write_text("SELECT 1 AS chat_volume"),  # not ours
-        lambda p: p.write_text(f"-- supportkpi compiled query {'0' * 40}\nSELECT 1"),  # another
         lambda p: p.write_bytes(b"\xff\xfe\x00"),  # not text
     ]
     for path, spoil in zip(files, damage * len(files), strict=False):
@@ -88,9 +95,29 @@ def test_a_damaged_file_is_compiled_again_and_replaced(demo, kept):
     again = report(store, config)
     assert_same_rows(rows(again), rows(first))
     for path in files:
-        text = path.read_text()
-        assert text.startswith(f"-- supportkpi compiled query {path.stem}\nSELECT")
-        assert "chat_volume" in text
+        header, _, sql = path.read_text().partition("\n")
+        assert header.startswith(f"-- supportkpi compiled query {path.stem} ")
+        assert sql.startswith(("SELECT", "WITH")) and "chat_volume" in sql
+
+
+def test_a_directory_others_can_write_to_is_not_used(demo, kept, monkeypatch, caplog):
+    """The SQL kept is run on the store: a directory anyone else could put a file in is
+    neither read nor written."""
+    store, config = demo
+    first = report(store, config)
+    files = sorted(kept.glob("*.sql"))
+    kept.chmod(0o777)
+    compiled._WINDOWED.clear()
+    made = []
+    of = compiled.Compiled.of.__func__
+    monkeypatch.setattr(
+        compiled.Compiled, "of", classmethod(lambda c, *a, **k: made.append(1) or of(c, *a, **k))
+    )
+    again = report(store, config, by=("channel",))
+    assert made, "SQL was read from a directory others can write to"
+    assert sorted(kept.glob("*.sql")) == files  # nothing written there either
+    assert first.table.num_rows and again.table.num_rows
+    assert f"compiled SQL is not kept in {kept}" in caplog.text
 
 
 @pytest.mark.parametrize("where", ["off", "a file"])
@@ -112,12 +139,12 @@ def test_nothing_kept_when_off_or_not_writable(demo, tmp_path, monkeypatch, wher
 def test_the_name_is_the_expression_and_the_compiler(demo, kept, monkeypatch):
     store, config = demo
     names: list[str | None] = []
+    name = kept_sql.name_of
 
-    def record(expr, **kwargs):
-        names.append(name(expr, **kwargs))
+    def record(*args, **kwargs):
+        names.append(name(*args, **kwargs))
         return names[-1]
 
-    name = kept_sql.name_of
     monkeypatch.setattr(kept_sql, "name_of", record)
     report(store, config, filters={"vendor": ["atlas"]})
     report(store, config, filters={"vendor": ["northwind"]})
@@ -126,11 +153,35 @@ def test_the_name_is_the_expression_and_the_compiler(demo, kept, monkeypatch):
     compiled._WINDOWED.clear()
     report(store, config, filters={"vendor": ["atlas"]})
     assert names[-1] == atlas  # the same expression built again: the same name
-    monkeypatch.setattr(kept_sql, "_compiler", lambda: b"another compiler")
+    monkeypatch.setattr(kept_sql, "code", lambda: b"another version of the code")
     compiled._WINDOWED.clear()
     report(store, config, filters={"vendor": ["atlas"]})
     assert names[-1] not in (atlas, northwind)
     assert len(list(kept.glob("*.sql"))) == 3
+
+
+def test_the_name_says_which_compiler_and_code_made_it(demo):
+    """The same expression compiled by another compiler, for another dialect, with its
+    common table expressions materialized, or by other source gets another name."""
+    from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
+
+    from supportkpi.store.duckdb_sql import StoreCompiler
+
+    store, _ = demo
+    expr = store.con.table("conversations").select("conversation_id", "vendor")
+    ours = StoreCompiler()
+    name = kept_sql.name_of(ours, "duckdb", expr, materialized=False)
+    assert name == kept_sql.name_of(StoreCompiler(), "duckdb", expr, materialized=False)
+    others = [
+        kept_sql.name_of(DuckDBCompiler(), "duckdb", expr, materialized=False),
+        kept_sql.name_of(ours, "postgres", expr, materialized=False),
+        kept_sql.name_of(ours, "duckdb", expr, materialized=True),
+        kept_sql.name_of(ours, "duckdb", expr.select("vendor"), materialized=False),
+    ]
+    assert None not in others and len({name, *others}) == 5
+    for module in kept_sql.COMPILER_MODULES:  # each compiling module's source is in the name
+        source = Path(__import__(module, fromlist=["_"]).__file__).read_bytes()
+        assert hashlib.sha256(source).hexdigest().encode() in kept_sql.code()
 
 
 def test_the_least_recently_used_are_removed(kept, monkeypatch):
@@ -155,7 +206,7 @@ from supportkpi.store.store import Store
 
 names = []
 name_of = kept_sql.name_of
-kept_sql.name_of = lambda expr, **kw: names.append(name_of(expr, **kw)) or names[-1]
+kept_sql.name_of = lambda *a, **kw: names.append(name_of(*a, **kw)) or names[-1]
 made = []
 of = compiled.Compiled.of.__func__
 compiled.Compiled.of = classmethod(lambda cls, *a, **kw: made.append(1) or of(cls, *a, **kw))

@@ -36,12 +36,27 @@ from supportkpi.kpis.grains import Frame
 from supportkpi.store.engine import EngineStore
 from supportkpi.store.store import Store
 
-__all__ = ["Compiled", "CompiledCache", "rows_of", "run_windowed", "runs_compiled", "windowed"]
+__all__ = [
+    "Compiled",
+    "CompiledCache",
+    "binds_dates",
+    "rows_of",
+    "run_windowed",
+    "runs_compiled",
+    "windowed",
+]
 
 
 def runs_compiled(store: Store) -> bool:
     """Whether ``store`` runs compiled SQL on its own connection (a DuckDB store)."""
     return not isinstance(store, EngineStore) and store.dialect == "duckdb"
+
+
+def binds_dates(store: Store) -> bool:
+    """Whether ``store`` runs compiled SQL and its compiler writes bound values
+    (:mod:`supportkpi.facts.bound`) as parameters: the DuckDB store's own compiler does, Ibis's
+    stock one does not."""
+    return runs_compiled(store) and hasattr(store.con.compiler, "visit_Bound")
 
 
 @dataclass(frozen=True)
@@ -73,7 +88,8 @@ class Compiled:
         that reads in-memory rows (made anew for each report) is compiled, not kept."""
         if expr.op().find(ops.InMemoryTable):
             return cls.of(store, expr, materialized=materialized)
-        name = kept_sql.name_of(expr, materialized=materialized)
+        compiler = store.con.compiler
+        name = kept_sql.name_of(compiler, store.con.dialect, expr, materialized=materialized)
         sql = kept_sql.read(name) if name else None
         if sql is not None:
             return cls(sql, expr, ())
@@ -151,7 +167,8 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
         # key would never recur, so the SQL is compiled for this run alone, not kept
         compiled = Compiled.of(store, key)
     else:
-        compiled = _WINDOWED.get(key.op(), lambda: Compiled.kept(store, key))
+        compiler = type(store.con.compiler)  # the same expression compiles apart per compiler
+        compiled = _WINDOWED.get((compiler, key.op()), lambda: Compiled.kept(store, key))
     needed = bound_names(key)
     missing = needed - set(values)
     if missing:
@@ -161,8 +178,8 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
 
 def windowed(store: Store, frame: Frame) -> Frame:
     """``frame`` with its dates bound when its statement runs (:attr:`Frame.bound`) on a
-    store that runs compiled SQL (DuckDB); as it is elsewhere."""
-    return replace(frame, bound=runs_compiled(store))
+    store whose compiler binds them (:func:`binds_dates`); as it is elsewhere."""
+    return replace(frame, bound=binds_dates(store))
 
 
 def rows_of(store: Store, frame: Frame, expr: ir.Table) -> pa.Table:

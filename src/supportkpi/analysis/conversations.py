@@ -286,6 +286,7 @@ def _columns(
         tuple(frame.offsets),
         frame.kept is not None,
         tuple(vendors(store)),  # remembered per store generation
+        type(store.con.compiler),
     )
 
     def build() -> Compiled:

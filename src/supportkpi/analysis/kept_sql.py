@@ -7,17 +7,22 @@ depends on nothing but the expression (which holds the tables' names and schemas
 store's vendors and settings, every filter) and on the code that compiles it, so it can be
 kept under a name made of both and read back by any later process, whatever store it opens.
 
-- **Name:** a digest of the expression, pickled (pickling writes every node and value of
-  the expression, so two expressions with the same pickle are the same expression), and of
-  the compiler: the versions of supportkpi, Ibis, sqlglot and DuckDB and the source of the
-  modules that compile (:data:`COMPILER_MODULES`). An expression that pickles differently
-  in another process (a set in another order) only misses and is compiled.
+- **Name:** a digest of the expression on its tables' names (pickled: pickling writes every
+  node and value of the expression, so two expressions with the same pickle are the same
+  expression), of the compiler that compiles it (its class and dialect) and of the code:
+  the versions of supportkpi, Ibis, sqlglot and DuckDB and the source of the modules that
+  compile (:data:`COMPILER_MODULES`). An expression that pickles differently in another
+  process (a set in another order) only misses and is compiled. An expression that reads
+  rows made for one report (business-hour spans) is not kept.
 - **Where:** ``$SUPPORTKPI_SQL_CACHE``, else ``$XDG_CACHE_HOME/supportkpi/sql``, else
-  ``~/.cache/supportkpi/sql``; ``SUPPORTKPI_SQL_CACHE=off`` keeps nothing. One file per
-  query (a few KB), written whole or not at all; the least recently used are removed past
-  :data:`KEEP` files.
-- **Never in the way:** a directory that cannot be written, a file that cannot be read or
-  does not start with its own name is the same as no file: the query is compiled as before.
+  ``~/.cache/supportkpi/sql``; ``SUPPORTKPI_SQL_CACHE=off`` keeps nothing. The directory
+  must belong to the user running the process and be writable by no one else: the SQL in it
+  is run on the store. One file per query (a few KB), written whole and then renamed into
+  place, its header holding its name and a digest of its SQL; the least recently used are
+  removed past :data:`KEEP` files.
+- **Never in the way:** a directory that cannot be written or is not the user's own, a file
+  that cannot be read or whose SQL does not match its digest, a source that cannot be read:
+  each is the same as no file, and the query is compiled as before.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ import contextlib
 import functools
 import hashlib
 import importlib
+import logging
 import os
 import pickle
+import stat
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -38,22 +46,25 @@ import sqlglot
 
 import supportkpi
 
-__all__ = ["COMPILER_MODULES", "ENV", "KEEP", "directory", "name_of", "read", "write"]
+__all__ = ["COMPILER_MODULES", "ENV", "KEEP", "code", "directory", "name_of", "read", "write"]
 
 ENV = "SUPPORTKPI_SQL_CACHE"
 KEEP = 2000
+STALE_PART_SECONDS = 3600
 COMPILER_MODULES = (
     "supportkpi.store.duckdb_sql",
     "supportkpi.facts.bound",
     "supportkpi.analysis.compiled",
 )
 _OFF = {"off", "0", "false", "no", "none"}
+_REFUSED: set[Path] = set()
+log = logging.getLogger(__name__)
 _SUFFIX = ".sql"
 
 
 def directory() -> Path | None:
-    """Where compiled SQL is kept, or None when it is not (``SUPPORTKPI_SQL_CACHE=off``, or
-    no home directory to put it under)."""
+    """Where compiled SQL is to be kept, or None when it is not (``SUPPORTKPI_SQL_CACHE=off``,
+    or no home directory to put it under)."""
     chosen = os.environ.get(ENV)
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF or not chosen.strip() else Path(chosen)
@@ -67,48 +78,90 @@ def directory() -> Path | None:
 
 
 @functools.cache
-def _compiler() -> bytes:
-    """What the SQL depends on besides the expression: versions and the compiling source."""
+def code() -> bytes | None:
+    """What the SQL depends on besides the expression and the compiler's class: versions and
+    the compiling modules' source; None when a source cannot be read (nothing is kept)."""
     parts = [supportkpi.__version__, ibis.__version__, sqlglot.__version__, duckdb.__version__]
     for module in COMPILER_MODULES:
         source = importlib.import_module(module).__file__
-        parts.append(hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else module)
+        try:
+            parts.append(hashlib.sha256(Path(source or "").read_bytes()).hexdigest())
+        except OSError:  # run from an archive or a frozen build: no source to tell versions apart
+            return None
     return "\n".join(parts).encode()
 
 
-def name_of(expr: ir.Table, *, materialized: bool = False) -> str | None:
-    """The name ``expr``'s SQL is kept under (compiled with ``materialized`` common table
-    expressions or not), or None when the expression cannot be pickled."""
+def _label(thing: object) -> str:
+    """A class by its full name, anything else as text (a dialect is a class or a name)."""
+    if isinstance(thing, type):
+        return f"{thing.__module__}.{thing.__qualname__}"
+    return str(thing)
+
+
+def name_of(compiler: object, dialect: object, expr: ir.Table, *, materialized: bool) -> str | None:
+    """The name the SQL of ``expr`` is kept under, as ``compiler`` compiles it for ``dialect``
+    (with ``materialized`` common table expressions or not); None when it cannot be named
+    (the expression cannot be pickled, or the compiling source cannot be read)."""
+    source = code()
+    if source is None:
+        return None
     try:
-        data = pickle.dumps(expr.op(), protocol=5)
+        data = pickle.dumps(expr.unbind().op(), protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
         return None
-    digest = hashlib.blake2b(_compiler(), digest_size=20)
-    digest.update(b"materialized" if materialized else b"plain")
+    digest = hashlib.blake2b(source, digest_size=20)
+    for part in (_label(type(compiler)), _label(dialect), str(materialized)):
+        digest.update(part.encode() + b"\0")
     digest.update(data)
     return digest.hexdigest()
 
 
-def _header(name: str) -> str:
-    return f"-- supportkpi compiled query {name}\n"
+def _checksum(sql: str) -> str:
+    return hashlib.blake2b(sql.encode(), digest_size=16).hexdigest()
+
+
+def _header(name: str, sql: str) -> str:
+    return f"-- supportkpi compiled query {name} {_checksum(sql)}\n"
+
+
+def _own(where: Path) -> bool:
+    """Whether ``where`` is a directory of this user's that no one else can write to; said
+    once in the log when it is not."""
+    try:
+        found = where.stat()
+    except OSError:
+        return False
+    mine = not hasattr(os, "getuid") or found.st_uid == os.getuid()
+    if stat.S_ISDIR(found.st_mode) and mine and not found.st_mode & 0o022:
+        return True
+    if where not in _REFUSED:
+        _REFUSED.add(where)
+        log.warning(
+            "compiled SQL is not kept in %s: it is not a directory of this user's that no one "
+            "else can write to (chmod go-w, or set %s)",
+            where,
+            ENV,
+        )
+    return False
 
 
 def read(name: str) -> str | None:
-    """The SQL kept under ``name``, or None (not kept, unreadable, or not whole)."""
+    """The SQL kept under ``name``, or None (not kept, unreadable, not whole, or in a
+    directory others can write to)."""
     where = directory()
-    if where is None:
+    if where is None or not _own(where):
         return None
     path = where / f"{name}{_SUFFIX}"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    header = _header(name)
-    if not text.startswith(header) or len(text) == len(header):
+    header, _, sql = text.partition("\n")
+    if not sql or f"{header}\n" != _header(name, sql):
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # used now: the last to be removed
-    return text[len(header) :]
+    return sql
 
 
 def write(name: str, sql: str) -> None:
@@ -120,7 +173,12 @@ def write(name: str, sql: str) -> None:
     part = where / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
-        part.write_text(_header(name) + sql, encoding="utf-8")
+        if not _own(where):
+            return
+        with open(part, "w", encoding="utf-8") as out:
+            out.write(_header(name, sql) + sql)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(part, where / f"{name}{_SUFFIX}")
         _prune(where)
     except OSError:
@@ -130,7 +188,11 @@ def write(name: str, sql: str) -> None:
 
 def _prune(where: Path) -> None:
     """Remove the least recently used files past :data:`KEEP` (a tenth more at once, so
-    pruning is rare)."""
+    pruning is rare), and parts a stopped process left behind."""
+    for part in where.glob(".*.part"):
+        with contextlib.suppress(OSError):
+            if time.time() - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
     kept = list(where.glob(f"*{_SUFFIX}"))
     if len(kept) <= KEEP:
         return

@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
-from supportkpi.analysis.compiled import rows_of, runs_compiled
+from supportkpi.analysis.compiled import binds_dates, rows_of
 from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
@@ -268,7 +268,7 @@ def run(
         frame, attributed = share_attribution(store, frame, computable, share)
         temps += [attributed.name] if attributed else []
         bound = bind and not trend and not explain and window is None
-        bound = bound and shared is None and attributed is None and runs_compiled(store)
+        bound = bound and shared is None and attributed is None and binds_dates(store)
         frame = replace(frame, bound=bound)
         parts, grain_missing = aggregate(frame, computable, chosen)
         if bound and share and sum(map(holds_values, parts)) > 1:
@@ -389,7 +389,7 @@ def _periods(
     attributed = None
     try:
         base, attributed = share_attribution(store, base, computable, True)
-        bound = bind and shared is None and attributed is None and runs_compiled(store)
+        bound = bind and shared is None and attributed is None and binds_dates(store)
         frame = replace(base, ranges=tuple(periods), bound=bound)
         parts: list[ir.Table] = []
         if apart:
