@@ -151,6 +151,16 @@ def small_demo(tmp_path_factory):
     return db, config
 
 
+@pytest.fixture(scope="module")
+def demo(small_demo):
+    """The small demo opened read-only, with its settings: (store, config)."""
+    from supportkpi.config import load_config
+
+    db, config = small_demo
+    with Store.open(db, read_only=True) as store:
+        yield store, load_config(config)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL server of the tests' own (tests/pgserver.py), stopped at the end. Where

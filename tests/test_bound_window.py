@@ -11,20 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supportkpi.analysis import compiled, query, views
-from supportkpi.config import load_config
 from supportkpi.kpis import REGISTRY, all_kpis
-from supportkpi.store.store import Store
 from tests.test_demo import assert_same_rows
 
 FIRST_DAY = date(2026, 6, 1)  # small_demo: June 1 – August 9, 2026
 DASHBOARD = ["chat_volume", "first_response_time", "average_handle_time", "csat", "nps"]
-
-
-@pytest.fixture(scope="module")
-def demo(small_demo):
-    db, config = small_demo
-    with Store.open(db, read_only=True) as store:
-        yield store, load_config(config)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from supportkpi.analysis.conversations import conversations
-from supportkpi.config import load_config
 from supportkpi.store.store import Store
 
 CASES = [
@@ -23,13 +22,6 @@ CASES = [
     {"kpi": "csat", "sort": "-survey_id"},
     {"kpi": "qa_score", "sort": "review_id", "by": ["vendor", "month"], "filters": {}},
 ]
-
-
-@pytest.fixture(scope="module")
-def demo(small_demo):
-    db, config = small_demo
-    with Store.open(db, read_only=True) as store:
-        yield store, load_config(config)
 
 
 @pytest.mark.parametrize("asked", CASES, ids=[str(c) for c in CASES])

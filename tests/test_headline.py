@@ -40,13 +40,6 @@ def same(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
-@pytest.fixture(scope="module")
-def demo(small_demo):
-    db, config = small_demo
-    with Store.open(db, read_only=True) as store:
-        yield store, load_config(config)
-
-
 @pytest.mark.parametrize(
     ("start", "end", "filters"),
     [

@@ -15,20 +15,11 @@ from pathlib import Path
 import pytest
 
 from supportkpi.analysis import compiled, kept_sql, query
-from supportkpi.config import load_config
 from supportkpi.kpis import REGISTRY
-from supportkpi.store.store import Store
 from tests.test_demo import assert_same_rows
 
 NAMES = ["chat_volume", "first_response_time", "average_handle_time", "csat", "nps"]
 WINDOW = (date(2026, 7, 1), date(2026, 7, 28))  # small_demo: June 1 – August 9, 2026
-
-
-@pytest.fixture(scope="module")
-def demo(small_demo):
-    db, config = small_demo
-    with Store.open(db, read_only=True) as store:
-        yield store, load_config(config)
 
 
 @pytest.fixture
