@@ -14,8 +14,10 @@ kept under a name made of both and read back by any later process, whatever stor
   compile (:data:`COMPILER_MODULES`). An expression that pickles differently in another
   process (a set in another order) only misses and is compiled. An expression that reads
   rows made for one report (business-hour spans) is not kept.
-- **Where:** ``$SUPPORTKPI_SQL_CACHE``, else ``$XDG_CACHE_HOME/supportkpi/sql``, else
-  ``~/.cache/supportkpi/sql``; ``SUPPORTKPI_SQL_CACHE=off`` keeps nothing. The directory
+- **Where:** ``$SUPPORTKPI_SQL_CACHE``, else ``sql`` in the user's cache directory for
+  supportkpi as the system names it (``platformdirs``: ``$XDG_CACHE_HOME/supportkpi``, else
+  ``~/.cache/supportkpi`` on Linux; ``~/Library/Caches/supportkpi`` on macOS; the local
+  app data on Windows); ``SUPPORTKPI_SQL_CACHE=off`` keeps nothing. The directory
   must belong to the user running the process and be writable by no one else: the SQL in it
   is run on the store. One file per query (a few KB), written whole and then renamed into
   place, its header holding its name and a digest of its SQL; the least recently used are
@@ -42,6 +44,7 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import platformdirs
 import sqlglot
 
 import supportkpi
@@ -68,13 +71,10 @@ def directory() -> Path | None:
     chosen = os.environ.get(ENV)
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF or not chosen.strip() else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home directory to be found
-            return None
-    return Path(base) / "supportkpi" / "sql"
+    try:
+        return platformdirs.user_cache_path("supportkpi") / "sql"
+    except (RuntimeError, KeyError):  # no home directory to be found
+        return None
 
 
 @functools.cache
