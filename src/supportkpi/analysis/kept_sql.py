@@ -37,7 +37,7 @@ import logging
 import os
 import pickle
 import stat
-import threading
+import tempfile
 import time
 from pathlib import Path
 
@@ -170,12 +170,15 @@ def write(name: str, sql: str) -> None:
     where = directory()
     if where is None:
         return
-    part = where / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not _own(where):
             return
-        with open(part, "w", encoding="utf-8") as out:
+        handle, part = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".part")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(_header(name, sql) + sql)
             out.flush()
             os.fsync(out.fileno())
@@ -183,7 +186,7 @@ def write(name: str, sql: str) -> None:
         _prune(where)
     except OSError:
         with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
+            os.unlink(part)
 
 
 def _prune(where: Path) -> None:
