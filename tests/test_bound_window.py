@@ -52,13 +52,13 @@ def assert_same_report(bound, written) -> None:
 def bound_runs(monkeypatch) -> list[int]:
     """How many statements ran with their dates bound (one entry each)."""
     calls: list[int] = []
-    runner = compiled.run_windowed
+    runner = compiled.run_unbound  # every bound statement runs through it
 
     def counted(store, expr, values):
         calls.append(1)
         return runner(store, expr, values)
 
-    monkeypatch.setattr(compiled, "run_windowed", counted)
+    monkeypatch.setattr(compiled, "run_unbound", counted)
     return calls
 
 
@@ -204,3 +204,94 @@ def test_business_hours_reports_are_compiled_for_each_run_not_kept(demo, compile
         assert_same_report(bound, written)
     assert len(compiles) == 2
     assert len(compiled._WINDOWED._kept) == kept
+
+
+class _Recorded(compiled.CompiledCache):
+    """A cache of built reports that keeps nothing and records what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: list[tuple] = []
+
+    def find(self, key):
+        return None
+
+    def put(self, key, value) -> None:
+        self.given.append((key, value))
+
+
+@pytest.fixture
+def recorded(monkeypatch) -> _Recorded:
+    cache = _Recorded()
+    monkeypatch.setattr(query, "BUILT", cache)
+    return cache
+
+
+def test_every_kpi_has_one_expression_for_every_window_of_its_shape(demo, recorded):
+    """The guard of building a report once per shape: built again from nothing, every KPI's
+    report over two windows (of other lengths, across months, in a zone with summer time)
+    has the same shape key and the same expression, and a filter or a zone changes both."""
+    store, config = demo
+    windows = [(date(2026, 6, 3), date(2026, 6, 30)), (date(2026, 7, 9), date(2026, 8, 4))]
+    for kpi in all_kpis():
+        for by, filters, tz in [
+            (["channel", "week"], None, None),
+            (["vendor"], {"channel": ["chat"]}, "America/New_York"),
+        ]:
+            before = len(recorded.given)
+            for start, end in windows:
+                with store.session() as session:
+                    query.run(session, [kpi], by, None, start, end, filters, tz, config)
+            made = recorded.given[before:]
+            if kpi.business_hours:
+                assert made == [], kpi.name  # rows made for each report: never kept
+                continue
+            assert len(made) == 2, kpi.name
+            (key_a, built_a), (key_b, built_b) = made
+            assert key_a == key_b, kpi.name
+            assert built_a.expr.equals(built_b.expr), kpi.name
+            assert built_a.missing == built_b.missing
+    keys = {key for key, _ in recorded.given}
+    assert len(keys) == 2 * len([k for k in all_kpis() if not k.business_hours])
+
+
+def test_the_headline_periods_have_one_expression_for_every_window(demo, recorded):
+    store, config = demo
+    kpis = [REGISTRY[n] for n in [*DASHBOARD, "cost_per_contact"]]
+    for start, end in [
+        (date(2026, 7, 1), date(2026, 7, 28)),
+        (date(2026, 7, 20), date(2026, 8, 5)),
+    ]:
+        days = (end - start).days + 1
+        periods = [(start, end), (start - timedelta(days=days), start - timedelta(days=1))]
+        with store.session() as session:
+            query._periods(session, kpis, periods, None, None, config, True)
+    (key_a, built_a), (key_b, built_b) = recorded.given
+    assert key_a == key_b
+    assert built_a.expr.equals(built_b.expr)
+
+
+def test_a_later_window_of_a_shape_builds_nothing(demo, monkeypatch):
+    """The first window of a shape builds its report; the next ones only bind their dates,
+    and their numbers are the written-in report's."""
+    store, config = demo
+    monkeypatch.setattr(query, "BUILT", compiled.CompiledCache())
+    built: list[int] = []
+    aggregate = query.aggregate
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return aggregate(*args, **kwargs)
+
+    monkeypatch.setattr(query, "aggregate", counted)
+    kpis = [REGISTRY[n] for n in DASHBOARD]
+    for step in range(4):
+        first = date(2026, 6, 10) + timedelta(days=9 * step)
+        args = (kpis, ["vendor"], None, first, first + timedelta(days=20), None, None, config)
+        with store.session() as session:
+            built.clear()
+            bound = query.run(session, *args)
+            builds = len(built)
+            written = query.run(session, *args, bind=False)
+        assert_same_report(bound, written)
+        assert builds == (1 if step == 0 else 0), step

@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -41,6 +41,7 @@ __all__ = [
     "CompiledCache",
     "binds_dates",
     "rows_of",
+    "run_unbound",
     "run_windowed",
     "runs_compiled",
     "windowed",
@@ -123,27 +124,41 @@ class Compiled:
         return self.expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
 
 
-class CompiledCache:
-    """Compiled queries by key, the most recently used ``entries`` of them."""
+T = TypeVar("T")
+
+
+class CompiledCache(Generic[T]):
+    """Compiled queries (or other things built once) by key, the most recently used
+    ``entries`` of them."""
 
     def __init__(self, entries: int = 64) -> None:
         self._entries = entries
-        self._kept: OrderedDict[Hashable, Compiled] = OrderedDict()
+        self._kept: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, build: Callable[[], Compiled]) -> Compiled:
-        """The compiled query for ``key``, built (outside the lock) when not kept."""
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The thing kept for ``key``, built (outside the lock) when not kept."""
+        found = self.find(key)
+        if found is not None:
+            return found
+        made = build()
+        self.put(key, made)
+        return made
+
+    def find(self, key: Hashable) -> T | None:
+        """The thing kept for ``key``, or None."""
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
-                return found
-        made = build()
+            return found
+
+    def put(self, key: Hashable, value: T) -> None:
+        """Keep ``value`` for ``key``, letting the least recently used go beyond the limit."""
         with self._lock:
-            self._kept[key] = made
+            self._kept[key] = value
             while len(self._kept) > self._entries:
                 self._kept.popitem(last=False)
-        return made
 
     def clear(self) -> None:
         """Forget every compiled query."""
@@ -151,7 +166,7 @@ class CompiledCache:
             self._kept.clear()
 
 
-_WINDOWED = CompiledCache(entries=128)
+_WINDOWED: CompiledCache[Compiled] = CompiledCache(entries=128)
 
 
 def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.Table:
@@ -161,7 +176,13 @@ def run_windowed(store: Store, expr: ir.Table, values: Mapping[str, Any]) -> pa.
     this request's connection, is the key, so every window of a report's shape shares it,
     and an expression that differs in anything else (a literal date, a filter value, the
     store's schema) is compiled apart."""
-    key = expr.unbind()
+    return run_unbound(store, expr.unbind(), values)
+
+
+def run_unbound(store: Store, key: ir.Table, values: Mapping[str, Any]) -> pa.Table:
+    """:func:`run_windowed` of an expression already unbound from its connection
+    (``Expr.unbind``), as a report built once per shape keeps it
+    (:mod:`supportkpi.analysis.shapes`)."""
     if key.op().find(ops.InMemoryTable):
         # rows made for this report (business-hour spans) are named anew on every build: the
         # key would never recur, so the SQL is compiled for this run alone, not kept

@@ -253,7 +253,7 @@ def _count(rows: ir.Table) -> int:
 PAGE_ROWS = "__listing_page"
 POSITION = "__position"
 TOTAL = "__total"
-_COMPILED = CompiledCache()
+_COMPILED: CompiledCache[Compiled] = CompiledCache()
 
 
 def _columns(

@@ -181,7 +181,7 @@ CONVERSATION_COLUMNS = (
     "topic",
 )
 MESSAGE_COLUMNS = ("conversation_id", "sent_at", "author_role", "private")
-_COMPILED = CompiledCache(16)
+_COMPILED: CompiledCache[tuple[Compiled, ...]] = CompiledCache(16)
 
 
 def _compiled_figures(

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from supportkpi.analysis import compiled
 from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
 from supportkpi.analysis.compiled import binds_dates, rows_of
 from supportkpi.analysis.coverage import unchecked_column
@@ -29,6 +30,7 @@ from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
 from supportkpi.analysis.samples import mark_thin, with_samples
+from supportkpi.analysis.shapes import BUILT, Built, shape_of
 from supportkpi.analysis.shared_facts import (
     Held,
     grains_one_at_a_time,
@@ -270,12 +272,17 @@ def run(
         bound = bind and not trend and not explain and window is None
         bound = bound and shared is None and attributed is None and binds_dates(store)
         frame = replace(frame, bound=bound)
-        parts, grain_missing = aggregate(frame, computable, chosen)
-        if bound and share and sum(map(holds_values, parts)) > 1:
-            # the grains will be held one at a time, each its own statement: dates written in
-            frame = replace(frame, bound=False)
+        shape = shape_of(store, frame, "report", tuple(chosen), tuple(computable), targets)
+        made = BUILT.find(shape) if shape is not None else None
+        parts: list[ir.Table] = []
+        if made is None:
             parts, grain_missing = aggregate(frame, computable, chosen)
-        missing |= grain_missing
+            if bound and share and sum(map(holds_values, parts)) > 1:
+                # the grains will be held one at a time, each its own statement: dates
+                # written in
+                frame = replace(frame, bound=False)
+                parts, grain_missing = aggregate(frame, computable, chosen)
+        missing |= made.missing if made else grain_missing
         engine = store.con.name
         parts = [portable(part, engine) for part in parts]
         if approximates(engine):
@@ -299,10 +306,19 @@ def run(
             return expr
 
         sql = ibis.to_sql(finished(parts)) if explain else ""
-        if share and len(parts) > 1:
-            parts = grains_one_at_a_time(store, parts, temps)
-        expr = finished(parts)
-        table = finish(rows_of(store, frame, expr), chosen, missing, notes)
+        if made is None:
+            if share and len(parts) > 1:
+                parts = grains_one_at_a_time(store, parts, temps)
+            expr = finished(parts)
+            if frame.bound:
+                made = Built(expr.unbind(), grain_missing)
+                if shape is not None:
+                    BUILT.put(shape, made)
+        if made is not None:
+            rows = compiled.run_unbound(store, made.expr, frame.window_values())
+        else:
+            rows = rows_of(store, frame, expr)
+        table = finish(rows, chosen, missing, notes)
         if explain:
             sql = _explained(sql, frame, shared, attributed)
     finally:
@@ -391,18 +407,30 @@ def _periods(
         base, attributed = share_attribution(store, base, computable, True)
         bound = bind and shared is None and attributed is None and binds_dates(store)
         frame = replace(base, ranges=tuple(periods), bound=bound)
-        parts: list[ir.Table] = []
-        if apart:
+        tables: dict[int, pa.Table] = {}
+        shape = shape_of(store, frame, "periods", tuple(chosen), tuple(computable), targets)
+        made = BUILT.find(shape) if apart and shape is not None else None
+        if made is not None:
+            missing |= made.missing
+            rows = compiled.run_unbound(store, made.expr, frame.window_values())
+            tables = _by_range(rows, RANGE)
+        elif apart:
             parts, grain_missing = aggregate(frame, computable, chosen)
             missing |= grain_missing
-        tables: dict[int, pa.Table] = {}
-        if parts:
-            expr = combine(parts, frame.group, chosen, frame)
-            if targets:
-                # the same targets for every range: they are not scoped to dates
-                status = status_columns(expr, (), frame.filters, all_targets(config), names)
-                expr = expr.mutate(**status)
-            tables = _by_range(rows_of(store, frame, expr), RANGE)
+            if parts:
+                expr = combine(parts, frame.group, chosen, frame)
+                if targets:
+                    # the same targets for every range: they are not scoped to dates
+                    status = status_columns(expr, (), frame.filters, all_targets(config), names)
+                    expr = expr.mutate(**status)
+                if frame.bound:
+                    made = Built(expr.unbind(), grain_missing)
+                    if shape is not None:
+                        BUILT.put(shape, made)
+                    rows = compiled.run_unbound(store, made.expr, frame.window_values())
+                else:
+                    rows = rows_of(store, frame, expr)
+                tables = _by_range(rows, RANGE)
         # a range where a grain had no rows: a report over it alone still has that grain's
         # aggregate over nothing (a count 0, say), so it is computed as that report is
         again = [i for i in range(len(periods)) if i not in tables]

@@ -10,6 +10,7 @@ conversations its definition is over.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -51,9 +52,12 @@ def _counter(kpi: Kpi) -> tuple[str, object] | None:
     return "conversations", lambda t: t.count()
 
 
+@lru_cache(maxsize=1024)
 def sample_kpi(kpi: Kpi) -> Kpi | None:
     """A KPI counting the rows ``kpi`` is measured over, in column
-    :func:`sample_column` (``None`` for KPIs not measured over rows of one grain)."""
+    :func:`sample_column` (``None`` for KPIs not measured over rows of one grain). The same
+    record for the same KPI each time, so reports asking for samples have one shape
+    (:mod:`supportkpi.analysis.shapes`)."""
     found = _counter(kpi)
     if found is None:
         return None

@@ -142,10 +142,14 @@ class Frame:
             for index in range(len(self.ranges))
         ]
         table = table.mutate(**{RANGE: ibis.cases(*cases, else_=None).cast("int64")})
-        ordered = sorted(self.ranges)
-        gaps = any(after[0] != before[1] + timedelta(days=1) for before, after in pairwise(ordered))
         # ranges one after the other cover every day from start to end: nothing to leave out
-        return table.filter(table[RANGE].notnull()) if gaps else table
+        return table.filter(table[RANGE].notnull()) if self.gaps else table
+
+    @property
+    def gaps(self) -> bool:
+        """Whether some day between the first range and the last is in none of them."""
+        ordered = sorted(self.ranges)
+        return any(after[0] != before[1] + timedelta(days=1) for before, after in pairwise(ordered))
 
     @cached_property
     def conversation_grain(self) -> ir.Table:

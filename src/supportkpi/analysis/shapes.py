@@ -1,0 +1,91 @@
+"""Report expressions built once per shape.
+
+A report whose dates are bound when its statement runs (:attr:`Frame.bound`) has one
+expression for every window of its shape: the KPIs, the grouping, the filters, the zone, the
+store's tables and kept facts, the settings. Building that expression (each grain, its
+aggregate, the padding, the targets) is most of a report's own Python work: about a tenth of
+a second of CPU per dashboard view at any store size. Its compiled SQL is already kept per
+expression (:func:`~supportkpi.analysis.compiled.run_windowed`); this module keeps the
+expression itself, unbound from the request's connection, under a key made of every field of
+the frame except the dates, of which only whether there are any (and whether ranges leave
+gaps) counts. The next window of the shape runs it with its own dates.
+
+A frame field the key does not know stops the keeping (:func:`shape_of` gives None) rather
+than being left out of the key: a field that changes the expression must change the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import fields
+from typing import Any, NamedTuple
+
+import ibis.expr.types as ir
+
+from supportkpi.analysis.compiled import CompiledCache
+from supportkpi.config import Config
+from supportkpi.kpis.grains import Frame
+from supportkpi.store.store import Store
+
+__all__ = ["BUILT", "Built", "shape_of"]
+
+
+class Built(NamedTuple):
+    """A report's expression, unbound from any connection, and the KPIs its grains could not
+    compute (with why), as building it found them."""
+
+    expr: ir.Table
+    missing: Mapping[str, str]
+
+
+BUILT: CompiledCache[Built] = CompiledCache(entries=256)
+
+
+class _Unkeyed(Exception):
+    """A frame field the shape key cannot stand for."""
+
+
+def shape_of(store: Store, frame: Frame, *more: Hashable) -> Hashable | None:
+    """The key of ``frame``'s report shape (its fields but the dates, with ``more``: the
+    KPIs, targets…) on ``store``'s compiler; None when the frame's dates are not bound or a
+    field cannot be keyed (business-hour spans, rows computed for this report)."""
+    if not frame.bound:
+        return None
+    try:
+        key = tuple(_field(frame, f.name) for f in fields(frame))
+        shape = (type(store.con.compiler), key, more)
+        hash(shape)
+    except (_Unkeyed, TypeError):
+        return None
+    return shape
+
+
+def _field(frame: Frame, name: str) -> Hashable:
+    value = getattr(frame, name)
+    if name in ("start", "end"):
+        return value is not None  # the dates themselves are bound when the statement runs
+    if name == "ranges":
+        return len(value), frame.gaps
+    if name == "bound":
+        return value
+    if name in ("spans", "facts", "attributed"):
+        # spans are rows made for this report's dates; facts and attribution are tables it
+        # computed for itself: none recurs
+        if value is not None:
+            raise _Unkeyed(name)
+        return None
+    return _value(value)
+
+
+def _value(value: Any) -> Hashable:
+    if value is None or isinstance(value, (str, int, float, bool, tuple)):
+        return value
+    if isinstance(value, ir.Table):
+        return value.unbind().op()
+    if isinstance(value, Config):
+        return value.model_dump_json()
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _value(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_value(v) for v in value)
+    raise _Unkeyed(type(value).__name__)
