@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supportkpi.analysis import compiled, query, views
+from supportkpi.analysis import compiled, query, sla, views
 from supportkpi.kpis import REGISTRY, all_kpis
 from tests.test_demo import assert_same_rows
 
@@ -269,6 +269,69 @@ def test_the_headline_periods_have_one_expression_for_every_window(demo, recorde
     (key_a, built_a), (key_b, built_b) = recorded.given
     assert key_a == key_b
     assert built_a.expr.equals(built_b.expr)
+
+
+def test_anything_but_the_dates_is_another_shape(demo, recorded):
+    """One window, reports differing in one thing each (a filter value, the zone alone,
+    targets, the plain path, the grouping; two ranges with a gap or without): each has its
+    own key."""
+    store, config = demo
+    kpis = [REGISTRY[n] for n in DASHBOARD]
+    window = (date(2026, 7, 1), date(2026, 7, 28))
+    variants = [
+        dict(by=["vendor"]),
+        dict(by=["vendor"], filters={"channel": ["chat"]}),
+        dict(by=["vendor"], filters={"channel": ["email"]}),
+        dict(by=["vendor"], tz="America/New_York"),
+        dict(by=["vendor"], targets=True),
+        dict(by=["vendor"], share=False),
+        dict(by=["channel"]),
+    ]
+    with store.session() as session:
+        for v in variants:
+            query.run(
+                session,
+                kpis,
+                v["by"],
+                None,
+                *window,
+                v.get("filters"),
+                v.get("tz"),
+                config,
+                targets=v.get("targets", False),
+                share=v.get("share", True),
+            )
+        for before in [
+            (date(2026, 6, 3), date(2026, 6, 30)),
+            (date(2026, 6, 1), date(2026, 6, 28)),
+        ]:
+            query._periods(session, kpis, [window, before], None, None, config, False)
+    keys = [key for key, _ in recorded.given]
+    assert len(keys) == len(variants) + 2
+    assert len(set(keys)) == len(keys)
+
+
+def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, monkeypatch):
+    """The SLA view makes KPI records for its targets (attainment, the value alone): the same
+    records each time, so a second window builds nothing and adds no shape."""
+    store, config = demo
+    cache = compiled.CompiledCache()
+    monkeypatch.setattr(query, "BUILT", cache)
+    built: list[int] = []
+    aggregate = query.aggregate
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return aggregate(*args, **kwargs)
+
+    monkeypatch.setattr(query, "aggregate", counted)
+    with store.session() as session:
+        sla.sla(session, config, start=date(2026, 7, 1), end=date(2026, 7, 28))
+        first, shapes = len(built), len(cache._kept)
+        assert first > 0 and shapes > 0
+        sla.sla(session, config, start=date(2026, 7, 9), end=date(2026, 8, 5))
+    assert len(built) == first
+    assert len(cache._kept) == shapes
 
 
 def test_a_later_window_of_a_shape_builds_nothing(demo, monkeypatch):

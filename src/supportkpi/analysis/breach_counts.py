@@ -6,6 +6,7 @@ resolution target, out of how many were measured, so a contract's attainment rea
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from supportkpi.analysis.query import run
@@ -16,6 +17,7 @@ from supportkpi.kpis.registry import flag
 from supportkpi.store.store import Store
 
 
+@lru_cache(maxsize=1024)  # the same record for the same target: one report shape
 def breach_kpi(target: Target) -> Kpi | None:
     """Per-conversation values measured, and those missing ``target``, as a KPI."""
     kpi = REGISTRY[target.kpi]

@@ -272,7 +272,7 @@ def run(
         bound = bind and not trend and not explain and window is None
         bound = bound and shared is None and attributed is None and binds_dates(store)
         frame = replace(frame, bound=bound)
-        shape = shape_of(store, frame, "report", tuple(chosen), tuple(computable), targets)
+        shape = shape_of(store, frame, "report", tuple(chosen), tuple(computable), targets, share)
         made = BUILT.find(shape) if shape is not None else None
         parts: list[ir.Table] = []
         if made is None:
@@ -310,7 +310,7 @@ def run(
             if share and len(parts) > 1:
                 parts = grains_one_at_a_time(store, parts, temps)
             expr = finished(parts)
-            if frame.bound:
+            if frame.bound and not temps:  # an expression reading held tables is this run's
                 made = Built(expr.unbind(), grain_missing)
                 if shape is not None:
                     BUILT.put(shape, made)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 
 import ibis
 import pyarrow as pa
@@ -56,6 +57,7 @@ def _vendors(store: Store) -> list[str]:
     return rows.to_pyarrow()["vendor"].to_pylist()
 
 
+@lru_cache(maxsize=1024)  # the same record for the same target: one report shape
 def _attainment(target: Target, index: int) -> Kpi | None:
     kpi = REGISTRY[target.kpi]
     if kpi.per_row is None:
@@ -142,6 +144,7 @@ def _shape(target: Target) -> tuple[str, ...]:
     return tuple(d for d in SHAPED if getattr(target, d))
 
 
+@lru_cache(maxsize=1024)  # the same record for the same KPI: one report shape
 def _value_only(kpi: Kpi) -> Kpi:
     """``kpi`` measuring its main value alone: a target judges that, not the median or
     90th percentile beside it (exact quantiles are most of a duration's cost)."""
