@@ -311,10 +311,10 @@ def test_anything_but_the_dates_is_another_shape(demo, recorded):
     assert len(set(keys)) == len(keys)
 
 
-def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, monkeypatch):
-    """The SLA view makes KPI records for its targets (attainment, the value alone): the same
-    records each time, so a second window builds nothing and adds no shape."""
-    store, config = demo
+@pytest.fixture
+def builds(monkeypatch) -> tuple[list[int], compiled.CompiledCache]:
+    """A fresh cache of built reports, and how many times a report's grains were built (one
+    entry each)."""
     cache = compiled.CompiledCache()
     monkeypatch.setattr(query, "BUILT", cache)
     built: list[int] = []
@@ -325,6 +325,14 @@ def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, monkeypatc
         return aggregate(*args, **kwargs)
 
     monkeypatch.setattr(query, "aggregate", counted)
+    return built, cache
+
+
+def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, builds):
+    """The SLA view makes KPI records for its targets (attainment, the value alone): the same
+    records each time, so a second window builds nothing and adds no shape."""
+    store, config = demo
+    built, cache = builds
     with store.session() as session:
         sla.sla(session, config, start=date(2026, 7, 1), end=date(2026, 7, 28))
         first, shapes = len(built), len(cache._kept)
@@ -334,19 +342,11 @@ def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, monkeypatc
     assert len(cache._kept) == shapes
 
 
-def test_a_later_window_of_a_shape_builds_nothing(demo, monkeypatch):
+def test_a_later_window_of_a_shape_builds_nothing(demo, builds):
     """The first window of a shape builds its report; the next ones only bind their dates,
     and their numbers are the written-in report's."""
     store, config = demo
-    monkeypatch.setattr(query, "BUILT", compiled.CompiledCache())
-    built: list[int] = []
-    aggregate = query.aggregate
-
-    def counted(*args, **kwargs):
-        built.append(1)
-        return aggregate(*args, **kwargs)
-
-    monkeypatch.setattr(query, "aggregate", counted)
+    built, _ = builds
     kpis = [REGISTRY[n] for n in DASHBOARD]
     for step in range(4):
         first = date(2026, 6, 10) + timedelta(days=9 * step)
