@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supportkpi.analysis import compiled, query, sla, views
+from supportkpi.analysis import compiled, query, shapes, sla, views
 from supportkpi.kpis import REGISTRY, all_kpis
 from tests.test_demo import assert_same_rows
 
@@ -104,17 +104,17 @@ def test_another_filter_or_zone_is_compiled_apart(demo, compiles):
     """A filter value or a zone is part of the statement: each compiles its own SQL."""
     store, config = demo
     window = (date(2026, 7, 1), date(2026, 7, 14))
-    shapes = [
+    asked = [
         ({"vendor": ["atlas"]}, "UTC"),
         ({"vendor": ["northwind"]}, "UTC"),
         ({"vendor": ["northwind"]}, "Asia/Kolkata"),
     ]
-    for filters, tz in shapes:
+    for filters, tz in asked:
         bound, written = both(store, config, DASHBOARD, ["channel"], *window, filters, tz)
         assert_same_report(bound, written)
-    assert len(compiles) <= len(shapes)
+    assert len(compiles) <= len(asked)
     again = len(compiles)
-    for filters, tz in shapes:
+    for filters, tz in asked:
         both(
             store, config, DASHBOARD, ["channel"], date(2026, 7, 8), date(2026, 7, 21), filters, tz
         )
@@ -223,7 +223,7 @@ class _Recorded(compiled.CompiledCache):
 @pytest.fixture
 def recorded(monkeypatch) -> _Recorded:
     cache = _Recorded()
-    monkeypatch.setattr(query, "BUILT", cache)
+    monkeypatch.setattr(shapes, "BUILT", cache)
     return cache
 
 
@@ -316,7 +316,7 @@ def builds(monkeypatch) -> tuple[list[int], compiled.CompiledCache]:
     """A fresh cache of built reports, and how many times a report's grains were built (one
     entry each)."""
     cache = compiled.CompiledCache()
-    monkeypatch.setattr(query, "BUILT", cache)
+    monkeypatch.setattr(shapes, "BUILT", cache)
     built: list[int] = []
     aggregate = query.aggregate
 
@@ -335,11 +335,11 @@ def test_a_vendors_targets_are_judged_with_one_shape_per_window(demo, builds):
     built, cache = builds
     with store.session() as session:
         sla.sla(session, config, start=date(2026, 7, 1), end=date(2026, 7, 28))
-        first, shapes = len(built), len(cache._kept)
-        assert first > 0 and shapes > 0
+        first, kept = len(built), len(cache._kept)
+        assert first > 0 and kept > 0
         sla.sla(session, config, start=date(2026, 7, 9), end=date(2026, 8, 5))
     assert len(built) == first
-    assert len(cache._kept) == shapes
+    assert len(cache._kept) == kept
 
 
 def test_a_later_window_of_a_shape_builds_nothing(demo, builds):

@@ -21,16 +21,15 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from supportkpi.analysis import compiled
 from supportkpi.analysis.aggregate import aggregate, combine, finish, seen_columns
-from supportkpi.analysis.compiled import binds_dates, rows_of
+from supportkpi.analysis.compiled import binds_dates
 from supportkpi.analysis.coverage import unchecked_column
 from supportkpi.analysis.engines import APPROXIMATE_NOTE, approximates, portable
 from supportkpi.analysis.frame import QueryError, build_frame, split_by, within
 from supportkpi.analysis.inputs import inputs_of, unknown_filter_values
 from supportkpi.analysis.result import Frames
 from supportkpi.analysis.samples import mark_thin, with_samples
-from supportkpi.analysis.shapes import BUILT, Built, shape_of
+from supportkpi.analysis.shapes import built, rows_kept, rows_of_built, shape_of
 from supportkpi.analysis.shared_facts import (
     Held,
     grains_one_at_a_time,
@@ -273,7 +272,7 @@ def run(
         bound = bound and shared is None and attributed is None and binds_dates(store)
         frame = replace(frame, bound=bound)
         shape = shape_of(store, frame, "report", tuple(chosen), tuple(computable), targets, share)
-        made = BUILT.find(shape) if shape is not None else None
+        made = built(shape)
         parts: list[ir.Table] = []
         if made is None:
             parts, grain_missing = aggregate(frame, computable, chosen)
@@ -309,15 +308,10 @@ def run(
         if made is None:
             if share and len(parts) > 1:
                 parts = grains_one_at_a_time(store, parts, temps)
-            expr = finished(parts)
-            if frame.bound and not temps:  # an expression reading held tables is this run's
-                made = Built(expr.unbind(), grain_missing)
-                if shape is not None:
-                    BUILT.put(shape, made)
-        if made is not None:
-            rows = compiled.run_unbound(store, made.expr, frame.window_values())
+            # an expression reading held tables is this run's alone
+            rows = rows_kept(store, frame, shape, finished(parts), grain_missing, keep=not temps)
         else:
-            rows = rows_of(store, frame, expr)
+            rows = rows_of_built(store, frame, made)
         table = finish(rows, chosen, missing, notes)
         if explain:
             sql = _explained(sql, frame, shared, attributed)
@@ -409,11 +403,10 @@ def _periods(
         frame = replace(base, ranges=tuple(periods), bound=bound)
         tables: dict[int, pa.Table] = {}
         shape = shape_of(store, frame, "periods", tuple(chosen), tuple(computable), targets)
-        made = BUILT.find(shape) if apart and shape is not None else None
+        made = built(shape) if apart else None
         if made is not None:
             missing |= made.missing
-            rows = compiled.run_unbound(store, made.expr, frame.window_values())
-            tables = _by_range(rows, RANGE)
+            tables = _by_range(rows_of_built(store, frame, made), RANGE)
         elif apart:
             parts, grain_missing = aggregate(frame, computable, chosen)
             missing |= grain_missing
@@ -423,14 +416,7 @@ def _periods(
                     # the same targets for every range: they are not scoped to dates
                     status = status_columns(expr, (), frame.filters, all_targets(config), names)
                     expr = expr.mutate(**status)
-                if frame.bound:
-                    made = Built(expr.unbind(), grain_missing)
-                    if shape is not None:
-                        BUILT.put(shape, made)
-                    rows = compiled.run_unbound(store, made.expr, frame.window_values())
-                else:
-                    rows = rows_of(store, frame, expr)
-                tables = _by_range(rows, RANGE)
+                tables = _by_range(rows_kept(store, frame, shape, expr, grain_missing), RANGE)
         # a range where a grain had no rows: a report over it alone still has that grain's
         # aggregate over nothing (a count 0, say), so it is computed as that report is
         again = [i for i in range(len(periods)) if i not in tables]

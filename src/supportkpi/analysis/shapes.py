@@ -21,13 +21,15 @@ from dataclasses import fields
 from typing import Any, NamedTuple
 
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from supportkpi.analysis.compiled import CompiledCache
+from supportkpi.analysis import compiled
+from supportkpi.analysis.compiled import CompiledCache, rows_of
 from supportkpi.config import Config
 from supportkpi.kpis.grains import Frame
 from supportkpi.store.store import Store
 
-__all__ = ["BUILT", "Built", "shape_of"]
+__all__ = ["BUILT", "Built", "built", "rows_kept", "rows_of_built", "shape_of"]
 
 
 class Built(NamedTuple):
@@ -39,6 +41,36 @@ class Built(NamedTuple):
 
 
 BUILT: CompiledCache[Built] = CompiledCache(entries=256)
+
+
+def built(shape: Hashable | None) -> Built | None:
+    """The report kept for ``shape`` (from :func:`shape_of`), or None."""
+    return BUILT.find(shape) if shape is not None else None
+
+
+def rows_of_built(store: Store, frame: Frame, made: Built) -> pa.Table:
+    """The rows of a kept report over ``frame``'s window, its dates bound."""
+    return compiled.run_unbound(store, made.expr, frame.window_values())
+
+
+def rows_kept(
+    store: Store,
+    frame: Frame,
+    shape: Hashable | None,
+    expr: ir.Table,
+    missing: Mapping[str, str],
+    *,
+    keep: bool = True,
+) -> pa.Table:
+    """The rows of the report ``expr`` just built over ``frame`` (``missing``: the KPIs its
+    grains could not compute). When its dates are bound it is kept under ``shape`` first,
+    unless ``keep`` is false (it reads tables held for this run alone)."""
+    if not frame.bound:
+        return rows_of(store, frame, expr)
+    made = Built(expr.unbind(), missing)
+    if shape is not None and keep:
+        BUILT.put(shape, made)
+    return rows_of_built(store, frame, made)
 
 
 class _Unkeyed(Exception):
