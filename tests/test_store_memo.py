@@ -5,7 +5,10 @@ in the same process moves the generation and every answer is worked out again.""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
+
+import pytest
 
 from supportkpi.analysis import views
 from supportkpi.analysis.query import report
@@ -59,6 +62,54 @@ def test_a_large_answer_is_kept_at_the_latest_generation_only(tmp_path) -> None:
         assert remembered(store, "big", lambda: "second", latest=True) == "second"
         keys = [k[0] for k in store.memo if len(k) == 2]
         assert keys.count("big") == 1 and keys.count("small") == 1
+
+
+def test_requests_asking_the_same_thing_at_once_wait_for_one_answer(tmp_path) -> None:
+    """A page's requests to a server just started ask the same things at once: one request
+    works each out, the others wait for its answer instead of working it out too."""
+    with Store.open(tmp_path / "w.duckdb") as store:
+        inside, release = threading.Event(), threading.Event()
+        others: list[str] = []
+        answers: list[str] = []
+
+        def first() -> str:
+            inside.set()
+            release.wait(30)
+            return "worked out once"
+
+        def asked(compute) -> None:
+            with store.session() as session:  # each request has its own session
+                answers.append(remembered(session, "k", compute))
+
+        threads = [threading.Thread(target=asked, args=(first,))]
+        threads[0].start()
+        assert inside.wait(30)
+        threads += [
+            threading.Thread(target=asked, args=(lambda: others.append("again") or "again",))
+            for _ in range(3)
+        ]
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads[1:]:
+            thread.join(0.3)  # they wait for the first, rather than working it out again
+        release.set()
+        for thread in threads:
+            thread.join(30)
+        assert others == []
+        assert answers == ["worked out once"] * 4
+        assert remembered(store, "other key", lambda: "its own") == "its own"
+
+
+def test_a_failed_answer_is_worked_out_again_by_the_next_request(tmp_path) -> None:
+    """An error is not kept: the next request asking works it out anew."""
+    with Store.open(tmp_path / "f.duckdb") as store:
+
+        def broken() -> str:
+            raise RuntimeError("the engine failed")
+
+        with pytest.raises(RuntimeError, match="engine failed"):
+            remembered(store, "k", broken)
+        assert remembered(store, "k", lambda: "now") == "now"
 
 
 def test_a_load_in_the_same_process_is_seen_by_the_next_report(tmp_path) -> None:

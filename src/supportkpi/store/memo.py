@@ -8,12 +8,14 @@ Their answers change only when the data does, which on a DuckDB store means a co
 and no other process can write while this one holds the file). So they are kept on the open
 store, shared with its per-request sessions, under the generation they were worked out at.
 A store opened again starts with nothing kept; engine stores (Spark) and PostgreSQL, which
-other processes write to, ask every time.
+other processes write to, ask every time. Requests that ask the same thing at once (a page's
+requests to a server just started or just loaded) wait for one of them to work it out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
 
@@ -25,6 +27,8 @@ from supportkpi.store.store import Store
 
 T = TypeVar("T")
 _LIMIT = 256  # answers kept per store; the oldest go first
+_WORKING: dict[tuple[int, Hashable], threading.Lock] = {}  # (memo, key) being worked out
+_WORKING_LOCK = threading.Lock()
 
 __all__ = ["remembered", "stored_table"]
 
@@ -39,7 +43,29 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest:
     at = (key, _generation(store, memo))
     if at in memo:
         return cast(T, memo[at])
-    value = compute()
+    flight = (id(memo), at)
+    with _WORKING_LOCK:
+        working = _WORKING.setdefault(flight, threading.Lock())
+    try:
+        with working:  # one request works it out; the others asking meanwhile wait for it
+            if at in memo:
+                return cast(T, memo[at])
+            value = compute()
+            _keep(memo, key, at, value, latest)
+            return value
+    finally:
+        with _WORKING_LOCK:
+            if _WORKING.get(flight) is working:
+                del _WORKING[flight]
+
+
+def _keep(
+    memo: dict[tuple[object, ...], object],
+    key: Hashable,
+    at: tuple[object, ...],
+    value: object,
+    latest: bool,
+) -> None:
     if latest:
         with contextlib.suppress(RuntimeError):  # changed meanwhile
             for old in [k for k in list(memo) if k[0] == key and k != at]:
@@ -48,7 +74,6 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest:
         with contextlib.suppress(StopIteration, RuntimeError):  # changed meanwhile
             memo.pop(next(iter(memo)), None)
     memo[at] = value
-    return value
 
 
 def stored_table(store: Store, name: str) -> ir.Table:
