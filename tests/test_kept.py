@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from supportkpi.config import Config
 from supportkpi.facts.derive import reply_pairs
 from supportkpi.load.ingest import load_records
 from supportkpi.store import kept
-from supportkpi.store.kept import FACTS, REPLIES, base_facts
+from supportkpi.store.kept import FACTS, REPLIES, SURVEYS, base_facts, survey_rows
 from supportkpi.store.store import Store
 
 
@@ -23,14 +23,7 @@ def send(store: Store, label: str, **tables: list[dict]) -> None:
 
 
 def derived(store: Store) -> list[tuple]:
-    expr = base_facts(
-        store.table("conversations"),
-        store.table("messages"),
-        store.table("surveys"),
-        timedelta(days=7),
-    )
-    columns = sorted(expr.columns)
-    return sorted(expr.select(*columns).to_pyarrow().to_pylist(), key=str)
+    return _rows(_derived_facts(store))
 
 
 def stored(store: Store) -> list[tuple]:
@@ -42,7 +35,25 @@ def stored(store: Store) -> list[tuple]:
     assert sorted(pairs, key=str) == sorted(
         reply_pairs(store.table("messages")).to_pyarrow().to_pylist(), key=str
     )
+    # and so is each survey answer with its conversation's facts
+    assert _rows(store.con.table(SURVEYS)) == _rows(
+        survey_rows(_derived_facts(store), store.table("surveys"))
+    )
     return rows
+
+
+def _derived_facts(store: Store):
+    return base_facts(
+        store.table("conversations"),
+        store.table("messages"),
+        store.table("surveys"),
+        timedelta(days=7),
+    )
+
+
+def _rows(table) -> list[dict]:
+    columns = sorted(table.columns)
+    return sorted(table.select(*columns).to_pyarrow().to_pylist(), key=str)
 
 
 def conv(cid: str, customer: str | None, created: str, **extra: object) -> dict:
@@ -210,3 +221,52 @@ def test_a_store_without_kept_facts_still_reports(store):
     # the next load puts them back
     send(store, "more", conversations=[conv("a2", "c2", "2024-05-02T09:00:00Z", vendor="atlas")])
     assert stored(store) == derived(store)
+
+
+SURVEY_KPIS = ["csat", "csat_mean", "nps", "ces", "survey_response_rate"]
+
+
+@pytest.mark.parametrize(
+    ("by", "period", "dates", "filters", "tz"),
+    [
+        (["vendor"], None, (None, None), None, None),
+        (["agent"], "week", (date(2026, 7, 6), date(2026, 8, 2)), None, "Pacific/Kiritimati"),
+        (["channel", "team"], None, (date(2026, 7, 1), None), {"vendor": ["atlas"]}, None),
+        ([], "day", (None, date(2026, 7, 31)), {"channel": ["email"]}, "America/Anchorage"),
+    ],
+)
+def test_survey_kpis_read_the_kept_survey_rows_as_the_plain_path_joins(
+    demo_store, by, period, dates, filters, tz
+):
+    """Each survey answer is kept with its conversation's facts: the survey KPIs read those
+    rows, joining nothing, and give what the plain path gives by joining every survey to the
+    report's conversations derived from the messages, in every grouping, filter and zone."""
+    from tests.test_demo import assert_same_rows
+
+    store, _, _ = demo_store
+    kpis = select_kpis(SURVEY_KPIS, None, False)
+    args = (by, period, *dates, filters, tz, Config())
+    kept_path = run(store, kpis, *args, explain=True)
+    assert '"kept_surveys"' in kept_path.sql and '"surveys"' not in kept_path.sql
+    plain = run(store, kpis, *args, share=False).table.to_pylist()
+    rows = kept_path.table.to_pylist()
+    assert len(rows) == len(plain) > 0
+    assert any(row["csat"] is not None for row in rows)
+    assert_same_rows(rows, plain)
+
+
+def test_business_hours_and_narrowed_windows_join_the_surveys_as_before(demo_store):
+    """The kept rows carry no business-hour clocks, nor the records as they stood at an
+    earlier instant: those reports join the surveys to their conversations, as before."""
+    store, _, config = demo_store
+    from supportkpi.config import load_config
+
+    settings = load_config(config)
+    assert settings.business_hours.configured
+    kpis = select_kpis(["csat", "first_response_time_bh"], None, False)
+    frame = build_frame(store, settings, ["vendor"], None, None, None, None, None, True)
+    assert frame.kept_surveys is not None and frame.spans is not None
+    hours = run(store, kpis, ["vendor"], None, None, None, None, None, settings, explain=True)
+    assert '"surveys"' in hours.sql
+    plain = run(store, kpis, ["vendor"], None, None, None, None, None, settings, share=False)
+    assert hours.table.to_pylist() == plain.table.to_pylist()

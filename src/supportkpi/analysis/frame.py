@@ -9,13 +9,14 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import ibis
+import ibis.expr.types as ir
 
 from supportkpi.config import Config, check_zone
 from supportkpi.facts import calendar
 from supportkpi.kpis.grains import DIMENSIONS, PERIODS, PROFILES, Frame
 from supportkpi.store import engine_facts, kept_contacts
 from supportkpi.store.engine import EngineStore
-from supportkpi.store.kept import FACTS, REPLIES, kept_tables
+from supportkpi.store.kept import FACTS, REPLIES, SURVEYS, kept_tables
 from supportkpi.store.memo import remembered, stored_table
 from supportkpi.store.store import Store
 
@@ -95,17 +96,21 @@ def build_frame(
         )
     }
     days = config.follow_up_days
-    found = None
+    found: tuple[ir.Table, ir.Table, ir.Table | None] | None = None
     contacts = None
     if isinstance(store, EngineStore):  # facts an engine keeps: `supportkpi facts build`
         built = engine_facts.current(store, days) if kept else None
-        if built is not None:
-            found, contacts = built[:2], built[2]
+        if built is not None:  # its surveys are joined to the facts as they are read
+            found, contacts = (built[0], built[1], None), built[2]
         kept = False
     # whether the kept tables are current is remembered; the tables are this store's own
     # (a remembered table would be bound to the connection of the request that asked first)
     if kept and remembered(store, ("kept", days), lambda: kept_tables(store, days) is not None):
-        found = (stored_table(store, FACTS), stored_table(store, REPLIES))
+        found = (
+            stored_table(store, FACTS),
+            stored_table(store, REPLIES),
+            stored_table(store, SURVEYS),
+        )
     if kept and remembered(store, "contacts", lambda: kept_contacts.current(store) is not None):
         contacts = stored_table(store, kept_contacts.TABLE)
     return Frame(
@@ -120,6 +125,7 @@ def build_frame(
         spans,
         kept=found[0] if found else None,
         kept_replies=found[1] if found else None,
+        kept_surveys=found[2] if found else None,
         contacts=contacts,
         days=(first, last),
     )
@@ -175,6 +181,7 @@ def within(frame: Frame, since: datetime, until: datetime) -> Frame:
         tables=tables,
         kept=None,
         kept_replies=None,
+        kept_surveys=None,
         facts=None,
         contacts=None,
         attributed=None,

@@ -330,8 +330,9 @@ def _explained(sql: str, frame: Frame, shared: Held | None, attributed: Held | N
         before.append(f"-- the conversation facts, computed once as {shared.name}:\n{facts};\n")
     elif frame.kept is not None:
         before.append(
-            "-- the conversation facts and reply pairs kept in the store (kept_facts,\n"
-            "-- kept_replies), which every load keeps up to date, are read as they are."
+            "-- the conversation facts, reply pairs and survey answers kept in the store\n"
+            "-- (kept_facts, kept_replies, kept_surveys), which every load keeps up to date,\n"
+            "-- are read as they are."
         )
     if attributed:
         how = ibis.to_sql(attributed.expr)

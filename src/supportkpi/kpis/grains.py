@@ -78,6 +78,7 @@ class Frame:
     facts: ir.Table | None = None  # conversation_rows, when a report computed them once
     kept: ir.Table | None = None  # the store's kept facts (supportkpi.store.kept), when current
     kept_replies: ir.Table | None = None  # and its kept reply pairs
+    kept_surveys: ir.Table | None = None  # and its survey answers with their facts
     contacts: ir.Table | None = None  # each revenue event's last contact, kept at load
     attributed: ir.Table | None = None  # attributed revenue events, when a report held them
     days: tuple[date, date] | None = None  # the local days the data can touch, when known
@@ -224,6 +225,12 @@ def conversation_rows(frame: Frame) -> ir.Table:
             frame.tables["surveys"],
             timedelta(days=frame.config.follow_up_days),
         )
+    return with_durations(f, frame)
+
+
+def with_durations(f: ir.Table, frame: Frame) -> ir.Table:
+    """Rows carrying a conversation's facts (``f``) with its durations and service-level
+    threshold, and its business-hour clocks when the frame has spans."""
     active = seconds_between(f.last_message_at, f.first_agent_message_at)
     f = f.mutate(
         frt_seconds=ibis.ifelse(
@@ -295,13 +302,31 @@ def responses(frame: Frame) -> ir.Table:
 def surveys(frame: Frame) -> ir.Table:
     """One row per survey answer on a conversation in the report, scores normalised:
     CSAT to 1–5, NPS to 0–10, CES to 1–7."""
-    s = frame.tables["surveys"]
-    s = s.join(_conversation_dims(frame), "conversation_id")
+    s = _kept_answers(frame)
+    if s is None:
+        s = frame.tables["surveys"].join(_conversation_dims(frame), "conversation_id")
     span = s.scale_max - s.scale_min
     return s.mutate(
         csat_score=ibis.ifelse(s.kind == "csat", 1 + (s.score - s.scale_min) * 4 / span, None),
         nps_score=ibis.ifelse(s.kind == "nps", (s.score - s.scale_min) * 10 / span, None),
         ces_score=ibis.ifelse(s.kind == "ces", 1 + (s.score - s.scale_min) * 6 / span, None),
+    )
+
+
+def _kept_answers(frame: Frame) -> ir.Table | None:
+    """The survey answers of the report read from the kept survey rows (each answer with its
+    conversation's facts: no join), with the columns the join of the surveys to the report's
+    conversations gives; None when the frame has none, or has facts or business-hour spans
+    of its own (which the kept rows do not carry)."""
+    kept = frame.kept_surveys
+    if kept is None or frame.kept is None or frame.facts is not None or frame.spans is not None:
+        return None
+    rows = frame.select(with_durations(kept, frame), "created_at", DIMENSIONS)
+    answers = [c for c in frame.tables["surveys"].columns if c != "customer_id"]
+    return rows.select(
+        *answers,
+        customer_id=rows.survey_customer_id,
+        **{c: rows[c] for c in _conversation_dims(frame).columns if c != "conversation_id"},
     )
 
 

@@ -5,14 +5,17 @@ messages, reply counts, follow-ups) plus the number of surveys answered, and res
 the reply pairs (each agent reply with the customer message it answers). Deriving them means
 passes over every message; this module keeps them as the tables ``kept_facts`` and
 ``kept_replies`` instead, brought up to date by each load inside the load's own transaction,
-so a report always sees facts that match the data it reads.
+so a report always sees facts that match the data it reads. ``kept_surveys`` holds each survey
+answer with its conversation's facts, so the survey KPIs read one table instead of joining
+every survey to the conversations of the report.
 
 A load records the conversations it changed (a conversation row, one of its messages or
 surveys, before and after the change). Their facts and reply pairs are computed again from
-their rows and messages. Follow-ups link a customer's conversations to each other, so the
-follow-up links (``follow_up_of``, ``followed_up``) of every other conversation of the same
-customers, old and new, are worked out again too, and updated where they moved; a
-conversation named as ``follow_up_of`` anywhere is marked followed up from the whole table.
+their rows and messages, and their survey rows are written again. Follow-ups link a
+customer's conversations to each other, so the follow-up links (``follow_up_of``,
+``followed_up``) of every other conversation of the same customers, old and new, are worked
+out again too, and updated where they moved; a conversation named as ``follow_up_of``
+anywhere is marked followed up from the whole table.
 A load that changes a large share of the store rebuilds the tables instead.
 
 ``kept_state`` records the facts' layout version, the follow-up window they were computed
@@ -38,10 +41,12 @@ from supportkpi.store.store import Store
 
 FACTS = "kept_facts"
 REPLIES = "kept_replies"
+SURVEYS = "kept_surveys"
 STATE = "kept_state"
 # 2: handled by any evidence, resolved never abandoned, no guessed leaving time;
-# 3: the state records the row counts the facts were computed from
-VERSION = 3
+# 3: the state records the row counts the facts were computed from;
+# 4: each survey answer kept with its conversation's facts (kept_surveys)
+VERSION = 4
 DEFAULT_WINDOW_DAYS = 7.0
 # Above this share of the stored conversations changed, one full rebuild is cheaper than
 # recomputing customer by customer.
@@ -54,6 +59,7 @@ __all__ = [
     "REBUILT",
     "REPLIES",
     "SOURCES",
+    "SURVEYS",
     "KeptFactsRebuilt",
     "kept_tables",
     "rebuild",
@@ -61,6 +67,7 @@ __all__ = [
     "refresh",
     "repair",
     "stale",
+    "survey_rows",
 ]
 
 
@@ -68,15 +75,23 @@ class KeptFactsRebuilt(UserWarning):
     """The kept facts disagreed with the data they are computed from and were rebuilt."""
 
 
-def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table] | None:
-    """The kept facts and reply pairs, when they exist, are of this version, use this
-    follow-up window and match the data's row counts."""
+def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table, ir.Table] | None:
+    """The kept facts, reply pairs and survey rows, when they exist, are of this version, use
+    this follow-up window and match the data's row counts."""
     state = _state(store)
     if state is None or state[:2] != (VERSION, float(window_days)):
         return None
     if state[2] != _counts(store):
         return None
-    return store.con.table(FACTS), store.con.table(REPLIES)
+    return store.con.table(FACTS), store.con.table(REPLIES), store.con.table(SURVEYS)
+
+
+def survey_rows(facts: ir.Table, surveys: ir.Table) -> ir.Table:
+    """Each survey answer with the kept facts of its conversation, the survey's own
+    ``customer_id`` as ``survey_customer_id``. The follow-up links are left out: a load
+    updates them in conversations it did not change, whose survey rows it does not rewrite."""
+    answers = surveys.rename(survey_customer_id="customer_id")
+    return answers.join(facts.drop("follow_up_of", "followed_up"), "conversation_id")
 
 
 def stale(store: Store) -> bool:
@@ -114,6 +129,9 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
         timedelta(days=window_days),
     )
     store.replace_table(FACTS, _compile(store, expr))
+    answers = survey_rows(store.con.table(FACTS), store.table("surveys"))
+    # in the order reports narrow them by, so the engine skips the blocks out of the dates
+    store.replace_table(SURVEYS, _compile(store, answers.order_by("created_at")))
     pairs = reply_pairs(store.table("messages"))
     store.replace_table(REPLIES, _compile(store, pairs))
     store.execute(f"DROP TABLE IF EXISTS {STATE}")
@@ -242,6 +260,18 @@ def _refresh_scope(store: Store, touched: str, window_days: float) -> None:
         f"({FACTS}.follow_up_of IS DISTINCT FROM l.follow_up_of "
         f"OR {FACTS}.followed_up IS DISTINCT FROM l.followed_up)"
     )
+
+    def answers() -> ir.Table:
+        changed = store.con.table(t["changed"]).conversation_id
+        facts = store.con.table(FACTS)
+        surveys = store.table("surveys")
+        return survey_rows(
+            facts.filter(facts.conversation_id.isin(changed)),
+            surveys.filter(surveys.conversation_id.isin(changed)),
+        )
+
+    run(f"DELETE FROM {SURVEYS} WHERE conversation_id IN {changed}")
+    run(_insert(store, SURVEYS, _compiled(store, "surveys", window_days, answers)))
     pairs = _compiled(
         store, "pairs", window_days, lambda: reply_pairs(store.con.table(t["messages"]))
     )
@@ -348,7 +378,7 @@ def _state(
 ) -> tuple[int, float, tuple[int, int, int] | None, bool] | None:
     """(version, follow-up days, the row counts the facts were computed from, whether they
     are marked for a rebuild), or None without kept facts."""
-    if not {STATE, FACTS, REPLIES} <= set(store.con.list_tables()):
+    if not {STATE, FACTS, REPLIES, SURVEYS} <= set(store.con.list_tables()):
         return None
     columns = set(store.columns(STATE))
     if "surveys" not in columns:  # an older layout: its version says so

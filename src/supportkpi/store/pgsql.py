@@ -55,6 +55,7 @@ INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
 KEPT_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "kept_facts": (("conversation_id",), ("customer_id", "created_at"), ("created_at",)),
     "kept_replies": (("conversation_id",),),
+    "kept_surveys": (("conversation_id",), ("created_at",)),
 }
 
 
