@@ -130,8 +130,7 @@ def rebuild(store: Store, window_days: float | None = None) -> None:
     )
     store.replace_table(FACTS, _compile(store, expr))
     answers = survey_rows(store.con.table(FACTS), store.table("surveys"))
-    # in the order reports narrow them by, so the engine skips the blocks out of the dates
-    store.replace_table(SURVEYS, _compile(store, answers.order_by("created_at")))
+    store.replace_table(SURVEYS, _compile(store, answers))
     pairs = reply_pairs(store.table("messages"))
     store.replace_table(REPLIES, _compile(store, pairs))
     store.execute(f"DROP TABLE IF EXISTS {STATE}")
