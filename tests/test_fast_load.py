@@ -29,9 +29,10 @@ counter = itertools.count()
 
 
 def _contents(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every canonical table, the kept facts and reply pairs and the quarantine, sorted."""
+    """Every canonical table, the kept facts, reply pairs and survey rows and the quarantine,
+    sorted."""
     out = {}
-    for name in [*schema.LOAD_ORDER, kept.FACTS, kept.REPLIES]:
+    for name in [*schema.LOAD_ORDER, kept.FACTS, kept.REPLIES, kept.SURVEYS]:
         if store.exists(name):
             out[name] = sorted(store.execute(f'SELECT * FROM "{name}"'), key=repr)
     out["quarantine"] = store.execute(
