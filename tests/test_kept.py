@@ -270,3 +270,42 @@ def test_business_hours_and_narrowed_windows_join_the_surveys_as_before(demo_sto
     assert '"surveys"' in hours.sql
     plain = run(store, kpis, ["vendor"], None, None, None, None, None, settings, share=False)
     assert hours.table.to_pylist() == plain.table.to_pylist()
+
+
+def test_facts_of_an_older_layout_are_rebuilt_once_when_the_store_is_opened_to_write(
+    tmp_path,
+):
+    """A store written by the version before keeps no survey rows, and reports would derive
+    every fact from the messages until its next load. Opened to write (a load, ``serve``),
+    its facts are rebuilt once for this version, in their own follow-up window, and it says
+    so; read-only, it is left as it is."""
+    db = tmp_path / "older.duckdb"
+    with Store.open(db) as store:
+        send(
+            store,
+            "base",
+            conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
+            messages=[
+                msg("m1", "a1", "2024-05-01T09:00:00Z", "customer"),
+                msg("m2", "a1", "2024-05-01T09:01:30Z", "agent"),
+            ],
+            surveys=[{"survey_id": "s1", "conversation_id": "a1", "kind": "csat", "score": 5.0}],
+        )
+        kept.rebuild(store, 10.0)
+        # the layout of version 3: no survey rows, the state says 3
+        store.execute(f"DROP TABLE {SURVEYS}")
+        store.execute("UPDATE kept_state SET version = 3")
+        assert kept.kept_tables(store, 10.0) is None
+        assert kept.repair(store) == kept.UPGRADED
+        assert kept.kept_tables(store, 10.0) is not None
+        assert store.con.table(SURVEYS).count().to_pyarrow().as_py() == 1
+        assert kept.repair(store) is None  # once
+    with Store.open(db) as store:
+        store.execute("UPDATE kept_state SET version = 3")
+    with Store.open(db, read_only=True) as store:
+        assert kept.kept_tables(store, 10.0) is None
+    from supportkpi import client
+
+    with pytest.warns(kept.KeptFactsRebuilt, match="older version's layout"):
+        connection = client.connect(db)
+    connection.close()

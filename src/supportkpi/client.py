@@ -318,8 +318,8 @@ def connect(
         # another engine's tables, mapped by a settings file (read-only mode)
         return Connection(EngineStore.open(db), settings)  # type: ignore[arg-type]
     store = Store.open(db, read_only=read_only)
-    if not read_only and kept.repair(store):
-        warnings.warn(kept.REBUILT, kept.KeptFactsRebuilt, stacklevel=2)
+    if not read_only and (done := kept.repair(store)):
+        warnings.warn(done, kept.KeptFactsRebuilt, stacklevel=2)
     return Connection(store, settings)
 
 

@@ -129,8 +129,8 @@ def open_store(db: str | None, read_only: bool = False) -> Iterator[Store]:
         store = Store.open(url, read_only=read_only)
     except StoreError as exc:
         raise fail(str(exc)) from None
-    if not read_only and kept.repair(store):
-        err.print(f"warning: {kept.REBUILT}", highlight=False, markup=False)
+    if not read_only and (done := kept.repair(store)):
+        err.print(f"warning: {done}", highlight=False, markup=False)
     try:
         yield store
     finally:

@@ -103,8 +103,8 @@ def serve_command(
         store = Store.open(url)
     except StoreError as exc:
         raise fail(str(exc)) from None
-    if kept.repair(store):
-        err.print(f"warning: {kept.REBUILT}", highlight=False, markup=False)
+    if done := kept.repair(store):
+        err.print(f"warning: {done}", highlight=False, markup=False)
     if no_auth:
         err.print(
             Panel(

@@ -60,6 +60,7 @@ __all__ = [
     "REPLIES",
     "SOURCES",
     "SURVEYS",
+    "UPGRADED",
     "KeptFactsRebuilt",
     "kept_tables",
     "rebuild",
@@ -72,7 +73,8 @@ __all__ = [
 
 
 class KeptFactsRebuilt(UserWarning):
-    """The kept facts disagreed with the data they are computed from and were rebuilt."""
+    """The kept facts disagreed with the data they are computed from, or were of an older
+    version's layout, and were rebuilt."""
 
 
 def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table, ir.Table] | None:
@@ -105,16 +107,36 @@ REBUILT = (
     "the conversation facts kept in the store did not match its data (an interrupted "
     "write?); they were rebuilt from the data"
 )
+UPGRADED = (
+    "the conversation facts kept in the store were of an older version's layout; they were "
+    "rebuilt for this version (once)"
+)
 
 
-def repair(store: Store) -> bool:
-    """Rebuild kept facts that are out of step with the data; True when it did (the caller
-    says so: :data:`REBUILT`)."""
+def repair(store: Store) -> str | None:
+    """Rebuild kept facts that are out of step with the data (:data:`REBUILT`) or of an
+    older version's layout (:data:`UPGRADED`: reports would otherwise derive the facts from
+    the messages until the next load); what was done, for the caller to say, or None."""
+    older = _older_layout(store)
+    if older is not None:
+        with store.transaction():
+            rebuild(store, older)
+        return UPGRADED
     if not stale(store):
-        return False
+        return None
     with store.transaction():
         rebuild(store)
-    return True
+    return REBUILT
+
+
+def _older_layout(store: Store) -> float | None:
+    """The follow-up window of kept facts of an older layout than this version's, or None."""
+    if STATE not in set(store.con.list_tables()):
+        return None
+    rows = store.execute(f"SELECT version, follow_up_days FROM {STATE}")
+    if not rows or rows[0][0] is None or int(rows[0][0]) >= VERSION:
+        return None
+    return float(rows[0][1])
 
 
 def rebuild(store: Store, window_days: float | None = None) -> None:
