@@ -292,10 +292,17 @@ def test_facts_of_an_older_layout_are_rebuilt_once_when_the_store_is_opened_to_w
             surveys=[{"survey_id": "s1", "conversation_id": "a1", "kind": "csat", "score": 5.0}],
         )
         kept.rebuild(store, 10.0)
-        # the layout of version 3: no survey rows, the state says 3
-        store.execute(f"DROP TABLE {SURVEYS}")
-        store.execute("UPDATE kept_state SET version = 3")
-        assert kept.kept_tables(store, 10.0) is None
+
+        def older() -> None:  # the layout of version 3: no survey rows, the state says 3
+            store.execute(f"DROP TABLE {SURVEYS}")
+            store.execute("UPDATE kept_state SET version = 3")
+            assert kept.kept_tables(store, 10.0) is None
+
+        older()  # a load rebuilds them too, in their own window
+        send(store, "more", conversations=[conv("a2", "c2", "2024-05-02T09:00:00Z")])
+        assert store.execute("SELECT version, follow_up_days FROM kept_state") == [(4, 10.0)]
+        assert kept.kept_tables(store, 10.0) is not None
+        older()
         assert kept.repair(store) == kept.UPGRADED
         assert kept.kept_tables(store, 10.0) is not None
         assert store.con.table(SURVEYS).count().to_pyarrow().as_py() == 1
@@ -309,3 +316,19 @@ def test_facts_of_an_older_layout_are_rebuilt_once_when_the_store_is_opened_to_w
     with pytest.warns(kept.KeptFactsRebuilt, match="older version's layout"):
         connection = client.connect(db)
     connection.close()
+
+
+def test_a_page_of_conversations_reads_only_its_own_kept_survey_rows(demo_store):
+    """The drill-down and the timeline narrow the frame to their conversations before
+    anything is computed: the kept survey rows with it, not only the facts."""
+    from supportkpi.analysis.conversations import _only
+    from supportkpi.kpis.grains import GRAINS
+
+    store, _, _ = demo_store
+    frame = build_frame(store, Config(), [], None, None, None, None, None, False)
+    assert frame.kept_surveys is not None
+    everyone = GRAINS["surveys"](frame).conversation_id.to_pyarrow().to_pylist()
+    few = sorted(set(everyone))[:3]
+    narrowed = GRAINS["surveys"](_only(frame, few)).to_pyarrow().to_pylist()
+    assert sorted({row["conversation_id"] for row in narrowed}) == few
+    assert len(narrowed) == sum(c in few for c in everyone)

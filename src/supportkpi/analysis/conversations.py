@@ -412,7 +412,10 @@ def _only(frame: Frame, ids: Sequence[str] | ir.StringColumn) -> Frame:
     for name in ("surveys", "qa_reviews"):
         tables[name] = tables[name].filter(tables[name].conversation_id.isin(wanted))
     kept = frame.kept.filter(frame.kept.conversation_id.isin(wanted))
-    return replace(frame, tables=tables, kept=kept)
+    answers = frame.kept_surveys
+    if answers is not None:
+        answers = answers.filter(answers.conversation_id.isin(wanted))
+    return replace(frame, tables=tables, kept=kept, kept_surveys=answers)
 
 
 def _id_table(ids: Sequence[str] | ir.StringColumn) -> ir.StringColumn:

@@ -278,11 +278,15 @@ def _business_clocks(f: ir.Table, frame: Frame) -> ir.Table:
 
 
 def _conversation_dims(frame: Frame) -> ir.Table:
-    c = conversations(frame)
+    return conversations(frame).select(*_dims_kept(frame))
+
+
+def _dims_kept(frame: Frame) -> list[str]:
+    """The columns of a conversation the rows joined to it (replies, surveys, reviews) carry."""
     keep = ["conversation_id", *frame.group, "frt_seconds", "handled", "created_at"]
     if frame.spans is not None:
         keep.append("__calendar")
-    return c.select(*dict.fromkeys(keep))
+    return list(dict.fromkeys(keep))
 
 
 def responses(frame: Frame) -> ir.Table:
@@ -322,12 +326,13 @@ def _kept_answers(frame: Frame) -> ir.Table | None:
     if kept is None or frame.kept is None or frame.facts is not None or frame.spans is not None:
         return None
     rows = frame.select(with_durations(kept, frame), "created_at", DIMENSIONS)
-    answers = [c for c in frame.tables["surveys"].columns if c != "customer_id"]
-    return rows.select(
-        *answers,
-        customer_id=rows.survey_customer_id,
-        **{c: rows[c] for c in _conversation_dims(frame).columns if c != "conversation_id"},
-    )
+    # the kept rows hold every survey column (a new one raises the kept facts' version)
+    answers = {
+        c: rows.survey_customer_id if c == "customer_id" else rows[c]
+        for c in frame.tables["surveys"].columns
+    }
+    dims = {c: rows[c] for c in _dims_kept(frame) if c not in answers}
+    return rows.select(**answers, **dims)
 
 
 def qa_reviews(frame: Frame) -> ir.Table:

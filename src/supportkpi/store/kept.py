@@ -24,6 +24,7 @@ transaction as the facts. A report whose window differs, or a store whose facts 
 from another version or out of step with the data, derives the facts as before (same numbers,
 slower). Out of step should never happen; if a crash ever leaves the store so, :func:`repair`
 (run when a store is opened for writing) and the next load rebuild the facts, and say so.
+Facts of an older version's layout are rebuilt the same way, once.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table, i
     state = _state(store)
     if state is None or state[:2] != (VERSION, float(window_days)):
         return None
-    if state[2] != _counts(store):
+    if state[2] != _counts(store) or SURVEYS not in store.con.list_tables():
         return None
     return store.con.table(FACTS), store.con.table(REPLIES), store.con.table(SURVEYS)
 
@@ -131,12 +132,8 @@ def repair(store: Store) -> str | None:
 
 def _older_layout(store: Store) -> float | None:
     """The follow-up window of kept facts of an older layout than this version's, or None."""
-    if STATE not in set(store.con.list_tables()):
-        return None
-    rows = store.execute(f"SELECT version, follow_up_days FROM {STATE}")
-    if not rows or rows[0][0] is None or int(rows[0][0]) >= VERSION:
-        return None
-    return float(rows[0][1])
+    state = _state(store)
+    return state[1] if state is not None and state[0] < VERSION else None
 
 
 def rebuild(store: Store, window_days: float | None = None) -> None:
@@ -399,7 +396,8 @@ def _state(
 ) -> tuple[int, float, tuple[int, int, int] | None, bool] | None:
     """(version, follow-up days, the row counts the facts were computed from, whether they
     are marked for a rebuild), or None without kept facts."""
-    if not {STATE, FACTS, REPLIES, SURVEYS} <= set(store.con.list_tables()):
+    tables = set(store.con.list_tables())
+    if not {STATE, FACTS, REPLIES} <= tables:
         return None
     columns = set(store.columns(STATE))
     if "surveys" not in columns:  # an older layout: its version says so
@@ -412,5 +410,6 @@ def _state(
     if not rows:
         return None
     row = rows[0]
-    marked = row[2] is None or row[2] < 0
+    # marked, or its survey rows missing (older layouts have none; their version says so)
+    marked = row[2] is None or row[2] < 0 or SURVEYS not in tables
     return int(row[0]), float(row[1]), (int(row[2] or 0), int(row[3]), int(row[4])), marked
