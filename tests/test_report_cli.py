@@ -231,8 +231,8 @@ def _explain(db: str) -> str:
 
 def test_explain_shows_the_kept_facts_read(db):
     sql = _explain(db)
-    assert "-- the conversation facts and reply pairs kept in the store" in sql
-    assert '"kept_facts"' in sql and '"kept_replies"' in sql
+    assert "-- the conversation facts, reply pairs and survey answers kept in the store" in sql
+    assert '"kept_facts"' in sql and '"kept_replies"' in sql and '"kept_surveys"' in sql
     assert "computed once" not in sql
 
 
