@@ -332,3 +332,18 @@ def test_a_page_of_conversations_reads_only_its_own_kept_survey_rows(demo_store)
     narrowed = GRAINS["surveys"](_only(frame, few)).to_pyarrow().to_pylist()
     assert sorted({row["conversation_id"] for row in narrowed}) == few
     assert len(narrowed) == sum(c in few for c in everyone)
+
+
+def test_kept_facts_without_their_survey_rows_are_not_read_and_the_next_load_rebuilds(store):
+    send(
+        store,
+        "base",
+        conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
+        surveys=[{"survey_id": "s1", "conversation_id": "a1", "kind": "csat", "score": 4.0}],
+    )
+    store.execute(f"DROP TABLE {SURVEYS}")
+    assert kept.kept_tables(store, 7) is None and kept.rebuilds(store)
+    assert report(store, ["csat"]).table.to_pylist()[0]["csat"] == 1.0
+    send(store, "more", conversations=[conv("a2", "c2", "2024-05-02T09:00:00Z", vendor="atlas")])
+    assert kept.kept_tables(store, 7) is not None
+    assert stored(store) == derived(store)

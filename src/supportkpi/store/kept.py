@@ -84,7 +84,7 @@ def kept_tables(store: Store, window_days: float) -> tuple[ir.Table, ir.Table, i
     state = _state(store)
     if state is None or state[:2] != (VERSION, float(window_days)):
         return None
-    if state[2] != _counts(store) or SURVEYS not in store.con.list_tables():
+    if state[3] or state[2] != _counts(store):
         return None
     return store.con.table(FACTS), store.con.table(REPLIES), store.con.table(SURVEYS)
 
