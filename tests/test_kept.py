@@ -203,16 +203,19 @@ def test_reports_read_kept_facts_only_when_they_fit(store, incremental):
         assert fast[0]["follow_up_rate"] == repeat
 
 
-def test_a_store_without_kept_facts_still_reports(store):
-    send(
-        store,
-        "base",
-        conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
-        messages=[
+def one_answered_conversation(**more: list[dict]) -> dict[str, list[dict]]:
+    """Conversation a1 of customer c1 (vendor atlas), answered 90 seconds after it began."""
+    return {
+        "conversations": [conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
+        "messages": [
             msg("m1", "a1", "2024-05-01T09:00:00Z", "customer"),
             msg("m2", "a1", "2024-05-01T09:01:30Z", "agent"),
         ],
-    )
+    } | more
+
+
+def test_a_store_without_kept_facts_still_reports(store):
+    send(store, "base", **one_answered_conversation())
     store.execute(f"DROP TABLE {FACTS}")
     frame = build_frame(store, Config(), ["vendor"], None, None, None, None, None, False)
     assert frame.kept is None
@@ -281,16 +284,8 @@ def test_facts_of_an_older_layout_are_rebuilt_once_when_the_store_is_opened_to_w
     so; read-only, it is left as it is."""
     db = tmp_path / "older.duckdb"
     with Store.open(db) as store:
-        send(
-            store,
-            "base",
-            conversations=[conv("a1", "c1", "2024-05-01T09:00:00Z", vendor="atlas")],
-            messages=[
-                msg("m1", "a1", "2024-05-01T09:00:00Z", "customer"),
-                msg("m2", "a1", "2024-05-01T09:01:30Z", "agent"),
-            ],
-            surveys=[{"survey_id": "s1", "conversation_id": "a1", "kind": "csat", "score": 5.0}],
-        )
+        answer = {"survey_id": "s1", "conversation_id": "a1", "kind": "csat", "score": 5.0}
+        send(store, "base", **one_answered_conversation(surveys=[answer]))
         kept.rebuild(store, 10.0)
 
         def older() -> None:  # the layout of version 3: no survey rows, the state says 3
