@@ -82,3 +82,20 @@ def test_the_cli_and_the_api_filter_the_sla_alike(small_demo, tmp_path):
     assert sorted(map(key, api_rows)) == sorted(map(key, cli_rows))
     for ours, theirs in zip(sorted(api_rows, key=key), sorted(cli_rows, key=key), strict=True):
         assert ours["achieved"] == pytest.approx(theirs["achieved"])
+
+
+def test_the_sla_view_without_kept_facts_reads_what_each_target_needs(demo_store):
+    """With no kept facts for the settings (another follow-up window), a report with three
+    grains on the facts computes them once into a table holding only the columns it reads. A
+    target judges its KPI's main value alone, from a record that still builds every output
+    of the KPI (the escalation rate's share of slow first responses reads the thresholds):
+    the table holds those columns too, and each value is the report's."""
+    store, _, config_path = demo_store
+    settings = load_config(config_path).model_copy(update={"follow_up_days": 8})
+    rows = sla(store, settings).to_pylist()
+    escalations = {r["vendor"]: r["achieved"] for r in rows if r["kpi"] == "escalation_rate"}
+    assert escalations
+    expected = report(store, ["escalation_rate"], ["vendor"], config=settings).table.to_pylist()
+    for row in expected:
+        if row["vendor"] in escalations:
+            assert escalations[row["vendor"]] == pytest.approx(row["escalation_rate"], rel=1e-9)

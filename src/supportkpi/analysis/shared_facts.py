@@ -17,6 +17,7 @@ from ibis.common.graph import Graph
 from supportkpi.analysis.aggregate import aggregate
 from supportkpi.kpis import Kpi
 from supportkpi.kpis.grains import DIMENSIONS, ON_FACTS, Frame, conversation_rows
+from supportkpi.kpis.registry import REGISTRY
 from supportkpi.kpis.value_grains import attributed_events, money_unavailable
 from supportkpi.store.store import Store
 
@@ -119,7 +120,10 @@ def _facts_used(frame: Frame, kpis: list[Kpi], schema: Any, name: str) -> list[s
     stand between the facts and a KPI; facts no KPI of the report names (follow-ups, say)
     cost nothing."""
     stand_in = ibis.table(schema, name=name)
-    parts, _ = aggregate(replace(frame, facts=stand_in), kpis, kpis)
+    # a record made for one report (a target's main value alone) builds every output of the
+    # registry's KPI and keeps one: the registry's own record names what they all read
+    whole = [REGISTRY.get(k.name, k) for k in kpis]
+    parts, _ = aggregate(replace(frame, facts=stand_in), whole, whole)
     named = {field.name for part in parts for field in part.op().find(ops.Field)}
     return [c for c in schema.names if c in named]
 
