@@ -25,6 +25,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from supportkpi.api.service import Service
+from supportkpi.inflight import InFlight
 from supportkpi.store import generation
 from supportkpi.store.access import Principal, Role
 
@@ -82,41 +83,38 @@ class AnswerCache:
         self.entries = entries
         self.max_bytes = max_bytes
         self._computing = threading.BoundedSemaphore(slots or len(os.sched_getaffinity(0)))
-        self._lock = threading.Lock()
+        self._flights: InFlight[Response] = InFlight()
+        self._lock = self._flights.lock  # the kept answers' and the requests under way
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._size = 0
         self._generation: int | None = None
-        self._pending: dict[Key, threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
     def answer(self, key: Key, generation: int, compute: Callable[[], Response]) -> Response:
         """The kept answer for ``key`` at ``generation``, else ``compute()`` (kept when it
         succeeded: a 2xx answer)."""
-        while True:
+
+        def lookup() -> tuple[bool, Response | None]:
+            self._at(generation)
+            found = self._kept.get(key)
+            if found is None:
+                return False, None
+            self._kept.move_to_end(key)
+            self.hits += 1
+            return True, found.response()
+
+        def work() -> Response:
             with self._lock:
-                self._at(generation)
-                found = self._kept.get(key)
-                if found is not None:
-                    self._kept.move_to_end(key)
-                    self.hits += 1
-                    return found.response()
-                waiting = self._pending.get(key)
-                if waiting is None:
-                    mine = self._pending[key] = threading.Event()
-                    self.misses += 1
-                    break
-            waiting.wait()  # the same request is being answered: take its answer
-        try:
+                self.misses += 1
             with self._computing:
                 response = compute()
             if 200 <= response.status_code < 300 and hasattr(response, "body"):
                 self._keep(key, generation, Kept.of(response))
             return response
-        finally:
-            with self._lock:
-                self._pending.pop(key, None)
-            mine.set()
+
+        # the same request being answered meanwhile: wait, and take its answer
+        return self._flights.once(key, lookup, work)
 
     def clear(self) -> None:
         """Forget every answer."""

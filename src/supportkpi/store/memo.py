@@ -15,20 +15,20 @@ requests to a server just started or just loaded) wait for one of them to work i
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
 
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from supportkpi.inflight import InFlight
 from supportkpi.store import generation
 from supportkpi.store.store import Store
 
 T = TypeVar("T")
 _LIMIT = 256  # answers kept per store; the oldest go first
-_WORKING: dict[tuple[int, Hashable], threading.Lock] = {}  # (memo, key) being worked out
-_WORKING_LOCK = threading.Lock()
+_WORKING: InFlight[object] = InFlight()  # by (memo, key and generation)
+_MISSING = object()
 
 __all__ = ["remembered", "stored_table"]
 
@@ -43,20 +43,18 @@ def remembered(store: Store, key: Hashable, compute: Callable[[], T], *, latest:
     at = (key, _generation(store, memo))
     if at in memo:
         return cast(T, memo[at])
-    flight = (id(memo), at)
-    with _WORKING_LOCK:
-        working = _WORKING.setdefault(flight, threading.Lock())
-    try:
-        with working:  # one request works it out; the others asking meanwhile wait for it
-            if at in memo:
-                return cast(T, memo[at])
-            value = compute()
-            _keep(memo, key, at, value, latest)
-            return value
-    finally:
-        with _WORKING_LOCK:
-            if _WORKING.get(flight) is working:
-                del _WORKING[flight]
+
+    def lookup() -> tuple[bool, object]:
+        found = memo.get(at, _MISSING)
+        return found is not _MISSING, found
+
+    def work() -> object:
+        value = compute()
+        _keep(memo, key, at, value, latest)
+        return value
+
+    # one request works it out; the others asking meanwhile wait for it
+    return cast(T, _WORKING.once((id(memo), at), lookup, work))
 
 
 def _keep(
