@@ -49,7 +49,18 @@ import sqlglot
 
 import supportkpi
 
-__all__ = ["COMPILER_MODULES", "ENV", "KEEP", "code", "directory", "name_of", "read", "write"]
+__all__ = [
+    "COMPILER_MODULES",
+    "ENV",
+    "KEEP",
+    "code",
+    "directory",
+    "name_of",
+    "read",
+    "read_kept",
+    "write",
+    "write_kept",
+]
 
 ENV = "SUPPORTKPI_SQL_CACHE"
 KEEP = 2000
@@ -63,6 +74,7 @@ _OFF = {"off", "0", "false", "no", "none"}
 _REFUSED: set[Path] = set()
 log = logging.getLogger(__name__)
 _SUFFIX = ".sql"
+_KIND = "compiled query"
 
 
 def directory() -> Path | None:
@@ -116,12 +128,12 @@ def name_of(compiler: object, dialect: object, expr: ir.Table, *, materialized: 
     return digest.hexdigest()
 
 
-def _checksum(sql: str) -> str:
-    return hashlib.blake2b(sql.encode(), digest_size=16).hexdigest()
+def _checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _header(name: str, sql: str) -> str:
-    return f"-- supportkpi compiled query {name} {_checksum(sql)}\n"
+def _header(kind: str, name: str, data: bytes) -> bytes:
+    return f"-- supportkpi {kind} {name} {_checksum(data)}\n".encode()
 
 
 def _own(where: Path) -> bool:
@@ -148,25 +160,43 @@ def _own(where: Path) -> bool:
 def read(name: str) -> str | None:
     """The SQL kept under ``name``, or None (not kept, unreadable, not whole, or in a
     directory others can write to)."""
-    where = directory()
-    if where is None or not _own(where):
-        return None
-    path = where / f"{name}{_SUFFIX}"
+    data = read_kept(name, _SUFFIX, _KIND)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    header, _, sql = text.partition("\n")
-    if not sql or f"{header}\n" != _header(name, sql):
-        return None
-    with contextlib.suppress(OSError):
-        os.utime(path)  # used now: the last to be removed
-    return sql
 
 
 def write(name: str, sql: str) -> None:
     """Keep ``sql`` under ``name``: written to a file of its own and renamed into place, so a
     reader finds the whole query or none; nothing happens when it cannot be written."""
+    write_kept(name, _SUFFIX, _KIND, sql.encode("utf-8"))
+
+
+def read_kept(name: str, suffix: str, kind: str) -> bytes | None:
+    """What is kept under ``name`` in the file ending in ``suffix`` whose header says
+    ``kind``, or None (not kept, unreadable, not whole, or in a directory others can write
+    to)."""
+    where = directory()
+    if where is None or not _own(where):
+        return None
+    path = where / f"{name}{suffix}"
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return None
+    header, _, data = text.partition(b"\n")
+    if not data or header + b"\n" != _header(kind, name, data):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the last to be removed
+    return data
+
+
+def write_kept(name: str, suffix: str, kind: str, data: bytes) -> None:
+    """Keep ``data`` under ``name`` in a file ending in ``suffix``, its header saying
+    ``kind``: written to a file of its own and renamed into place, so a reader finds all of
+    it or nothing; nothing happens when it cannot be written."""
     where = directory()
     if where is None:
         return
@@ -178,25 +208,25 @@ def write(name: str, sql: str) -> None:
     except OSError:
         return
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(_header(name, sql) + sql)
+        with os.fdopen(handle, "wb") as out:
+            out.write(_header(kind, name, data) + data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(part, where / f"{name}{_SUFFIX}")
-        _prune(where)
+        os.replace(part, where / f"{name}{suffix}")
+        _prune(where, suffix)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(part)
 
 
-def _prune(where: Path) -> None:
-    """Remove the least recently used files past :data:`KEEP` (a tenth more at once, so
-    pruning is rare), and parts a stopped process left behind."""
+def _prune(where: Path, suffix: str) -> None:
+    """Remove the least recently used files ending in ``suffix`` past :data:`KEEP` (a tenth
+    more at once, so pruning is rare), and parts a stopped process left behind."""
     for part in where.glob(".*.part"):
         with contextlib.suppress(OSError):
             if time.time() - part.stat().st_mtime > STALE_PART_SECONDS:
                 part.unlink()
-    kept = list(where.glob(f"*{_SUFFIX}"))
+    kept = list(where.glob(f"*{suffix}"))
     if len(kept) <= KEEP:
         return
 
