@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import ibis.expr.operations as ops
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot.expressions as sge
@@ -44,6 +45,7 @@ __all__ = [
     "run_unbound",
     "run_windowed",
     "runs_compiled",
+    "sql_run_for",
     "windowed",
 ]
 
@@ -62,12 +64,15 @@ def binds_dates(store: Store) -> bool:
 
 @dataclass(frozen=True)
 class Compiled:
-    """An expression's SQL, the in-memory tables it reads (settings such as business-hour
-    spans, registered on each run) and the expression itself (to type the result)."""
+    """An expression's SQL, the schema of its result (to type the rows as running the
+    expression through Ibis would), the in-memory tables it reads (settings such as
+    business-hour spans, registered on each run)."""
 
     sql: str
-    expr: ir.Table
+    schema: sch.Schema
     tables: tuple[tuple[str, pa.Table], ...]
+    needed: frozenset[str] = frozenset()
+    """The names of the values bound when it runs (:mod:`supportkpi.facts.bound`)."""
 
     @classmethod
     def of(cls, store: Store, expr: ir.Table, *, materialized: bool = False) -> Compiled:
@@ -80,7 +85,8 @@ class Compiled:
         query = store.con.compiler.to_sqlglot(expr)
         for cte in query.find_all(sge.CTE) if materialized else ():
             cte.set("materialized", True)
-        return cls(query.sql(dialect=store.con.dialect), expr, tables)
+        sql = query.sql(dialect=store.con.dialect)
+        return cls(sql, expr.schema(), tables, frozenset(bound_names(expr)))
 
     @classmethod
     def kept(cls, store: Store, expr: ir.Table, *, materialized: bool = False) -> Compiled:
@@ -93,7 +99,7 @@ class Compiled:
         name = kept_sql.name_of(compiler, store.con.dialect, expr, materialized=materialized)
         sql = kept_sql.read(name) if name else None
         if sql is not None:
-            return cls(sql, expr, ())
+            return cls(sql, expr.schema(), (), frozenset(bound_names(expr)))
         made = cls.of(store, expr, materialized=materialized)
         if name:
             kept_sql.write(name, made.sql)
@@ -121,7 +127,15 @@ class Compiled:
         finally:
             for name in bound:
                 raw.unregister(name)
-        return self.expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+        return DuckDBPyArrowData.convert_table(table, self.schema)
+
+    def run_with(self, store: Store, values: Mapping[str, Any]) -> pa.Table:
+        """:meth:`run` with the bound values it needs taken from ``values`` (a window's
+        :meth:`~supportkpi.kpis.grains.Frame.window_values`)."""
+        missing = self.needed - set(values)
+        if missing:
+            raise ValueError(f"no value for {', '.join(sorted(missing))}")
+        return self.run(store, {}, {name: values[name] for name in self.needed})
 
 
 T = TypeVar("T")
@@ -183,18 +197,21 @@ def run_unbound(store: Store, key: ir.Table, values: Mapping[str, Any]) -> pa.Ta
     """:func:`run_windowed` of an expression already unbound from its connection
     (``Expr.unbind``), as a report built once per shape keeps it
     (:mod:`supportkpi.analysis.shapes`)."""
-    if key.op().find(ops.InMemoryTable):
-        # rows made for this report (business-hour spans) are named anew on every build: the
-        # key would never recur, so the SQL is compiled for this run alone, not kept
-        compiled = Compiled.of(store, key)
-    else:
-        compiler = type(store.con.compiler)  # the same expression compiles apart per compiler
-        compiled = _WINDOWED.get((compiler, key.op()), lambda: Compiled.kept(store, key))
-    needed = bound_names(key)
-    missing = needed - set(values)
-    if missing:
-        raise ValueError(f"no value for {', '.join(sorted(missing))}")
-    return compiled.run(store, {}, {name: values[name] for name in needed})
+    compiler = type(store.con.compiler)  # the same expression compiles apart per compiler
+    compiled = _WINDOWED.find((compiler, key.op()))
+    if compiled is None:
+        if key.op().find(ops.InMemoryTable):
+            # rows made for this report (business-hour spans) are named anew on every build:
+            # the key would never recur, so the SQL is compiled for this run alone, not kept
+            compiled = Compiled.of(store, key)
+        else:
+            compiled = _WINDOWED.get((compiler, key.op()), lambda: Compiled.kept(store, key))
+    return compiled.run_with(store, values)
+
+
+def sql_run_for(store: Store, key: ir.Table) -> Compiled | None:
+    """The SQL :func:`run_unbound` holds for ``key`` on ``store``'s compiler, if any."""
+    return _WINDOWED.find((type(store.con.compiler), key.op()))
 
 
 def windowed(store: Store, frame: Frame) -> Frame:
