@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from supportkpi.analysis import compiled, kept_sql, query
+from supportkpi.analysis import compiled, kept_queries, kept_sql, query, shapes
 from supportkpi.kpis import REGISTRY
 from tests.test_demo import assert_same_rows
 
@@ -27,9 +27,19 @@ def kept(tmp_path, monkeypatch) -> Path:
     """An empty directory to keep SQL in, and no SQL compiled in this process."""
     where = tmp_path / "kept"
     monkeypatch.setenv(kept_sql.ENV, str(where))
-    compiled._WINDOWED.clear()
+    restart(where)
     yield where
+    restart(where)
+
+
+def restart(where: Path) -> None:
+    """As in a process just started, with only the SQL kept in ``where``: the reports kept by
+    shape (``analysis/kept_queries.py``, tested in ``test_kept_queries.py``) are read before
+    the SQL is looked for, so they are taken away to test what lies beneath."""
     compiled._WINDOWED.clear()
+    shapes.BUILT.clear()
+    for path in where.glob(f"*{kept_queries.SUFFIX}"):
+        path.unlink()
 
 
 def report(store, config, names=NAMES, by=("vendor",), filters=None):
@@ -56,7 +66,7 @@ def test_the_sql_kept_is_read_back_and_answers_the_same(demo, kept, monkeypatch)
     assert files, "nothing was kept"
     for path in files:
         assert path.read_text().startswith(f"-- supportkpi compiled query {path.stem} ")
-    compiled._WINDOWED.clear()  # as in a process just started
+    restart(kept)
     no_compiling(monkeypatch)
     again = report(store, config)
     assert_same_rows(rows(again), rows(first))
@@ -82,7 +92,7 @@ def test_a_damaged_file_is_compiled_again_and_replaced(demo, kept):
     ]
     for path, spoil in zip(files, damage * len(files), strict=False):
         spoil(path)
-    compiled._WINDOWED.clear()
+    restart(kept)
     again = report(store, config)
     assert_same_rows(rows(again), rows(first))
     for path in files:
@@ -98,7 +108,7 @@ def test_a_directory_others_can_write_to_is_not_used(demo, kept, monkeypatch, ca
     first = report(store, config)
     files = sorted(kept.glob("*.sql"))
     kept.chmod(0o777)
-    compiled._WINDOWED.clear()
+    restart(kept)
     made = []
     of = compiled.Compiled.of.__func__
     monkeypatch.setattr(
@@ -123,6 +133,7 @@ def test_nothing_kept_when_off_or_not_writable(demo, tmp_path, monkeypatch, wher
         blocker.write_text("a file where the directory would be")
         monkeypatch.setenv(kept_sql.ENV, str(blocker / "sql"))
     compiled._WINDOWED.clear()
+    shapes.BUILT.clear()
     assert_same_rows(rows(report(store, config)), expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == (["blocker"] if where != "off" else [])
 
@@ -141,11 +152,11 @@ def test_the_name_is_the_expression_and_the_compiler(demo, kept, monkeypatch):
     report(store, config, filters={"vendor": ["northwind"]})
     atlas, northwind = names
     assert atlas and northwind and atlas != northwind
-    compiled._WINDOWED.clear()
+    restart(kept)
     report(store, config, filters={"vendor": ["atlas"]})
     assert names[-1] == atlas  # the same expression built again: the same name
     monkeypatch.setattr(kept_sql, "code", lambda: b"another version of the code")
-    compiled._WINDOWED.clear()
+    restart(kept)
     report(store, config, filters={"vendor": ["atlas"]})
     assert names[-1] not in (atlas, northwind)
     assert len(list(kept.glob("*.sql"))) == 3
@@ -201,23 +212,28 @@ kept_sql.name_of = lambda *a, **kw: names.append(name_of(*a, **kw)) or names[-1]
 made = []
 of = compiled.Compiled.of.__func__
 compiled.Compiled.of = classmethod(lambda cls, *a, **kw: made.append(1) or of(cls, *a, **kw))
+built = []
+aggregate = query.aggregate
+query.aggregate = lambda *a, **kw: built.append(1) or aggregate(*a, **kw)
 with Store.open(sys.argv[1], read_only=True) as store, store.session() as session:
     kpis = [REGISTRY[n] for n in json.loads(sys.argv[3])]
     result = query.run(session, kpis, ["vendor", "week"], None, date(2026, 7, 1),
                        date(2026, 7, 28), None, "UTC", load_config(sys.argv[2]))
-print(json.dumps({"names": names, "compiled": len(made), "rows": result.table.to_pylist()},
-                 default=str))
+print(json.dumps({"names": names, "compiled": len(made), "built": len(built),
+                  "rows": result.table.to_pylist()}, default=str))
 """
 
 
 def test_a_new_process_reads_what_an_earlier_one_kept(small_demo, tmp_path):
-    """Two processes with different hash seeds: the second compiles nothing and answers the
-    same."""
+    """Processes with different hash seeds: the second neither builds nor compiles and
+    answers the same; with only the SQL kept, a third looks it up under the same names and
+    compiles nothing."""
     db, config = small_demo
     names = json.dumps([*NAMES, "first_contact_resolution", "cost_per_contact"])
+    where = tmp_path / "kept"
 
     def child(seed: str) -> dict:
-        env = {**os.environ, kept_sql.ENV: str(tmp_path / "kept"), "PYTHONHASHSEED": seed}
+        env = {**os.environ, kept_sql.ENV: str(where), "PYTHONHASHSEED": seed}
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(db), str(config), names],
             capture_output=True, text=True, env=env, check=True, timeout=300,
@@ -225,7 +241,12 @@ def test_a_new_process_reads_what_an_earlier_one_kept(small_demo, tmp_path):
         return json.loads(done.stdout)
 
     first, second = child("1"), child("2")
-    assert first["compiled"] >= 1 and first["names"]
-    assert second["names"] == first["names"]
-    assert second["compiled"] == 0
+    assert first["compiled"] >= 1 and first["names"] and first["built"] == 1
+    assert second["compiled"] == 0 and second["built"] == 0
     assert_same_rows(second["rows"], first["rows"])
+    for path in where.glob(f"*{kept_queries.SUFFIX}"):
+        path.unlink()
+    third = child("3")
+    assert third["names"] == first["names"]
+    assert third["compiled"] == 0 and third["built"] == 1
+    assert_same_rows(third["rows"], first["rows"])

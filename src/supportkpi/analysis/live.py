@@ -24,6 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from supportkpi.analysis import kept_queries
 from supportkpi.analysis.compiled import Compiled, CompiledCache, runs_compiled
 from supportkpi.analysis.query import QueryError, build_frame, report
 from supportkpi.config import Config, check_zone
@@ -196,15 +197,23 @@ def _compiled_figures(
     narrowed = since is not None and at >= since
     schemas = remembered(store, "live schemas", lambda: _schemas(store))
     key = (tuple(sorted(filters.items())), narrowed, schemas, id(store.con.compiler))
+    # what the queries are built from, for a later process to read them back by
+    kept_key = ("live", *key[:3], type(store.con.compiler), config, tz)
 
     def build() -> tuple[Compiled, ...]:
+        if found := kept_queries.find(kept_key):
+            return tuple(Compiled(sql, schema, (), needed) for sql, schema, needed in found.queries)
         frame = build_frame(store, config, (), None, None, None, filters, tz, False, kept=False)
         tables = dict(frame.tables)
         if narrowed:
             for name, kept in RECENT.items():
                 tables[name] = ibis.table(recent[name].schema, name=kept)
         moment = ibis.table({"at": "timestamp('UTC', 6)"}, name=AT).at.as_scalar()
-        return tuple(Compiled.kept(store, q) for q in _queries(tables, frame.filters, moment))
+        made = tuple(Compiled.kept(store, q) for q in _queries(tables, frame.filters, moment))
+        if not any(q.tables for q in made):
+            queries = tuple((q.sql, q.schema, q.needed) for q in made)
+            kept_queries.keep(kept_key, kept_queries.Kept(queries, {}))
+        return made
 
     queries = _COMPILED.get(key, build)
     bound = {AT: pa.table({"at": pa.array([at], pa.timestamp("us", "UTC"))})}

@@ -8,7 +8,10 @@ a second of CPU per dashboard view at any store size. Its compiled SQL is alread
 expression (:func:`~supportkpi.analysis.compiled.run_windowed`); this module keeps the
 expression itself, unbound from the request's connection, under a key made of every field of
 the frame except the dates, of which only whether there are any (and whether ranges leave
-gaps) counts. The next window of the shape runs it with its own dates.
+gaps) counts. The next window of the shape runs it with its own dates. What a run needs of
+it (its SQL, the schema of its rows, the values it binds) is also kept on disk under a
+digest of the same key (:mod:`~supportkpi.analysis.kept_queries`), so a later process runs
+the report without building it.
 
 A frame field the key does not know stops the keeping (:func:`shape_of` gives None) rather
 than being left out of the key: a field that changes the expression must change the key.
@@ -23,8 +26,8 @@ from typing import Any, NamedTuple
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from supportkpi.analysis import compiled
-from supportkpi.analysis.compiled import CompiledCache, rows_of
+from supportkpi.analysis import compiled, kept_queries
+from supportkpi.analysis.compiled import Compiled, CompiledCache, rows_of
 from supportkpi.config import Config
 from supportkpi.kpis.grains import Frame
 from supportkpi.store.store import Store
@@ -33,14 +36,39 @@ __all__ = ["BUILT", "Built", "built", "rows_kept", "rows_of_built", "shape_of"]
 
 
 class Built(NamedTuple):
-    """A report's expression, unbound from any connection, and the KPIs its grains could not
-    compute (with why), as building it found them."""
+    """A report's expression, unbound from any connection (None when read from disk: its SQL
+    is all a run needs), the KPIs its grains could not compute (with why), as building it
+    found them, and the SQL it runs with (None when it reads rows made for each run)."""
 
-    expr: ir.Table
+    expr: ir.Table | None
     missing: Mapping[str, str]
+    sql: Compiled | None
 
 
-BUILT: CompiledCache[Built] = CompiledCache(entries=256)
+class _Shapes(CompiledCache[Built]):
+    """Built reports by shape key (from :func:`shape_of`), in this process and on disk
+    (:mod:`~supportkpi.analysis.kept_queries`), as their SQL, for the processes after it."""
+
+    def find(self, key: Hashable) -> Built | None:
+        found = super().find(key)
+        if found is not None:
+            return found
+        read = kept_queries.find(key)
+        if read is None or len(read.queries) != 1:
+            return None
+        sql, schema, needed = read.queries[0]
+        made = Built(None, read.missing, Compiled(sql, schema, (), needed))
+        super().put(key, made)
+        return made
+
+    def put(self, key: Hashable, value: Built) -> None:
+        super().put(key, value)
+        if value.sql is not None and not value.sql.tables:
+            query = (value.sql.sql, value.sql.schema, value.sql.needed)
+            kept_queries.keep(key, kept_queries.Kept((query,), dict(value.missing)))
+
+
+BUILT: CompiledCache[Built] = _Shapes(entries=256)
 
 
 def built(shape: Hashable | None) -> Built | None:
@@ -50,6 +78,9 @@ def built(shape: Hashable | None) -> Built | None:
 
 def rows_of_built(store: Store, frame: Frame, made: Built) -> pa.Table:
     """The rows of a kept report over ``frame``'s window, its dates bound."""
+    if made.sql is not None:
+        return made.sql.run_with(store, frame.window_values())
+    assert made.expr is not None  # a report without its SQL kept is kept with its expression
     return compiled.run_unbound(store, made.expr, frame.window_values())
 
 
@@ -63,14 +94,15 @@ def rows_kept(
     keep: bool = True,
 ) -> pa.Table:
     """The rows of the report ``expr`` just built over ``frame`` (``missing``: the KPIs its
-    grains could not compute). When its dates are bound it is kept under ``shape`` first,
-    unless ``keep`` is false (it reads tables held for this run alone)."""
+    grains could not compute). When its dates are bound it is then kept under ``shape`` with
+    the SQL it ran with, unless ``keep`` is false (it reads tables held for this run alone)."""
     if not frame.bound:
         return rows_of(store, frame, expr)
-    made = Built(expr.unbind(), missing)
+    unbound = expr.unbind()
+    rows = compiled.run_unbound(store, unbound, frame.window_values())
     if shape is not None and keep:
-        BUILT.put(shape, made)
-    return rows_of_built(store, frame, made)
+        BUILT.put(shape, Built(unbound, missing, compiled.sql_run_for(store, unbound)))
+    return rows
 
 
 class _Unkeyed(Exception):
