@@ -255,6 +255,35 @@ def test_every_kpi_has_one_expression_for_every_window_of_its_shape(demo, record
     assert len(keys) == 2 * len([k for k in all_kpis() if not k.business_hours])
 
 
+def test_the_days_the_data_spans_are_in_no_expression(demo, recorded, monkeypatch):
+    """The shape key leaves out the days the store's data spans (and the instant its zone's
+    first offset is given from), so that a load moving them keeps every shape: built again
+    over data said to span other days, every KPI's report has the same key and the same
+    expression."""
+    from supportkpi.analysis import frame as frames
+
+    store, config = demo
+    window = (date(2026, 7, 1), date(2026, 7, 28))
+    spans = [frames._data_range(store)]
+    spans.append((spans[0][0] - timedelta(days=40), spans[0][1] + timedelta(days=40)))
+    made = {}
+    for first, last in spans:
+        store.memo.clear()
+        monkeypatch.setattr(frames, "_data_range", lambda store, span=(first, last): span)
+        for kpi in all_kpis():
+            before = len(recorded.given)
+            with store.session() as session:
+                query.run(session, [kpi], ["vendor", "week"], None, *window, None, "UTC", config)
+            made.setdefault(kpi.name, []).extend(recorded.given[before:])
+    store.memo.clear()
+    for kpi in all_kpis():
+        if kpi.business_hours:
+            continue
+        (key_a, built_a), (key_b, built_b) = made[kpi.name]
+        assert key_a == key_b, kpi.name
+        assert built_a.expr.equals(built_b.expr), kpi.name
+
+
 def test_the_headline_periods_have_one_expression_for_every_window(demo, recorded):
     store, config = demo
     kpis = [REGISTRY[n] for n in [*DASHBOARD, "cost_per_contact"]]
