@@ -19,10 +19,11 @@ import pytest
 
 from supportkpi.analysis import compiled, kept_queries, kept_sql, live, query, shapes, sla, views
 from supportkpi.analysis.targets import Target
-from supportkpi.config import TargetSpec
+from supportkpi.config import Config, TargetSpec
 from supportkpi.kpis import REGISTRY, all_kpis
 from supportkpi.kpis.registry import register
 from tests.test_demo import assert_same_rows
+from tests.test_kept import conv, msg, send
 
 WINDOW = (date(2026, 7, 1), date(2026, 7, 28))  # demo: June 1 – August 9, 2026
 OTHER = (date(2026, 6, 9), date(2026, 7, 16))
@@ -128,6 +129,40 @@ def assert_close(got: object, expected: object) -> None:
             assert_close(a, b)
     else:
         assert got == expected
+
+
+def test_a_load_that_adds_a_day_finds_every_report_kept(store, kept, monkeypatch):
+    """The shape of a report does not hold the days the data spans: after a load that adds a
+    later day, a new process answers from what the one before kept, with the new rows."""
+    config = Config()
+
+    def answered(cid: str, day: int) -> tuple[dict, list[dict]]:
+        at = f"2026-03-{day:02d}T10:00:00Z"
+        replied = f"2026-03-{day:02d}T10:05:00Z"
+        messages = [msg(f"{cid}a", cid, at, "customer"), msg(f"{cid}b", cid, replied, "agent")]
+        return conv(cid, f"u{cid}", at, vendor="atlas", agent_id="a1"), messages
+
+    first = [answered(f"c{day}", day) for day in range(2, 7)]
+    send(
+        store,
+        "first",
+        conversations=[c for c, _ in first],
+        messages=[m for _, ms in first for m in ms],
+    )
+    kpis = [REGISTRY[n] for n in ["chat_volume", "first_response_time", "average_handle_time"]]
+    window = (date(2026, 3, 1), date(2026, 3, 31))
+    run(store, config, kpis, ["vendor"], window)
+    files = sorted(kept.glob(f"*{kept_queries.SUFFIX}"))
+    assert files
+    later, messages = answered("c20", 20)
+    send(store, "later", conversations=[later], messages=messages)
+    expected = run(store, config, kpis, ["vendor"], window, bind=False)
+    forget()
+    nothing_built(monkeypatch)
+    got = run(store, config, kpis, ["vendor"], window)
+    assert_same_report(got, expected)
+    assert got.table.to_pylist()[0]["chat_volume"] == 6
+    assert sorted(kept.glob(f"*{kept_queries.SUFFIX}")) == files
 
 
 def test_anything_a_report_computes_from_changes_its_name(demo, kept):
