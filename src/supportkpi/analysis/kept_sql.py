@@ -30,9 +30,8 @@ kept under a name made of both and read back by any later process, whatever stor
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import importlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -89,18 +88,28 @@ def directory() -> Path | None:
         return None
 
 
-@functools.cache
 def code() -> bytes | None:
     """What the SQL depends on besides the expression and the compiler's class: versions and
-    the compiling modules' source; None when a source cannot be read (nothing is kept)."""
+    the compiling modules' source as this process imported them; None when a source cannot
+    be read (nothing is kept)."""
+    return _CODE
+
+
+def _code() -> bytes | None:
     parts = [supportkpi.__version__, ibis.__version__, sqlglot.__version__, duckdb.__version__]
     for module in COMPILER_MODULES:
-        source = importlib.import_module(module).__file__
+        found = importlib.util.find_spec(module)  # not imported here: one of them imports this
+        source = found.origin if found else None
         try:
             parts.append(hashlib.sha256(Path(source or "").read_bytes()).hexdigest())
         except OSError:  # run from an archive or a frozen build: no source to tell versions apart
             return None
     return "\n".join(parts).encode()
+
+
+# read as the modules are imported: a package upgraded under a running process must not have
+# this process's SQL kept under the new code's name
+_CODE = _code()
 
 
 def _label(thing: object) -> str:
@@ -175,16 +184,25 @@ def write(name: str, sql: str) -> None:
 
 def read_kept(name: str, suffix: str, kind: str) -> bytes | None:
     """What is kept under ``name`` in the file ending in ``suffix`` whose header says
-    ``kind``, or None (not kept, unreadable, not whole, or in a directory others can write
-    to)."""
+    ``kind``, or None (not kept, unreadable, not whole, not a plain file of the user's own
+    that no one else can write to, or in a directory others can write to)."""
     where = directory()
     if where is None or not _own(where):
         return None
     path = where / f"{name}{suffix}"
     try:
-        text = path.read_bytes()
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
+    with os.fdopen(handle, "rb") as file:
+        try:
+            found = os.fstat(file.fileno())
+            mine = not hasattr(os, "getuid") or found.st_uid == os.getuid()
+            if not stat.S_ISREG(found.st_mode) or not mine or found.st_mode & 0o022:
+                return None
+            text = file.read()
+        except OSError:
+            return None
     header, _, data = text.partition(b"\n")
     if not data or header + b"\n" != _header(kind, name, data):
         return None
