@@ -8,21 +8,24 @@ expressions are as costly to read back from a pickle as to build. What a run nee
 the SQL, the schema of its rows and the names of the values it binds; they depend on nothing
 but the shape key and the code, so they are kept beside the compiled SQL
 (:mod:`supportkpi.analysis.kept_sql`: the same directory, rules and checks), under a name
-made of both, and read back by any later process.
+made of both, and read back by any later process. The live strip's queries are kept the same
+way (:mod:`supportkpi.analysis.live`).
 
-- **Name:** a digest of the shape key written deterministically (:func:`name_of`) and of the
-  code: the versions of Python, supportkpi and the libraries an expression is made of, the
-  source of every supportkpi module, and the KPI registry as it stands. In the key, a
-  function (a KPI's measure, made for a report or in the registry) stands for its module,
-  name and code with the values it closes over; a class for its name; a settings model for
-  its JSON. A function from outside supportkpi (a KPI registered by a user's own code) makes
-  the key unnameable and nothing is kept: its code is not in the digest.
-- **What:** the report's SQL, the schema of its rows, the values it binds and the KPIs its
-  grains could not compute (with why), pickled. Reading a file unpickles it, which is why
-  only a directory of the user's own that no one else can write to is used, as for the SQL.
-- **Never in the way:** a key that cannot be written down, a file that is not whole or
-  does not unpickle to a report: each is the same as no file, and the report is built as
-  before.
+- **Name:** a digest of the key written the same way in every process (:func:`name_of`)
+  and of the code: the versions of Python, supportkpi and the libraries an expression is
+  made of, the source of every supportkpi module as this process imported it, and the KPI
+  and grain registries as they stand. In the key, a function of supportkpi's (a KPI's
+  measure, made for a report or in the registry) stands for its module, name and code with
+  the values it closes over; a class for its name; a settings model for its JSON. Anything
+  whose code is not supportkpi's, Ibis's or Python's own (a KPI or grain registered by a
+  program, a callable object of its own) makes the key unnameable, and nothing is kept: its
+  code is not in the digest.
+- **What:** the report's SQL, the schema of its rows (each type as Ibis writes it), the
+  values it binds and the KPIs its grains could not compute (with why), as JSON: reading a
+  file runs no code, and a file is only read from a directory of the user's own that no one
+  else can write to, as for the SQL.
+- **Never in the way:** a key that cannot be written down, a file that is not whole or not
+  a report's: each is the same as no file, and the report is built as before.
 """
 
 from __future__ import annotations
@@ -31,19 +34,22 @@ import functools
 import hashlib
 import importlib.metadata
 import io
+import json
 import logging
 import pickle
 import sys
 import types
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import ibis
 import ibis.expr.schema as sch
 from pydantic import BaseModel
 
 import supportkpi
 from supportkpi.analysis import kept_sql
+from supportkpi.kpis.grains import GRAINS
 from supportkpi.kpis.registry import REGISTRY
 
 __all__ = ["KIND", "SUFFIX", "Kept", "find", "keep", "name_of"]
@@ -51,6 +57,8 @@ __all__ = ["KIND", "SUFFIX", "Kept", "find", "keep", "name_of"]
 SUFFIX = ".queries"
 KIND = "built queries"
 _LIBRARIES = ("ibis-framework", "sqlglot", "duckdb", "pyarrow", "pydantic")
+# where the classes and functions a key may hold come from: code in the digest, or Python's
+_KNOWN = ("supportkpi", "ibis", "builtins", "datetime", "decimal", "collections", "functools")
 log = logging.getLogger(__name__)
 
 
@@ -69,40 +77,55 @@ def _code(code: types.CodeType) -> tuple[object, ...]:
     return code.co_firstlineno, code.co_code, code.co_names, consts
 
 
+def _home(module: str | None) -> str:
+    """``module``, when it is one whose code a key may stand on; else :class:`_Unnameable`."""
+    root = (module or "").partition(".")[0]
+    if root not in _KNOWN:
+        raise _Unnameable(module)
+    return module or ""
+
+
 class _KeyPickler(pickle.Pickler):
-    """Pickles a key the same way in every process with the same code."""
+    """Writes a key the same way in every process with the same code: every object in full
+    (``fast``: no object written once and referred to after, which would depend on which
+    equal objects are the same object), functions by their code."""
+
+    def __init__(self, out: io.BytesIO) -> None:
+        super().__init__(out, protocol=5)
+        self.fast = True
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, type):
-            return _stands_for, (f"{obj.__module__}.{obj.__qualname__}",)
+            return _stands_for, (f"{_home(obj.__module__)}.{obj.__qualname__}",)
         if isinstance(obj, types.FunctionType) and obj is not _stands_for:
-            module = obj.__module__ or ""
-            if module != "supportkpi" and not module.startswith("supportkpi."):
-                raise _Unnameable(f"{module}.{obj.__qualname__}")
+            if _home(obj.__module__).partition(".")[0] != "supportkpi":
+                raise _Unnameable(obj.__qualname__)  # its code is not in the digest
             try:
                 cells = tuple(cell.cell_contents for cell in obj.__closure__ or ())
             except ValueError as exc:  # a cell not yet filled
                 raise _Unnameable(obj.__qualname__) from exc
             return _stands_for, (
-                module,
+                obj.__module__,
                 obj.__qualname__,
                 _code(obj.__code__),
                 obj.__defaults__,
                 obj.__kwdefaults__,
                 cells,
             )
+        if isinstance(obj, functools._lru_cache_wrapper):
+            return _stands_for, (obj.__wrapped__,)  # type: ignore[attr-defined]
         if isinstance(obj, BaseModel):
             return _stands_for, (type(obj), obj.model_dump_json())
+        _home(getattr(type(obj), "__module__", None))  # a class of code not in the digest
         return NotImplemented
 
 
 def _written(thing: object) -> bytes:
     out = io.BytesIO()
-    _KeyPickler(out, protocol=5).dump(thing)
+    _KeyPickler(out).dump(thing)
     return out.getvalue()
 
 
-@functools.cache
 def _code_digest() -> bytes | None:
     """Versions and the source of every supportkpi module; None when a source cannot be read
     (nothing is kept)."""
@@ -124,36 +147,41 @@ def _code_digest() -> bytes | None:
     return digest.digest()
 
 
-_REGISTRY_SEEN: tuple[tuple[int, ...], bytes | None] = ((), None)
+# read as the modules are imported: a package upgraded under a running process must not have
+# this process's queries kept under the new code's name
+_CODE = _code_digest()
+_REGISTRIES_SEEN: tuple[tuple[object, ...], bytes | None] = ((), None)
+_UNWRITABLE = (_Unnameable, pickle.PicklingError, TypeError, AttributeError, RecursionError)
 
 
-def _registry_digest() -> bytes | None:
-    """The registry as it stands (a program may register KPIs of its own), worked out again
-    only when it changed; None when a KPI in it cannot be named."""
-    global _REGISTRY_SEEN
-    now = tuple(map(id, REGISTRY.values()))
-    seen, digest = _REGISTRY_SEEN
-    if now == seen and digest is not None:
+def _registries_digest() -> bytes | None:
+    """The KPI and grain registries as they stand (a program may register its own), worked
+    out again only when they changed; None when an entry cannot be named."""
+    global _REGISTRIES_SEEN
+    now = (*REGISTRY.items(), *GRAINS.items())
+    seen, digest = _REGISTRIES_SEEN
+    same = len(now) == len(seen)
+    if same and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(now, seen, strict=True)):
         return digest
     try:
-        digest = hashlib.blake2b(_written(list(REGISTRY.items())), digest_size=20).digest()
-    except (_Unnameable, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        digest = hashlib.blake2b(_written(now), digest_size=20).digest()
+    except _UNWRITABLE:
         digest = None
-    _REGISTRY_SEEN = (now, digest)
+    _REGISTRIES_SEEN = (now, digest)
     return digest
 
 
 def name_of(key: Hashable) -> str | None:
-    """The name the report built for shape ``key`` is kept under, or None when it cannot be
+    """The name the queries built for ``key`` are kept under, or None when it cannot be
     named (a part of it cannot be written down, or the code cannot be read)."""
-    code, registry = _code_digest(), _registry_digest()
-    if code is None or registry is None:
+    registries = _registries_digest()
+    if _CODE is None or registries is None:
         return None
     try:
         data = _written(key)
-    except (_Unnameable, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+    except _UNWRITABLE:
         return None
-    digest = hashlib.blake2b(code + registry, digest_size=20)
+    digest = hashlib.blake2b(_CODE + registries, digest_size=20)
     digest.update(data)
     return digest.hexdigest()
 
@@ -163,16 +191,7 @@ class Kept(NamedTuple):
     when it runs, and the KPIs the report's grains could not compute (with why)."""
 
     queries: tuple[tuple[str, sch.Schema, frozenset[str]], ...]
-    missing: dict[str, str]
-
-
-def _whole(found: Kept) -> bool:
-    shapes = (str, sch.Schema, frozenset)
-    queries = isinstance(found.queries, tuple) and all(
-        isinstance(q, tuple) and len(q) == len(shapes) and all(map(isinstance, q, shapes))
-        for q in found.queries
-    )
-    return queries and isinstance(found.missing, dict)
+    missing: Mapping[str, str]
 
 
 def find(key: Hashable) -> Kept | None:
@@ -182,21 +201,39 @@ def find(key: Hashable) -> Kept | None:
     if data is None:
         return None
     try:
-        found = Kept(*pickle.loads(data))  # a directory of the user's own only
-    except Exception:  # a file of another version or damaged: built again
+        return _read(json.loads(data))
+    except Exception:  # not a report's (the types are parsed by Ibis): built again
         log.debug("kept queries %s could not be read", name, exc_info=True)
         return None
-    return found if _whole(found) else None
 
 
 def keep(key: Hashable, kept: Kept) -> None:
-    """Keep ``kept`` for ``key``; nothing happens when the key cannot be named or the file
-    cannot be written."""
+    """Keep ``kept`` for ``key``; nothing happens when the key cannot be named, a type
+    cannot be written down or the file cannot be written."""
     name = name_of(key)
     if name is None:
         return
-    try:
-        data = pickle.dumps(tuple(kept), protocol=5)
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        return
-    kept_sql.write_kept(name, SUFFIX, KIND, data)
+    queries = []
+    for sql, schema, needed in kept.queries:
+        types_ = {column: str(dtype) for column, dtype in schema.items()}
+        if any(ibis.dtype(text) != schema[column] for column, text in types_.items()):
+            return  # a type its text does not give back
+        queries.append({"sql": sql, "schema": list(types_.items()), "needed": sorted(needed)})
+    data = {"queries": queries, "missing": dict(kept.missing)}
+    kept_sql.write_kept(name, SUFFIX, KIND, json.dumps(data).encode())
+
+
+def _read(data: dict[str, Any]) -> Kept | None:
+    missing = data["missing"]
+    if not isinstance(missing, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in missing.items()
+    ):
+        return None
+    queries = []
+    for query in data["queries"]:
+        sql, needed = query["sql"], query["needed"]
+        if not isinstance(sql, str) or not all(isinstance(n, str) for n in needed):
+            return None
+        schema = sch.Schema({str(column): ibis.dtype(text) for column, text in query["schema"]})
+        queries.append((sql, schema, frozenset(needed)))
+    return Kept(tuple(queries), missing)
