@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -195,8 +196,8 @@ def _compiled_figures(
     """:func:`_figures` on a DuckDB store, its queries compiled once."""
     since, recent = remembered(store, "live recent", lambda: _recent(store), latest=True)
     narrowed = since is not None and at >= since
-    schemas = remembered(store, "live schemas", lambda: _schemas(store))
-    key = (tuple(sorted(filters.items())), narrowed, schemas, id(store.con.compiler))
+    sources = remembered(store, "live tables", lambda: _sources(store))
+    key = (tuple(sorted(filters.items())), narrowed, sources, id(store.con.compiler))
     # what the queries are built from, for a later process to read them back by
     kept_key = ("live", *key[:3], type(store.con.compiler), config, tz)
 
@@ -254,11 +255,11 @@ def _recent(store: Store) -> tuple[datetime | None, dict[str, pa.Table]]:
     }
 
 
-def _schemas(store: Store) -> tuple[tuple[str, ...], ...]:
-    """The columns and types of the tables the figures read (their compiled SQL stands on)."""
+def _sources(store: Store) -> tuple[ops.Relation, ...]:
+    """The tables the figures read, as this store gives them (their columns and types, and
+    the columns an older layout lacks, given as nulls): their compiled SQL stands on them."""
     return tuple(
-        tuple(f"{name} {dtype}" for name, dtype in store.table(t).schema().items())
-        for t in ("conversations", "messages", "agent_activity")
+        store.table(t).unbind().op() for t in ("conversations", "messages", "agent_activity")
     )
 
 
