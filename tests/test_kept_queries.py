@@ -6,6 +6,7 @@ write to is never run."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -22,6 +23,7 @@ from supportkpi.analysis.targets import Target
 from supportkpi.config import Config, TargetSpec
 from supportkpi.kpis import REGISTRY, all_kpis
 from supportkpi.kpis.registry import register
+from supportkpi.store.store import Store
 from tests.test_demo import assert_same_rows
 from tests.test_kept import conv, msg, send
 
@@ -326,3 +328,112 @@ def test_a_new_process_answers_the_dashboard_views_without_building(small_demo, 
     assert second["built"] == []
     assert_close(second["out"], first["out"])
     assert first["out"]["sla"]
+
+
+def test_the_live_strip_of_an_older_layout_is_kept_apart(tmp_path, kept):
+    """A store of an older layout (without the optional ``queue`` column, opened read-only:
+    the column is read as nulls) has the same column types as a current one once read, but
+    other SQL: the live strip's queries are kept apart, and each store gets its own answer,
+    whichever was asked first."""
+    at = datetime(2026, 3, 3, tzinfo=UTC)  # before the recent rows: the tables are read
+
+    def made(name: str, older: bool) -> Path:
+        path = tmp_path / f"{name}.duckdb"
+        with Store.open(path) as store:
+            send(
+                store,
+                "b",
+                conversations=[
+                    conv("c1", "u1", "2026-03-02T10:00:00Z", queue="billing", vendor="atlas"),
+                    conv("c2", "u2", "2026-03-10T10:00:00Z", queue="billing", vendor="atlas"),
+                ],
+                messages=[
+                    msg("m1", "c1", "2026-03-02T10:00:00Z", "customer"),
+                    msg("m2", "c2", "2026-03-10T10:00:00Z", "customer"),
+                ],
+            )
+            if older:
+                store.raw.execute("ALTER TABLE conversations DROP COLUMN queue")
+        return path
+
+    def waiting(path: Path) -> int:
+        forget()
+        with Store.open(path, read_only=True) as store:
+            return live.snapshot(store, {"queue": ["billing"]}, Config(), None, at)["waiting"]
+
+    older, current = made("older", True), made("current", False)
+    assert (waiting(older), waiting(current)) == (0, 1)
+    assert (waiting(current), waiting(older)) == (1, 0)
+    # each store's live queries, and each store's report of today's KPIs
+    assert len(list(kept.glob(f"*{kept_queries.SUFFIX}"))) == 4
+
+
+class _Measure:
+    """A measure of a program's own: a callable object."""
+
+    def __call__(self, t):
+        return {"chat_volume": t.count()}
+
+    def method(self, t):
+        return {"chat_volume": t.count()}
+
+
+@functools.cache
+def _cached_measure(t):
+    return {"chat_volume": t.count()}
+
+
+_Measure.__module__ = _cached_measure.__module__ = "their_package.kpis"
+_cached_measure.__wrapped__.__module__ = "their_package.kpis"
+
+
+def test_code_that_is_not_supportkpis_cannot_be_named():
+    """A callable object, a bound method, a cached function of a program's own, or a grain
+    it registers: their code is not in the digest, so nothing is named after them."""
+    volume = REGISTRY["chat_volume"]
+    for measure in (_Measure(), _Measure().method, _cached_measure):
+        assert kept_queries.name_of(("report", (replace(volume, measure=measure),))) is None
+    assert kept_queries.name_of(("report", (volume,)))
+    from supportkpi.kpis.grains import GRAINS
+
+    GRAINS["their_grain"] = _our_volume
+    try:
+        assert kept_queries.name_of(("report", (volume,))) is None
+    finally:
+        GRAINS.pop("their_grain")
+    assert kept_queries.name_of(("report", (volume,)))
+
+
+def test_equal_keys_have_one_name_whichever_objects_hold_them():
+    """The same key built from strings read from JSON (other objects, equal) and from the
+    code's own has the same name."""
+    ours = ("report", ("vendor", "channel"), (("channel", ("chat", "chat")),), "vendor")
+    read = json.loads(json.dumps(ours))
+    theirs = (read[0], tuple(read[1]), ((read[2][0][0], tuple(read[2][0][1])),), read[3])
+    assert theirs == ours and kept_queries.name_of(theirs) == kept_queries.name_of(ours)
+
+
+def test_a_file_is_read_only_when_it_is_the_users_own_plain_file(demo, kept, monkeypatch):
+    """The SQL in a file is run on the store: a file others can write to, or a link to a
+    file elsewhere, is not read (the report is built again)."""
+    store, config = demo
+    kpis = [REGISTRY[n] for n in ["chat_volume", "csat"]]
+    first = run(store, config, kpis, ["vendor"], WINDOW)
+    (path,) = kept.glob(f"*{kept_queries.SUFFIX}")
+    body = path.read_bytes().partition(b"\n")[2]
+    kept_as = json.loads(body)  # written as JSON: reading it runs no code
+    assert kept_as["queries"][0]["sql"] and kept_as["queries"][0]["schema"]
+    built = []
+    aggregate = query.aggregate
+    monkeypatch.setattr(query, "aggregate", lambda *a, **k: built.append(1) or aggregate(*a, **k))
+    path.chmod(0o666)
+    forget()
+    assert_same_report(run(store, config, kpis, ["vendor"], WINDOW), first)
+    assert len(built) == 1
+    elsewhere = kept.parent / "elsewhere.queries"
+    path.rename(elsewhere)
+    elsewhere.chmod(0o600)
+    path.symlink_to(elsewhere)
+    forget()
+    assert_same_report(run(store, config, kpis, ["vendor"], WINDOW), first)
+    assert len(built) == 2
