@@ -18,13 +18,17 @@ kept under a name made of both and read back by any later process, whatever stor
   supportkpi as the system names it (``platformdirs``: ``$XDG_CACHE_HOME/supportkpi``, else
   ``~/.cache/supportkpi`` on Linux; ``~/Library/Caches/supportkpi`` on macOS; the local
   app data on Windows); ``SUPPORTKPI_SQL_CACHE=off`` keeps nothing. The directory
-  must belong to the user running the process and be writable by no one else: the SQL in it
-  is run on the store. One file per query (a few KB), written whole and then renamed into
-  place, its header holding its name and a digest of its SQL; the least recently used are
-  removed past :data:`KEEP` files.
+  must belong to the user running the process and be writable by no one else, and so must
+  each file read (a plain file, not a link): the SQL in it is run on the store. One file
+  per query (a few KB), written whole and then renamed into place, its header holding its
+  name and a digest of its SQL; the least recently used are removed past :data:`KEEP`
+  files. The reports kept by shape (:mod:`supportkpi.analysis.kept_queries`) are kept in
+  the same directory, in files of their own, by the same functions (:func:`read_kept`,
+  :func:`write_kept`).
 - **Never in the way:** a directory that cannot be written or is not the user's own, a file
-  that cannot be read or whose SQL does not match its digest, a source that cannot be read:
-  each is the same as no file, and the query is compiled as before.
+  that cannot be read, is not the user's own or whose SQL does not match its digest, a
+  source that cannot be read: each is the same as no file, and the query is compiled as
+  before.
 """
 
 from __future__ import annotations
