@@ -149,6 +149,15 @@ def _header(kind: str, name: str, data: bytes) -> bytes:
     return f"-- supportkpi {kind} {name} {_checksum(data)}\n".encode()
 
 
+def _private(found: os.stat_result) -> bool:
+    """Whether what ``found`` describes is the user's own and no one else can write to it,
+    where the system says (POSIX owners and modes; on Windows the mode only tells whether a
+    file is read-only, and the user's own profile holds the cache directory)."""
+    if not hasattr(os, "getuid"):
+        return True
+    return found.st_uid == os.getuid() and not found.st_mode & 0o022
+
+
 def _own(where: Path) -> bool:
     """Whether ``where`` is a directory of this user's that no one else can write to; said
     once in the log when it is not."""
@@ -156,8 +165,7 @@ def _own(where: Path) -> bool:
         found = where.stat()
     except OSError:
         return False
-    mine = not hasattr(os, "getuid") or found.st_uid == os.getuid()
-    if stat.S_ISDIR(found.st_mode) and mine and not found.st_mode & 0o022:
+    if stat.S_ISDIR(found.st_mode) and _private(found):
         return True
     if where not in _REFUSED:
         _REFUSED.add(where)
@@ -195,14 +203,14 @@ def read_kept(name: str, suffix: str, kind: str) -> bytes | None:
         return None
     path = where / f"{name}{suffix}"
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        handle = os.open(path, flags)
     except OSError:
         return None
     with os.fdopen(handle, "rb") as file:
         try:
             found = os.fstat(file.fileno())
-            mine = not hasattr(os, "getuid") or found.st_uid == os.getuid()
-            if not stat.S_ISREG(found.st_mode) or not mine or found.st_mode & 0o022:
+            if not stat.S_ISREG(found.st_mode) or not _private(found):
                 return None
             text = file.read()
         except OSError:
