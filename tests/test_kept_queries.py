@@ -388,11 +388,22 @@ _cached_measure.__wrapped__.__module__ = "their_package.kpis"
 
 
 def test_code_that_is_not_supportkpis_cannot_be_named():
-    """A callable object, a bound method, a cached function of a program's own, or a grain
-    it registers: their code is not in the digest, so nothing is named after them."""
+    """A callable object, a bound method, a cached function of a program's own, a wrapper of
+    its own around a measure of ours, or a grain it registers: their code is not in the
+    digest, so nothing is named after them; nor after a key holding a cycle."""
     volume = REGISTRY["chat_volume"]
-    for measure in (_Measure(), _Measure().method, _cached_measure):
+
+    @functools.wraps(volume.measure)  # says it is of the module of the measure it wraps
+    def wrapped(t):
+        return volume.measure(t)
+
+    assert wrapped.__module__.startswith("supportkpi.")
+    for measure in (_Measure(), _Measure().method, _cached_measure, wrapped):
         assert kept_queries.name_of(("report", (replace(volume, measure=measure),))) is None
+    looped: list = []
+    looped.append(looped)  # a cycle: a key written in full cannot hold it
+    assert kept_queries.name_of(("report", looped)) is None
+    assert kept_queries.find(("report", looped)) is None
     assert kept_queries.name_of(("report", (volume,)))
     from supportkpi.kpis.grains import GRAINS
 

@@ -36,6 +36,7 @@ import importlib.metadata
 import io
 import json
 import logging
+import os
 import pickle
 import sys
 import types
@@ -59,6 +60,8 @@ KIND = "built queries"
 _LIBRARIES = ("ibis-framework", "sqlglot", "duckdb", "pyarrow", "pydantic")
 # where the classes and functions a key may hold come from: code in the digest, or Python's
 _KNOWN = ("supportkpi", "ibis", "builtins", "datetime", "decimal", "collections", "functools")
+# where supportkpi's own functions are written: the code the digest holds
+_SOURCE = str(Path(supportkpi.__file__).parent) + os.sep
 log = logging.getLogger(__name__)
 
 
@@ -98,8 +101,10 @@ class _KeyPickler(pickle.Pickler):
         if isinstance(obj, type):
             return _stands_for, (f"{_home(obj.__module__)}.{obj.__qualname__}",)
         if isinstance(obj, types.FunctionType) and obj is not _stands_for:
-            if _home(obj.__module__).partition(".")[0] != "supportkpi":
-                raise _Unnameable(obj.__qualname__)  # its code is not in the digest
+            if not obj.__code__.co_filename.startswith(_SOURCE):
+                # its code is not in the digest (a wrapper of a program's own says it is of
+                # the module it wraps: its code says where it is)
+                raise _Unnameable(obj.__qualname__)
             try:
                 cells = tuple(cell.cell_contents for cell in obj.__closure__ or ())
             except ValueError as exc:  # a cell not yet filled
@@ -151,7 +156,15 @@ def _code_digest() -> bytes | None:
 # this process's queries kept under the new code's name
 _CODE = _code_digest()
 _REGISTRIES_SEEN: tuple[tuple[object, ...], bytes | None] = ((), None)
-_UNWRITABLE = (_Unnameable, pickle.PicklingError, TypeError, AttributeError, RecursionError)
+# ValueError: a cycle, which a key written in full cannot hold
+_UNWRITABLE = (
+    _Unnameable,
+    pickle.PicklingError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    ValueError,
+)
 
 
 def _registries_digest() -> bytes | None:
@@ -216,8 +229,11 @@ def keep(key: Hashable, kept: Kept) -> None:
     queries = []
     for sql, schema, needed in kept.queries:
         types_ = {column: str(dtype) for column, dtype in schema.items()}
-        if any(ibis.dtype(text) != schema[column] for column, text in types_.items()):
-            return  # a type its text does not give back
+        try:
+            if any(ibis.dtype(text) != schema[column] for column, text in types_.items()):
+                return  # a type its text does not give back
+        except Exception:  # a type Ibis cannot read back from its own text
+            return
         queries.append({"sql": sql, "schema": list(types_.items()), "needed": sorted(needed)})
     data = {"queries": queries, "missing": dict(kept.missing)}
     kept_sql.write_kept(name, SUFFIX, KIND, json.dumps(data).encode())
