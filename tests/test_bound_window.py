@@ -52,13 +52,13 @@ def assert_same_report(bound, written) -> None:
 def bound_runs(monkeypatch) -> list[int]:
     """How many statements ran with their dates bound (one entry each)."""
     calls: list[int] = []
-    runner = compiled.run_unbound  # every bound statement runs through it
+    runner = compiled.Compiled.run_with  # every bound statement runs through it
 
-    def counted(store, expr, values):
+    def counted(self, store, values):
         calls.append(1)
-        return runner(store, expr, values)
+        return runner(self, store, values)
 
-    monkeypatch.setattr(compiled, "run_unbound", counted)
+    monkeypatch.setattr(compiled.Compiled, "run_with", counted)
     return calls
 
 

@@ -41,11 +41,11 @@ __all__ = [
     "Compiled",
     "CompiledCache",
     "binds_dates",
+    "compiled_for",
     "rows_of",
     "run_unbound",
     "run_windowed",
     "runs_compiled",
-    "sql_run_for",
     "windowed",
 ]
 
@@ -197,21 +197,22 @@ def run_unbound(store: Store, key: ir.Table, values: Mapping[str, Any]) -> pa.Ta
     """:func:`run_windowed` of an expression already unbound from its connection
     (``Expr.unbind``), as a report built once per shape keeps it
     (:mod:`supportkpi.analysis.shapes`)."""
+    return compiled_for(store, key).run_with(store, values)
+
+
+def compiled_for(store: Store, key: ir.Table) -> Compiled:
+    """The SQL of ``key``, an expression unbound from its connection, on ``store``'s
+    compiler: compiled once per expression (and kept on disk), or for this run alone when it
+    reads rows made for it."""
     compiler = type(store.con.compiler)  # the same expression compiles apart per compiler
-    compiled = _WINDOWED.find((compiler, key.op()))
-    if compiled is None:
-        if key.op().find(ops.InMemoryTable):
-            # rows made for this report (business-hour spans) are named anew on every build:
-            # the key would never recur, so the SQL is compiled for this run alone, not kept
-            compiled = Compiled.of(store, key)
-        else:
-            compiled = _WINDOWED.get((compiler, key.op()), lambda: Compiled.kept(store, key))
-    return compiled.run_with(store, values)
-
-
-def sql_run_for(store: Store, key: ir.Table) -> Compiled | None:
-    """The SQL :func:`run_unbound` holds for ``key`` on ``store``'s compiler, if any."""
-    return _WINDOWED.find((type(store.con.compiler), key.op()))
+    found = _WINDOWED.find((compiler, key.op()))
+    if found is not None:
+        return found
+    if key.op().find(ops.InMemoryTable):
+        # rows made for this report (business-hour spans) are named anew on every build: the
+        # key would never recur, so the SQL is compiled for this run alone, not kept
+        return Compiled.of(store, key)
+    return _WINDOWED.get((compiler, key.op()), lambda: Compiled.kept(store, key))
 
 
 def windowed(store: Store, frame: Frame) -> Frame:

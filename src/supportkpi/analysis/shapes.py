@@ -99,9 +99,11 @@ def rows_kept(
     if not frame.bound:
         return rows_of(store, frame, expr)
     unbound = expr.unbind()
-    rows = compiled.run_unbound(store, unbound, frame.window_values())
+    sql = compiled.compiled_for(store, unbound)
+    rows = sql.run_with(store, frame.window_values())
     if shape is not None and keep:
-        BUILT.put(shape, Built(unbound, missing, compiled.sql_run_for(store, unbound)))
+        # SQL reading rows made for one run is compiled again on each: only the expression
+        BUILT.put(shape, Built(unbound, missing, None if sql.tables else sql))
     return rows
 
 
