@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import io
 import json
 import logging
@@ -46,7 +45,8 @@ from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.schema as sch
-from pydantic import BaseModel
+import pyarrow as pa
+import pydantic
 
 import supportkpi
 from supportkpi.analysis import kept_sql
@@ -57,11 +57,11 @@ __all__ = ["KIND", "SUFFIX", "Kept", "find", "keep", "name_of"]
 
 SUFFIX = ".queries"
 KIND = "built queries"
-_LIBRARIES = ("ibis-framework", "sqlglot", "duckdb", "pyarrow", "pydantic")
 # where the classes and functions a key may hold come from: code in the digest, or Python's
 _KNOWN = ("supportkpi", "ibis", "builtins", "datetime", "decimal", "collections", "functools")
 # where supportkpi's own functions are written: the code the digest holds
-_SOURCE = str(Path(supportkpi.__file__).parent) + os.sep
+_ROOT = Path(supportkpi.__file__).parent
+_SOURCE = str(_ROOT) + os.sep
 log = logging.getLogger(__name__)
 
 
@@ -119,7 +119,7 @@ class _KeyPickler(pickle.Pickler):
             )
         if isinstance(obj, functools._lru_cache_wrapper):
             return _stands_for, (obj.__wrapped__,)  # type: ignore[attr-defined]
-        if isinstance(obj, BaseModel):
+        if isinstance(obj, pydantic.BaseModel):
             return _stands_for, (type(obj), obj.model_dump_json())
         _home(getattr(type(obj), "__module__", None))  # a class of code not in the digest
         return NotImplemented
@@ -132,20 +132,19 @@ def _written(thing: object) -> bytes:
 
 
 def _code_digest() -> bytes | None:
-    """Versions and the source of every supportkpi module; None when a source cannot be read
-    (nothing is kept)."""
-    digest = hashlib.blake2b(digest_size=20)
-    parts = [sys.version, supportkpi.__version__]
-    for library in _LIBRARIES:
-        try:
-            parts.append(f"{library} {importlib.metadata.version(library)}")
-        except importlib.metadata.PackageNotFoundError:
-            return None
-    digest.update("\n".join(parts).encode())
-    root = Path(supportkpi.__file__).parent
+    """What the compiled SQL stands on (:func:`kept_sql.code`: the versions of supportkpi,
+    Ibis, sqlglot and DuckDB, the compiling modules' source), with the rest an expression is
+    built from: Python's and the other libraries' versions and the source of every
+    supportkpi module; None when a source cannot be read (nothing is kept)."""
+    compiling = kept_sql.code()
+    if compiling is None:
+        return None
+    digest = hashlib.blake2b(compiling, digest_size=20)
+    versions = [sys.version, f"pyarrow {pa.__version__}", f"pydantic {pydantic.VERSION}"]
+    digest.update("\n".join(versions).encode())
     try:
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        for path in sorted(_ROOT.rglob("*.py")):
+            digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())
     except OSError:  # run from an archive or a frozen build
         return None
